@@ -1,0 +1,1 @@
+# codec area fragment (included by Makefile.am)

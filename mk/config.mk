@@ -1,0 +1,1 @@
+# config area fragment (included by Makefile.am)

@@ -1,0 +1,1 @@
+# harness area fragment (included by Makefile.am)

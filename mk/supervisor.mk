@@ -1,0 +1,1 @@
+# supervisor area fragment (included by Makefile.am)

@@ -1,0 +1,52 @@
+/* Payload JSON -> struct position, per the input contract; pure, no I/O. */
+#ifndef PROCESSOR_CODEC_H
+#define PROCESSOR_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "core/position.h"
+
+enum codec_reason {
+	CODEC_OK = 0,
+	CODEC_BAD_JSON,		/* not parseable JSON, trailing garbage */
+	CODEC_BAD_UTF8,		/* invalid UTF-8 in the payload */
+	CODEC_NOT_OBJECT,	/* top level is not an object */
+	CODEC_DUPLICATE_KEY,	/* a key repeated in one object */
+	CODEC_MISSING_FIELD,	/* a required key is absent */
+	CODEC_WRONG_TYPE,	/* a key has the wrong JSON type */
+	CODEC_OUT_OF_RANGE,	/* number outside the contract's range, NaN, Inf */
+	CODEC_BAD_TIMESTAMP,	/* unparseable or out-of-range timestamp */
+	CODEC_BAD_DEVICE,	/* device_id empty, too long, not printable */
+	CODEC_UNKNOWN_SENTINEL,	/* {"__x": ...} with an unknown __ key */
+	CODEC_BAD_BIGINT,	/* __bigint value not a canonical decimal integer */
+	CODEC_BAD_BASE64,	/* __buffer_b64 value not strict padded base64 */
+	CODEC_TOO_DEEP,		/* nesting deeper than the limit */
+	CODEC_TOO_LARGE,	/* payload longer than the limit */
+	CODEC_NUL_BYTE,		/* \u0000 in a string (PostgreSQL text cannot hold it) */
+	CODEC_REASON_COUNT
+};
+
+struct codec_error {
+	enum codec_reason ce_reason;
+	char		 ce_msg[200];	/* e.g. "latitude 999 out of range -90..90" */
+};
+
+struct codec_limits {
+	size_t		 cl_max_payload;	/* bytes */
+	int		 cl_max_depth;		/* nesting levels */
+};
+
+/*
+ * Decode one payload.  On success returns 0, fills *pos and appends the
+ * attributes bag (sentinels reversed, JSONB-ready text) to attrs; pos->p_attrs
+ * points into attrs and stays valid until attrs next grows.  On a contract
+ * violation returns -1 and fills *err; attrs is left as it was on entry.
+ */
+int	codec_decode(const char *payload, size_t len, const struct codec_limits *,
+	    struct position *pos, struct buf *attrs, struct codec_error *err);
+/* Stable short code used in the DLQ and metrics, e.g. "bad_json". */
+const char *codec_reason_code(enum codec_reason);
+
+#endif

@@ -1,0 +1,1 @@
+# domain area fragment (included by Makefile.am)

@@ -1,0 +1,214 @@
+/* Logging: one JSON object per line on stderr; errno survives every call. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static enum log_level	 log_level = LOG_LVL_INFO;
+static char		 log_proc[32] = "processor";
+
+static const char *const level_names[] = {
+	[LOG_LVL_DEBUG] = "debug",
+	[LOG_LVL_INFO] = "info",
+	[LOG_LVL_WARN] = "warning",
+	[LOG_LVL_ERROR] = "error",
+	[LOG_LVL_CRIT] = "critical",
+};
+
+/* syslog priorities, so journald (SyslogLevelPrefix=) files lines right. */
+static const int level_prio[] = { 7, 6, 4, 3, 2 };
+
+void
+log_init(enum log_level level, const char *procname)
+{
+	log_level = level;
+	log_procinit(procname);
+}
+
+void
+log_procinit(const char *procname)
+{
+	snprintf(log_proc, sizeof(log_proc), "%s", procname);
+}
+
+void
+log_setlevel(enum log_level level)
+{
+	log_level = level;
+}
+
+enum log_level
+log_getlevel(void)
+{
+	return log_level;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+	return level_names[level];
+}
+
+int
+log_parse_level(const char *s, enum log_level *out)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	if (strcmp(s, "warn") == 0) {
+		*out = LOG_LVL_WARN;
+		return 0;
+	}
+	return -1;
+}
+
+size_t
+log_json_escape(char *dst, size_t dstsz, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t		  o = 0, i;
+	char		  esc[7];
+	const char	 *piece;
+	size_t		  plen;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		piece = esc;
+		plen = 2;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				memcpy(esc, "\\u00", 4);
+				esc[4] = hex[c >> 4];
+				esc[5] = hex[c & 0xf];
+				plen = 6;
+			} else {
+				piece = (const char *)&s[i];
+				plen = 1;
+			}
+		}
+		if (o + plen < dstsz)
+			memcpy(dst + o, piece, plen);
+		o += plen;
+	}
+	if (dstsz > 0)
+		dst[o < dstsz ? o : dstsz - 1] = '\0';
+	return o;
+}
+
+void
+log_vemit(enum log_level level, const char *fields, const char *fmt, va_list ap)
+{
+	char		 msg[2048], emsg[4096], line[8192], ts[32];
+	struct timespec	 now;
+	struct tm	 tm;
+	int		 saved_errno = errno, n;
+
+	if (level < log_level)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_json_escape(emsg, sizeof(emsg), msg, strlen(msg));
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line),
+	    "<%d>{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"process\":\"%s\","
+	    "\"pid\":%ld,\"message\":\"%s\"%s%s}\n",
+	    level_prio[level], ts, now.tv_nsec / 1000000L, level_names[level],
+	    log_proc, (long)getpid(), emsg, fields && *fields ? "," : "",
+	    fields ? fields : "");
+	if (n < 0)
+		goto out;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	/* One write(2) per line so lines from several processes never interleave. */
+	(void)write(STDERR_FILENO, line, (size_t)n);
+out:
+	errno = saved_errno;
+}
+
+void
+log_emit(enum log_level level, const char *fields, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vemit(level, fields, fmt, ap);
+	va_end(ap);
+}
+
+#define LOG_WRAPPER(name, level)			\
+void							\
+name(const char *fmt, ...)				\
+{							\
+	va_list	ap;					\
+							\
+	va_start(ap, fmt);				\
+	log_vemit(level, NULL, fmt, ap);		\
+	va_end(ap);					\
+}
+
+LOG_WRAPPER(log_debug, LOG_LVL_DEBUG)
+LOG_WRAPPER(log_info, LOG_LVL_INFO)
+LOG_WRAPPER(log_warnx, LOG_LVL_WARN)
+LOG_WRAPPER(log_error, LOG_LVL_ERROR)
+
+/* Like log_warnx, with ": strerror(errno)" appended. */
+void
+log_warn(const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+	int	saved_errno = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_emit(LOG_LVL_WARN, NULL, "%s: %s", msg, strerror(saved_errno));
+	errno = saved_errno;
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	char	msg[1024];
+	va_list	ap;
+	int	saved_errno = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_emit(LOG_LVL_CRIT, NULL, "%s: %s", msg, strerror(saved_errno));
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_CRIT, NULL, fmt, ap);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,33 @@
+/* Sanity checks of the shared helpers: buf and log escaping. */
+#include "config.h"
+
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	struct buf	 b;
+	char		 out[64];
+	size_t		 n;
+	int		 i;
+
+	plan(6);
+	buf_init(&b);
+	for (i = 0; i < 1000; i++)
+		buf_printf(&b, "%d,", i);
+	ok(b.b_len == 3890, "buf grows through 1000 appends (len %zu)", b.b_len);
+	ok(strncmp(buf_cstr(&b), "0,1,2,", 6) == 0, "buf keeps content in order");
+	buf_reset(&b);
+	is_int((long long)b.b_len, 0, "buf_reset empties");
+	buf_free(&b);
+	n = log_json_escape(out, sizeof(out), "a\"b\\c\n\x01", 7);
+	is_string(out, "a\\\"b\\\\c\\n\\u0001", "log escapes quotes, backslash, controls");
+	is_int((long long)n, 15, "log escape reports its length");
+	n = log_json_escape(out, 4, "abcdef", 6);
+	ok(n == 6 && strlen(out) == 3, "log escape truncates safely");
+	return tap_done();
+}
