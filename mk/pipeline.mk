@@ -17,3 +17,7 @@ libprocessor_a_SOURCES += src/migrate.c src/migrate.h \
 libprocessor_a_SOURCES += src/core/sink.c src/core/sink.h
 libprocessor_a_SOURCES += src/core/pipeline.c src/core/pipeline.h
 libprocessor_a_SOURCES += src/worker.c src/worker.h src/fault.c src/fault.h src/exitcodes.h
+
+check_PROGRAMS += t/unit/core.t
+t_unit_core_t_SOURCES = t/unit/core.c
+t_unit_core_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)

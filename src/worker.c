@@ -28,7 +28,32 @@ struct worker {
 	ev_signal		 wk_sigint;
 	double			 wk_stop_started;
 	int			 wk_stopping;
+	int			 wk_standalone;	/* no master (ipc_fd == -1) */
 };
+
+static void
+worker_consuming(void *arg)
+{
+	struct worker	*wk = arg;
+
+	/* without a master this process is the daemon: say when it is ready */
+	log_info("%s: connected to Redis and PostgreSQL, consuming",
+	    wk->wk_standalone ? "ready" : "up");
+}
+
+static void
+worker_log_totals(const struct worker *wk)
+{
+	const struct worker_stats *s = &wk->wk_stats;
+
+	log_info("worker %d stopped: consumed %llu, inserted %llu, duplicates "
+	    "%llu, poison %llu, dead-lettered %llu, acknowledged %llu, trimmed %llu",
+	    wk->wk_slot, (unsigned long long)s->ws_consumed,
+	    (unsigned long long)s->ws_inserted,
+	    (unsigned long long)s->ws_duplicates, (unsigned long long)s->ws_poison,
+	    (unsigned long long)s->ws_dead_lettered,
+	    (unsigned long long)s->ws_acked, (unsigned long long)s->ws_trimmed);
+}
 
 static void
 worker_stopped(void *arg)
@@ -104,9 +129,12 @@ worker_main(const struct config *cf, int slot, int ipc_fd)
 		ev_loop_destroy(wk.wk_loop);
 		return WORKER_EXIT_PERMANENT;
 	}
+	wk.wk_standalone = ipc_fd == -1;
+	pipeline_on_consuming(wk.wk_pipeline, worker_consuming, &wk);
 	log_info("worker %d starting as consumer %s", slot, wk.wk_consumer);
 	pipeline_start(wk.wk_pipeline);
 	ev_run(wk.wk_loop, 0);
+	worker_log_totals(&wk);
 	pipeline_free(wk.wk_pipeline);
 	ev_signal_stop(wk.wk_loop, &wk.wk_sigterm);
 	ev_signal_stop(wk.wk_loop, &wk.wk_sigint);

@@ -64,6 +64,8 @@ struct pipeline {
 	double			 p_retry_backoff;
 	ev_timer		 p_retry;
 	ev_idle			 p_kick;	/* run pipeline_pump outside callbacks */
+	void			(*p_on_consuming)(void *);
+	void			*p_on_consuming_arg;
 	const struct position	**p_rows;	/* hook argument, reused */
 	size_t			 p_rowscap;
 };
@@ -446,9 +448,11 @@ static void
 pipeline_update_flags(struct pipeline *p)
 {
 	if (consume_is_up(p->p_consume) && write_is_up(p->p_write) &&
-	    !p->p_paused && !p->p_stopping)
+	    !p->p_paused && !p->p_stopping) {
+		if (!(p->p_stats->ws_flags & WS_CONSUMING) && p->p_on_consuming)
+			p->p_on_consuming(p->p_on_consuming_arg);
 		p->p_stats->ws_flags |= WS_CONSUMING;
-	else
+	} else
 		p->p_stats->ws_flags &= ~(uint32_t)WS_CONSUMING;
 	if (p->p_paused || p->p_stopping)
 		p->p_stats->ws_flags |= WS_DRAINING;
@@ -583,4 +587,11 @@ pipeline_inflight_entries(const struct pipeline *p)
 	for (b = p->p_settleq.q_head; b != NULL; b = b->b_next)
 		n += b->b_n;
 	return n;
+}
+
+void
+pipeline_on_consuming(struct pipeline *p, void (*fn)(void *), void *arg)
+{
+	p->p_on_consuming = fn;
+	p->p_on_consuming_arg = arg;
 }

@@ -18,6 +18,8 @@ void		 pipeline_pause(struct pipeline *, int on);
  * done may be called before this returns when nothing is in flight.
  */
 void		 pipeline_stop(struct pipeline *, void (*done)(void *), void *arg);
+/* Call fn each time the pipeline becomes able to consume (both servers up). */
+void		 pipeline_on_consuming(struct pipeline *, void (*fn)(void *), void *arg);
 /* Entries held in memory and not yet settled (for the shutdown log). */
 unsigned long	 pipeline_inflight_entries(const struct pipeline *);
 
