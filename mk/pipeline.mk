@@ -7,3 +7,7 @@ src_processor_LDADD = $(PROCESSOR_LIBS)
 check_PROGRAMS += t/unit/sanity.t
 t_unit_sanity_t_SOURCES = t/unit/sanity.c
 t_unit_sanity_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
+
+libprocessor_a_SOURCES += src/core/redisurl.c src/core/redisurl.h \
+	src/core/batch.c src/core/batch.h \
+	src/core/consume.c src/core/consume.h
