@@ -1,5 +1,5 @@
 /* Configuration: built-in defaults, then the INI file, then the environment. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +15,8 @@
 #include <ini.h>
 #include <libpq-fe.h>
 
+#include "config.h"
+#include "core/redisurl.h"
 #include "log.h"
 
 #define CONFIG_ENV_PREFIX	"PROCESSOR_"
@@ -254,22 +256,31 @@ config_set_name(struct config *cf, const struct config_key *k, const char *v,
 	return config_store(cf, k, v, why, whylen);
 }
 
+/* The consumer's own URL parser decides; we only refuse to echo a password. */
 static int
 config_set_redis_url(struct config *cf, const struct config_key *k,
     const char *v, char *why, size_t whylen)
 {
+	struct redis_addr	ra;
+	char			reason[CONFIG_WHY_MAX];
+
 	if (config_check_text(k, v, why, whylen) == -1)
 		return -1;
 	if (strncmp(v, "rediss://", 9) == 0) {
 		config_why(why, whylen, "TLS (rediss://) is not supported");
 		return -1;
 	}
-	if (!(strncmp(v, "redis://", 8) == 0 && v[8] != '\0') &&
-	    !(strncmp(v, "unix://", 7) == 0 && v[7] == '/')) {
-		config_why(why, whylen, "must be redis://[:password@]host[:port]"
-		    "[/db] or unix:///path/to/socket");
+	if (strncmp(v, "redis://", 8) != 0 && strncmp(v, "unix://", 7) != 0) {
+		config_why(why, whylen, "must be redis://[[user]:password@]host"
+		    "[:port][/db] or unix:///path[?db=N]");
 		return -1;
 	}
+	if (redisurl_parse(v, &ra, reason, sizeof(reason)) == -1) {
+		config_why(why, whylen, "invalid URL: %s", reason);
+		explicit_bzero(&ra, sizeof(ra));
+		return -1;
+	}
+	explicit_bzero(&ra, sizeof(ra));
 	return config_store(cf, k, v, why, whylen);
 }
 

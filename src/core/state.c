@@ -1,5 +1,5 @@
 /* Per-device runtime state: chained hash + LRU list, bounded by max_devices. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdlib.h>
 #include <string.h>

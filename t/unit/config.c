@@ -1,5 +1,5 @@
 /* Unit tests of the configuration loader: defaults, file, environment, errors. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "tap.h"
 
@@ -307,14 +308,17 @@ test_values(void)
 	static const struct {
 		const char	*var, *value, *why;	/* why NULL: accepted */
 	} cases[] = {
-		{ "PROCESSOR_REDIS_URL", "http://x", "must be redis://[:password@]"
-		    "host[:port][/db] or unix:///path/to/socket" },
+		{ "PROCESSOR_REDIS_URL", "http://x", "must be redis://[[user]:"
+		    "password@]host[:port][/db] or unix:///path[?db=N]" },
 		{ "PROCESSOR_REDIS_URL", "rediss://x", "TLS (rediss://) is not "
 		    "supported" },
-		{ "PROCESSOR_REDIS_URL", "redis://", "must be redis://[:password@]"
-		    "host[:port][/db] or unix:///path/to/socket" },
-		{ "PROCESSOR_REDIS_URL", "unix://relative", "must be redis://"
-		    "[:password@]host[:port][/db] or unix:///path/to/socket" },
+		{ "PROCESSOR_REDIS_URL", "redis://", "invalid URL: missing or too "
+		    "long host name" },
+		{ "PROCESSOR_REDIS_URL", "redis://h:99999", "invalid URL: bad port" },
+		{ "PROCESSOR_REDIS_URL", "unix://relative", "invalid URL: unix "
+		    "socket path must be absolute and short" },
+		{ "PROCESSOR_REDIS_URL", "redis://u:p@h:1/2", NULL },
+		{ "PROCESSOR_REDIS_URL", "unix:///run/redis.sock?db=3", NULL },
 		{ "PROCESSOR_REDIS_STREAM", "", "must not be empty" },
 		{ "PROCESSOR_REDIS_STREAM", "a b", "'a b' contains white space" },
 		{ "PROCESSOR_REDIS_GROUP", "g\x01", "contains a control character" },

@@ -1,5 +1,5 @@
 /* Unit tests of the per-device state: capacity, LRU order, fix ordering, seeding. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
