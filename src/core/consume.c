@@ -37,6 +37,7 @@ struct consume {
 
 	redisAsyncContext	*c_ac;
 	int			 c_up;		/* connected and group ensured */
+	int			 c_freeing;	/* consume_free under way */
 	int			 c_history;	/* replaying our pending list */
 	char			 c_cursor[64];	/* history position */
 	struct batch		*c_reading;	/* batch of the outstanding read */
@@ -195,6 +196,8 @@ consume_disconnect_cb(const redisAsyncContext *ac, int status)
 	c->c_ac = NULL;
 	ev_timer_stop(c->c_loop, &c->c_guard);
 	consume_set_up(c, 0);
+	if (c->c_freeing)
+		return;
 	if (was_up) {
 		log_warnx("lost the Redis connection%s%s",
 		    ac->errstr[0] ? ": " : "", ac->errstr);
@@ -260,13 +263,11 @@ consume_free(struct consume *c)
 {
 	if (c == NULL)
 		return;
+	c->c_freeing = 1;	/* hiredis 0.14 cannot unset the disconnect callback */
+	if (c->c_ac != NULL)
+		redisAsyncFree(c->c_ac);	/* fails outstanding commands: callbacks run */
 	ev_timer_stop(c->c_loop, &c->c_reconnect);
 	ev_timer_stop(c->c_loop, &c->c_guard);
-	if (c->c_ac != NULL) {
-		c->c_ac->data = c;
-		redisAsyncSetDisconnectCallback(c->c_ac, NULL);
-		redisAsyncFree(c->c_ac);
-	}
 	free(c->c_argv);
 	free(c->c_argvlen);
 	buf_free(&c->c_scratch);
