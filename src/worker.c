@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "core/pipeline.h"
+#include "crash.h"
 #include "exitcodes.h"
 #include "fault.h"
 #include "log.h"
@@ -115,8 +116,7 @@ worker_main(const struct config *cf, int slot, int ipc_fd)
 	wk.wk_stats.ws_version = METRICS_VERSION;
 	snprintf(wk.wk_consumer, sizeof(wk.wk_consumer), "%s-%d",
 	    cf->cf_consumer_prefix, slot);
-	if (fault_active("crash_on_start"))
-		abort();
+	crash_install(slot);
 	/* a fresh loop: never reuse the parent's after fork (ev.pod) */
 	if ((wk.wk_loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
 		log_error("ev_loop_new failed");
