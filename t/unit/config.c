@@ -473,7 +473,8 @@ test_example(void)
 {
 	struct config	 cf;
 	char		 err[1024], line[1024], tmp[] = "/tmp/processor-conf-XXXXXX";
-	char		*example, *man;
+	char		 tmp2[] = "/tmp/processor-conf-XXXXXX";
+	char		*example, *man, *p, *q;
 	FILE		*in, *out;
 	size_t		 i, nset = 0;
 	int		 fd;
@@ -515,6 +516,21 @@ test_example(void)
 		    strstr(man, env_vars[i]) != NULL,
 		    "%s named in the example and the man page", env_vars[i]);
 	free(example);
+
+	/* The first example of the man page is a working file. */
+	if ((p = strstr(man, ".Sh EXAMPLES")) == NULL ||
+	    (p = strstr(p, ".Bd -literal")) == NULL ||
+	    (p = strchr(p, '\n')) == NULL || (q = strstr(p, ".Ed\n")) == NULL ||
+	    (fd = mkstemp(tmp2)) == -1 || (out = fdopen(fd, "w")) == NULL)
+		bail("cannot extract the man page example");
+	fwrite(p + 1, 1, (size_t)(q - p - 1), out);
+	fclose(out);
+	ok(config_load(&cf, tmp2, err, sizeof(err)) == 0 &&
+	    cf.cf_workers == 8 && cf.cf_hypertable == HYPERTABLE_ON &&
+	    strcmp(cf.cf_consumer_prefix, "proc-a") == 0,
+	    "the man page example loads (%s)", err);
+	config_free(&cf);
+	unlink(tmp2);
 	free(man);
 }
 
