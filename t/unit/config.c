@@ -227,7 +227,8 @@ test_full(void)
 static void
 test_file_errors(void)
 {
-	char	want[1024];
+	struct config	cf;
+	char		err[1024], want[1024];
 
 #define FERR(name, rest, what) do {					\
 	snprintf(want, sizeof(want), "%s:%s", fixture(name), rest);	\
@@ -254,6 +255,11 @@ test_file_errors(void)
 	    "connection string: missing \"=\" after \"dbname\" in connection "
 	    "info string", "postgres url checked by libpq");
 #undef FERR
+	if (config_load(&cf, fixture("no-newline.conf"), err, sizeof(err)) == 0) {
+		is_int(cf.cf_batch_size, 10, "last line without a newline counts");
+		config_free(&cf);
+	} else
+		ok(0, "no-newline.conf loads: %s", err);
 	snprintf(want, sizeof(want), "%s:1: read error: Is a directory", srcdir);
 	load_fails(srcdir, want, "a directory");
 }
@@ -286,6 +292,11 @@ test_env(void)
 	    strcmp(cf.cf_redis_url, "unix:///run/redis.sock") == 0 &&
 	    strcmp(cf.cf_pg_url, "dbname=x") == 0,
 	    "PROCESSOR_<SECTION>_URL wins over REDIS_URL/POSTGRES_URL");
+	config_free(&cf);
+	setenv("REDIS_URL", "not a url", 1);
+	ok(config_load(&cf, fixture("empty.conf"), err, sizeof(err)) == 0,
+	    "REDIS_URL is not even checked when PROCESSOR_REDIS_URL is set (%s)",
+	    err);
 	config_free(&cf);
 	clean_env();
 	unsetenv("PROCESSOR_SOMETHING_ELSE");
@@ -539,7 +550,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan_lazy();
+	plan(267);
 	clean_env();
 	test_defaults();
 	test_full();
