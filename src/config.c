@@ -657,7 +657,7 @@ config_read_line(char *str, int num, void *arg)
 		config_parse_error(cp, "line contains a NUL byte");
 		return NULL;
 	}
-	for (s = cp->cp_buf; *s == ' ' || *s == '\t'; s++)
+	for (s = cp->cp_buf; *s != '\n' && isspace((unsigned char)*s); s++)
 		;
 	len = (size_t)n - (size_t)(s - cp->cp_buf);
 	if (len + 1 > (size_t)num) {
