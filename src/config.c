@@ -657,7 +657,7 @@ config_read_line(char *str, int num, void *arg)
 		config_parse_error(cp, "line contains a NUL byte");
 		return NULL;
 	}
-	for (s = cp->cp_buf; *s == ' ' || *s == '\t'; s++)
+	for (s = cp->cp_buf; *s != '\n' && isspace((unsigned char)*s); s++)
 		;
 	len = (size_t)n - (size_t)(s - cp->cp_buf);
 	if (len + 1 > (size_t)num) {
@@ -873,11 +873,17 @@ config_env(struct config *cf, char *err, size_t errlen)
 	if (config_env_unknown(err, errlen) == -1)
 		return -1;
 	for (i = 0; i < sizeof(config_env_aliases) /
-	    sizeof(config_env_aliases[0]); i++)
+	    sizeof(config_env_aliases[0]); i++) {
+		/* Not even checked when the specific variable overrides it. */
+		config_env_name(var, sizeof(var),
+		    config_env_aliases[i].ce_section, "url");
+		if (getenv(var) != NULL)
+			continue;
 		if (config_env_set(cf, config_find_key(
 		    config_env_aliases[i].ce_section, "url"),
 		    config_env_aliases[i].ce_var, err, errlen) == -1)
 			return -1;
+	}
 	for (i = 0; i < CONFIG_NKEYS; i++) {
 		config_env_name(var, sizeof(var), config_keys[i].ck_section,
 		    config_keys[i].ck_name);

@@ -227,7 +227,8 @@ test_full(void)
 static void
 test_file_errors(void)
 {
-	char	want[1024];
+	struct config	cf;
+	char		err[1024], want[1024];
 
 #define FERR(name, rest, what) do {					\
 	snprintf(want, sizeof(want), "%s:%s", fixture(name), rest);	\
@@ -254,6 +255,11 @@ test_file_errors(void)
 	    "connection string: missing \"=\" after \"dbname\" in connection "
 	    "info string", "postgres url checked by libpq");
 #undef FERR
+	if (config_load(&cf, fixture("no-newline.conf"), err, sizeof(err)) == 0) {
+		is_int(cf.cf_batch_size, 10, "last line without a newline counts");
+		config_free(&cf);
+	} else
+		ok(0, "no-newline.conf loads: %s", err);
 	snprintf(want, sizeof(want), "%s:1: read error: Is a directory", srcdir);
 	load_fails(srcdir, want, "a directory");
 }
@@ -286,6 +292,11 @@ test_env(void)
 	    strcmp(cf.cf_redis_url, "unix:///run/redis.sock") == 0 &&
 	    strcmp(cf.cf_pg_url, "dbname=x") == 0,
 	    "PROCESSOR_<SECTION>_URL wins over REDIS_URL/POSTGRES_URL");
+	config_free(&cf);
+	setenv("REDIS_URL", "not a url", 1);
+	ok(config_load(&cf, fixture("empty.conf"), err, sizeof(err)) == 0,
+	    "REDIS_URL is not even checked when PROCESSOR_REDIS_URL is set (%s)",
+	    err);
 	config_free(&cf);
 	clean_env();
 	unsetenv("PROCESSOR_SOMETHING_ELSE");
@@ -473,7 +484,8 @@ test_example(void)
 {
 	struct config	 cf;
 	char		 err[1024], line[1024], tmp[] = "/tmp/processor-conf-XXXXXX";
-	char		*example, *man;
+	char		 tmp2[] = "/tmp/processor-conf-XXXXXX";
+	char		*example, *man, *p, *q;
 	FILE		*in, *out;
 	size_t		 i, nset = 0;
 	int		 fd;
@@ -515,6 +527,21 @@ test_example(void)
 		    strstr(man, env_vars[i]) != NULL,
 		    "%s named in the example and the man page", env_vars[i]);
 	free(example);
+
+	/* The first example of the man page is a working file. */
+	if ((p = strstr(man, ".Sh EXAMPLES")) == NULL ||
+	    (p = strstr(p, ".Bd -literal")) == NULL ||
+	    (p = strchr(p, '\n')) == NULL || (q = strstr(p, ".Ed\n")) == NULL ||
+	    (fd = mkstemp(tmp2)) == -1 || (out = fdopen(fd, "w")) == NULL)
+		bail("cannot extract the man page example");
+	fwrite(p + 1, 1, (size_t)(q - p - 1), out);
+	fclose(out);
+	ok(config_load(&cf, tmp2, err, sizeof(err)) == 0 &&
+	    cf.cf_workers == 8 && cf.cf_hypertable == HYPERTABLE_ON &&
+	    strcmp(cf.cf_consumer_prefix, "proc-a") == 0,
+	    "the man page example loads (%s)", err);
+	config_free(&cf);
+	unlink(tmp2);
 	free(man);
 }
 
@@ -523,7 +550,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan_lazy();
+	plan(267);
 	clean_env();
 	test_defaults();
 	test_full();
