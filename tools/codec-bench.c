@@ -1,5 +1,5 @@
 /* Micro-benchmark of codec_decode over a generated, realistic record mix. */
-#include "config.h"
+#include "autoconf.h"
 
 int
 main(void)

@@ -1,5 +1,5 @@
 /* Strict RFC 4648 base64 and PostgreSQL bytea hex text, in place, for __buffer_b64. */
-#include "config.h"
+#include "autoconf.h"
 
 #include "core/b64.h"
 

@@ -1,5 +1,5 @@
 /* Payload JSON -> struct position, per the input contract; pure, no I/O. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <float.h>
 #include <math.h>

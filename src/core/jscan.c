@@ -1,5 +1,5 @@
 /* Strict single-pass RFC 8259 scanner for the codec: validate, copy, reverse sentinels. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

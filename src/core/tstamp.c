@@ -1,5 +1,5 @@
 /* RFC 3339 timestamps and epoch milliseconds -> microseconds since the epoch. */
-#include "config.h"
+#include "autoconf.h"
 
 #include "core/tstamp.h"
 

@@ -1,5 +1,5 @@
 /* Unit tests of the payload codec: every contract rule and poison kind. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
