@@ -25,6 +25,7 @@ enum codec_reason {
 	CODEC_TOO_DEEP,		/* nesting deeper than the limit */
 	CODEC_TOO_LARGE,	/* payload longer than the limit */
 	CODEC_NUL_BYTE,		/* \u0000 in a string (PostgreSQL text cannot hold it) */
+	CODEC_NO_MEMORY,	/* attrs could not grow: not a verdict, retry later */
 	CODEC_REASON_COUNT
 };
 
@@ -33,16 +34,31 @@ struct codec_error {
 	char		 ce_msg[200];	/* e.g. "latitude 999 out of range -90..90" */
 };
 
+/*
+ * A zero field means the default: CODEC_DEFAULT_MAX_PAYLOAD bytes, a depth of
+ * CODEC_DEFAULT_MAX_DEPTH (clamped to CODEC_HARD_MAX_DEPTH), no far-future
+ * check.  The far-future check runs only when both cl_now_us and
+ * cl_max_future_us are positive; the codec never reads the clock itself.
+ */
 struct codec_limits {
 	size_t		 cl_max_payload;	/* bytes */
-	int		 cl_max_depth;		/* nesting levels */
+	int		 cl_max_depth;		/* nesting levels, top object = 1 */
+	int64_t		 cl_now_us;		/* caller's clock, µs since epoch */
+	int64_t		 cl_max_future_us;	/* allowed clock skew of devices */
 };
+
+#define CODEC_DEFAULT_MAX_PAYLOAD	(1024 * 1024)
+#define CODEC_DEFAULT_MAX_DEPTH		64
+#define CODEC_HARD_MAX_DEPTH		1000
+#define CODEC_MAX_KEYS			4096	/* keys open at once, all levels */
 
 /*
  * Decode one payload.  On success returns 0, fills *pos and appends the
  * attributes bag (sentinels reversed, JSONB-ready text) to attrs; pos->p_attrs
  * points into attrs and stays valid until attrs next grows.  On a contract
  * violation returns -1 and fills *err; attrs is left as it was on entry.
+ * limits may be NULL (all defaults).  CODEC_NO_MEMORY is the one reason that
+ * says nothing about the record: the caller should retry, not dead-letter.
  */
 int	codec_decode(const char *payload, size_t len, const struct codec_limits *,
 	    struct position *pos, struct buf *attrs, struct codec_error *err);
