@@ -10,6 +10,7 @@
 #include <hiredis/adapters/libev.h>
 
 #include "config.h"
+#include "core/redisurl.h"
 #include "lag.h"
 #include "log.h"
 #include "prom.h"
@@ -25,88 +26,6 @@ static struct {
 	int			 lg_warned;
 	struct prom_group	 lg_group;
 } lag;
-
-static int
-lag_copy(char *dst, size_t dstsz, const char *s, size_t n)
-{
-	if (n >= dstsz)
-		return -1;
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-	return 0;
-}
-
-static int
-lag_parse_hostport(const char *s, size_t n, struct lag_url *u)
-{
-	const char	*colon = NULL, *end = s + n;
-	char		 port[8];
-
-	if (n > 0 && s[0] == '[') {
-		const char *rb = memchr(s, ']', n);
-
-		if (rb == NULL || lag_copy(u->lu_host, sizeof(u->lu_host),
-		    s + 1, (size_t)(rb - s - 1)) == -1)
-			return -1;
-		if (rb + 1 < end && rb[1] == ':')
-			colon = rb + 1;
-		else if (rb + 1 != end)
-			return -1;
-	} else {
-		colon = memchr(s, ':', n);
-		if (lag_copy(u->lu_host, sizeof(u->lu_host), s,
-		    colon ? (size_t)(colon - s) : n) == -1)
-			return -1;
-	}
-	if (u->lu_host[0] == '\0')
-		snprintf(u->lu_host, sizeof(u->lu_host), "127.0.0.1");
-	if (colon == NULL)
-		return 0;
-	if (lag_copy(port, sizeof(port), colon + 1,
-	    (size_t)(end - colon - 1)) == -1)
-		return -1;
-	u->lu_port = atoi(port);
-	return u->lu_port > 0 && u->lu_port < 65536 ? 0 : -1;
-}
-
-int
-lag_parse_url(const char *url, struct lag_url *u)
-{
-	const char	*p, *at, *slash, *colon, *q;
-
-	memset(u, 0, sizeof(*u));
-	u->lu_port = 6379;
-	if (strncmp(url, "unix://", 7) == 0) {
-		p = url + 7;
-		q = strchr(p, '?');
-		if (lag_copy(u->lu_path, sizeof(u->lu_path), p,
-		    q ? (size_t)(q - p) : strlen(p)) == -1 || u->lu_path[0] != '/')
-			return -1;
-		if (q != NULL && strncmp(q, "?db=", 4) == 0)
-			u->lu_db = atoi(q + 4);
-		return 0;
-	}
-	if (strncmp(url, "redis://", 8) != 0)
-		return -1;
-	p = url + 8;
-	if ((at = strrchr(p, '@')) != NULL) {
-		colon = memchr(p, ':', (size_t)(at - p));
-		if (lag_copy(u->lu_user, sizeof(u->lu_user), p,
-		    colon ? (size_t)(colon - p) : (size_t)(at - p)) == -1)
-			return -1;
-		if (colon != NULL && lag_copy(u->lu_pass, sizeof(u->lu_pass),
-		    colon + 1, (size_t)(at - colon - 1)) == -1)
-			return -1;
-		p = at + 1;
-	}
-	slash = strchr(p, '/');
-	if (lag_parse_hostport(p, slash ? (size_t)(slash - p) : strlen(p),
-	    u) == -1)
-		return -1;
-	if (slash != NULL && slash[1] != '\0')
-		u->lu_db = atoi(slash + 1);
-	return 0;
-}
 
 static void
 lag_connected(const redisAsyncContext *ac, int status)
@@ -220,14 +139,15 @@ lag_ignore(redisAsyncContext *ac, void *reply, void *arg)
 static int
 lag_connect(void)
 {
-	struct lag_url	u;
+	struct redis_addr	ra;
+	char			err[256];
 
-	if (lag_parse_url(lag.lg_cf->cf_redis_url, &u) == -1) {
-		log_warnx("lag poll: cannot parse the Redis URL");
+	if (redisurl_parse(lag.lg_cf->cf_redis_url, &ra, err, sizeof(err)) == -1) {
+		log_warnx("lag poll: %s", err);
 		return -1;
 	}
-	lag.lg_ac = u.lu_path[0] ? redisAsyncConnectUnix(u.lu_path) :
-	    redisAsyncConnect(u.lu_host, u.lu_port);
+	lag.lg_ac = ra.ra_path[0] ? redisAsyncConnectUnix(ra.ra_path) :
+	    redisAsyncConnect(ra.ra_host, ra.ra_port);
 	if (lag.lg_ac == NULL)
 		return -1;
 	if (lag.lg_ac->err) {
@@ -238,15 +158,15 @@ lag_connect(void)
 	redisLibevAttach(lag.lg_loop, lag.lg_ac);
 	redisAsyncSetConnectCallback(lag.lg_ac, lag_connected);
 	redisAsyncSetDisconnectCallback(lag.lg_ac, lag_disconnected);
-	if (u.lu_pass[0] != '\0' && u.lu_user[0] != '\0')
+	if (ra.ra_password[0] != '\0' && ra.ra_user[0] != '\0')
 		redisAsyncCommand(lag.lg_ac, lag_ignore, NULL, "AUTH %s %s",
-		    u.lu_user, u.lu_pass);
-	else if (u.lu_pass[0] != '\0')
+		    ra.ra_user, ra.ra_password);
+	else if (ra.ra_password[0] != '\0')
 		redisAsyncCommand(lag.lg_ac, lag_ignore, NULL, "AUTH %s",
-		    u.lu_pass);
-	if (u.lu_db != 0)
+		    ra.ra_password);
+	if (ra.ra_db != 0)
 		redisAsyncCommand(lag.lg_ac, lag_ignore, NULL, "SELECT %d",
-		    u.lu_db);
+		    ra.ra_db);
 	return 0;
 }
 

@@ -17,16 +17,4 @@ void	lag_stop(void);
 /* The last poll's result (pg_known 0 when it failed or none ran yet). */
 void	lag_get(struct prom_group *);
 
-/* Parsed redis://[user[:password]@]host[:port][/db] or unix:///path[?db=N]. */
-struct lag_url {
-	char	lu_host[256];
-	int	lu_port;
-	char	lu_path[256];		/* unix socket, or "" */
-	char	lu_user[128];
-	char	lu_pass[256];
-	int	lu_db;
-};
-
-int	lag_parse_url(const char *, struct lag_url *);
-
 #endif

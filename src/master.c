@@ -548,6 +548,19 @@ master_signals(void)
 	ev_signal_start(m.m_loop, &m.m_sighup);
 }
 
+/*
+ * libev keeps one owner loop per signal in a process-wide table; unless the
+ * master's ev_signal watchers are stopped, a worker's own SIGTERM watcher
+ * on its new loop trips libev's "signal attached to two loops" assertion.
+ */
+void
+master_atfork_child(void)
+{
+	ev_signal_stop(m.m_loop, &m.m_sigterm);
+	ev_signal_stop(m.m_loop, &m.m_sigint);
+	ev_signal_stop(m.m_loop, &m.m_sighup);
+}
+
 static void
 master_timers(void)
 {

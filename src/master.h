@@ -21,5 +21,7 @@ void	master_worker_up(struct worker *);	/* HELLO received */
 void	master_worker_stats(struct worker *);	/* STATS received */
 void	master_worker_gone(void);		/* a worker was reaped */
 void	master_fail(int exitcode);		/* stop everything, exit with this */
+/* In a new worker, before the master's loop is destroyed: detach its signals. */
+void	master_atfork_child(void);
 
 #endif

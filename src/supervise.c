@@ -82,7 +82,9 @@ supervise_child(struct worker *w, int fd)
 	char			 name[32];
 	int			 sig;
 
-	ev_loop_destroy(EV_DEFAULT);
+	master_atfork_child();
+	ev_child_stop(sv.sv_loop, &sv.sv_child);
+	ev_loop_destroy(sv.sv_loop);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);

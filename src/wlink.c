@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "ipc.h"
 #include "log.h"
 #include "metrics.h"
@@ -101,14 +102,10 @@ wlink_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 wlink_fault(void)
 {
-#ifdef FAULT_INJECTION
-	const char	*f = getenv("PROCESSOR_FAULT");
-
-	if (f != NULL && strcmp(f, "crash_on_start") == 0) {
+	if (fault_active("crash_on_start")) {
 		log_warnx("fault injection: crash_on_start");
 		abort();
 	}
-#endif
 }
 
 int
