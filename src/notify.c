@@ -13,14 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "notify.h"
 
-#ifndef HAVE_SYSTEMD
-/* One datagram to $NOTIFY_SOCKET, which is what sd_notify does. */
+/*
+ * One datagram to $NOTIFY_SOCKET, which is all sd_notify(3) does, but sent
+ * with MSG_DONTWAIT: libsystemd's sd_notify blocks while the receiver's
+ * queue is full (net.unix.max_dgram_qlen is 10 by default), and the master
+ * must never stop serving because a notification reader is slow.  A
+ * dropped notification is reported (-1, EAGAIN) and superseded by the next.
+ */
 static int
 notify_datagram(const char *msg)
 {
@@ -47,14 +48,13 @@ notify_datagram(const char *msg)
 	    (path[0] == '@' ? 0 : 1));
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
-	n = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	n = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT,
 	    (struct sockaddr *)&sun, len);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return n == -1 ? -1 : 0;
 }
-#endif
 
 int
 notify_send(const char *fmt, ...)
@@ -72,15 +72,7 @@ notify_send(const char *fmt, ...)
 		errno = EINVAL;
 		return -1;
 	}
-#ifdef HAVE_SYSTEMD
-	if ((n = sd_notify(0, msg)) < 0) {
-		errno = -n;
-		return -1;
-	}
-	return 0;
-#else
 	return notify_datagram(msg);
-#endif
 }
 
 int

@@ -7,8 +7,9 @@
 /*
  * Send one state datagram ("READY=1\nSTATUS=..." etc., printf-formatted) to
  * $NOTIFY_SOCKET.  Without the variable it does nothing and returns 0.
- * Uses libsystemd when built with it, else writes the datagram itself (a
- * leading '@' names an abstract socket).  Returns 0 or -1.
+ * Writes the datagram itself, never blocking (see notify.c for why not
+ * libsystemd's sd_notify); a leading '@' names an abstract socket.
+ * Returns 0, or -1 (EAGAIN when the receiver's queue is full).
  */
 int	notify_send(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* READY=1 with a STATUS line. */
