@@ -30,6 +30,7 @@ struct worker {
 	double			 wk_stop_started;
 	int			 wk_stopping;
 	int			 wk_standalone;	/* no master (ipc_fd == -1) */
+	int			 wk_was_ready;
 };
 
 static void
@@ -39,7 +40,8 @@ worker_consuming(void *arg)
 
 	/* without a master this process is the daemon: say when it is ready */
 	log_info("%s: connected to Redis and PostgreSQL, consuming",
-	    wk->wk_standalone ? "ready" : "up");
+	    wk->wk_standalone && !wk->wk_was_ready ? "ready" : "up");
+	wk->wk_was_ready = 1;
 }
 
 static void

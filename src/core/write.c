@@ -126,8 +126,12 @@ write_finish_batch(struct write *w, enum write_result res)
 
 /* Drop the connection; a batch in flight is reported transient. */
 static void
-write_reset(struct write *w, const char *why)
+write_reset(struct write *w, const char *reason)
 {
+	char	why[512];
+
+	/* reason often points into the connection that PQfinish frees */
+	snprintf(why, sizeof(why), "%.*s", (int)strcspn(reason, "\n"), reason);
 	ev_io_stop(w->w_loop, &w->w_io);
 	write_guard(w, 0);
 	if (w->w_conn != NULL) {
