@@ -17,7 +17,7 @@ sub lap { note(sprintf('%-10s %.2fs', $_[0], time - $tl)); $tl = time }
 # --- generic helpers
 {
 	my $t = time;
-	ok(!wait_until(sub { 0 }, timeout => 0.2, desc => 'expected timeout'),
+	ok(!wait_until(sub { 0 }, timeout => 0.2, quiet => 1),
 	    'wait_until returns false on timeout');
 	cmp_ok(time - $t, '<', 1, 'and does not overshoot the deadline much');
 	my $n = 0;
@@ -127,7 +127,7 @@ my ($l) = grep { $_->{message} =~ /^redis / } $p->log_lines;
 is($l->{message}, 'redis ' . $r->url, 'log lines parsed, config defaults from the redis object');
 is($l->{_prio}, 6, 'syslog prefix stripped and kept');
 is_deeply([$p->other_lines], ['not json at all'], 'non-JSON lines kept apart');
-ok(!$p->wait_log(qr/never printed/, 0.3), 'wait_log times out');
+ok(!$p->wait_log(qr/never printed/, 0.3, quiet => 1), 'wait_log times out');
 my @kids;
 ok(wait_until(sub { @kids = $p->children }, timeout => 5), 'children');
 is(scalar(() = $p->group_pids), 2, 'master and worker in the process group');
@@ -146,10 +146,13 @@ is(scalar(() = $c->group_pids), 0, 'stop kills the orphan');
 lap('processor');
 # --- gen, when built
 SKIP: {
-	skip 'tools/gen not built', 2 unless -x Harness::builddir() . '/tools/gen';
+	skip 'tools/gen not built', 4 unless -x Harness::builddir() . '/tools/gen';
 	my $s = Harness::gen(redis => $r2, n => 1000, devices => 7, poison => 100, stream => 'g');
-	is($s->{published}, 1000, 'gen summary');
+	is_deeply([@$s{qw(published valid poison devices)}], [1000, 990, 10, 7], 'gen summary');
+	is($s->{first_ts}, '2026-04-30T12:00:00.000Z', 'gen default base time');
 	is($r2->xlen('g'), 1000, 'gen published what it said');
+	my $e = $r2->cmd('XRANGE', 'g', '-', '+', 'COUNT', 1)->[0];
+	like($e->[1][1], qr/^\{"device_id":"356307042440000"/, 'gen payload field');
 }
 
 lap('gen');

@@ -62,10 +62,10 @@ my $CLEANED;
 
 =over
 
-=item wait_until(CODE, timeout => 30, desc => '', interval => 0.05)
+=item wait_until(CODE, timeout => 30, desc => '', interval => 0.05, quiet => 0)
 
 Calls CODE every interval seconds until it returns true or the deadline passes.
-Returns CODE's true value, or false (and a diag naming desc) on timeout.
+Returns CODE's true value, or false (and a diag naming desc, unless quiet) on timeout.
 
 =cut
 
@@ -82,6 +82,7 @@ sub wait_until
 		last if time >= $deadline;
 		sleep $interval;
 	}
+	return 0 if $o{quiet};
 	Test::More::diag(sprintf('wait_until: gave up after %.1fs%s', $timeout,
 	    defined $o{desc} ? ": $o{desc}" : ''));
 	return 0;

@@ -32,11 +32,11 @@ is kept as {_prio}).  $p->raw_lines: every line; $p->other_lines: lines that are
 
 The current number of log lines, for wait_log(..., from => MARK).
 
-=item $p->wait_log(QR | CODE, TIMEOUT = 30, from => MARK)
+=item $p->wait_log(QR | CODE, TIMEOUT = 30, from => MARK, quiet => 0)
 
 Waits for a line matching QR (against the line's JSON text) or for which CODE returns true
-(called with the hash ref, also in $_).  Returns the hash ref, or undef on timeout or when
-the process exited without printing it.
+(called with the hash ref, also in $_).  Returns the hash ref, or undef (and a diag unless
+quiet) on timeout or when the process exited without printing it.
 
 =item $p->wait_ready(TIMEOUT = 30)
 
@@ -253,6 +253,7 @@ sub wait_log
 		last if time >= $deadline;
 		sleep 0.05;
 	}
+	return undef if $o{quiet};
 	Test::More::diag("wait_log: no line matching $what after ${\($timeout // 30)}s");
 	return undef;
 }
