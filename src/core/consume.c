@@ -610,7 +610,14 @@ consume_read(struct consume *c, struct batch *b)
 
 	if (!c->c_up || c->c_ac == NULL || c->c_reading != NULL)
 		return -1;
-	snprintf(count, sizeof(count), "%d", c->c_cf->cf_batch_size);
+	/*
+	 * Our pending list after a restart may hold the entry that killed us.
+	 * Every read of an entry counts a delivery, so replay it one entry per
+	 * batch: each entry commits before the next is read, and only the killer's
+	 * count grows towards max_deliveries, never its innocent neighbours'.
+	 */
+	snprintf(count, sizeof(count), "%d", c->c_history ? 1 :
+	    c->c_cf->cf_batch_size);
 	snprintf(block, sizeof(block), "%d", c->c_cf->cf_block_ms);
 	argv[argc++] = "XREADGROUP";
 	argv[argc++] = "GROUP";
