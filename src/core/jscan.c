@@ -846,9 +846,12 @@ jscan_object(struct jscan *j)
 	struct jscan_str	 k;
 	char		 key[40], path[120];
 	const unsigned char *ostart = j->j_p;
+	char		*orew = NULL;
 	uint64_t	 seen = 0;
 	int		 base = j->j_nkeys, n, sentinel = 0;
 
+	if (j->j_o != NULL && j->j_copy != NULL)
+		orew = j->j_o + (ostart - j->j_copy);
 	if (jscan_enter(j) == -1)
 		return -1;
 	jscan_ws1(j);
@@ -871,9 +874,15 @@ jscan_object(struct jscan *j)
 				    "sentinel \"%s\" in place of the %s object",
 				    key, path);
 			} else {
-				/* Copy up to the '{', then write the value. */
+				/*
+				 * Whitespace inside the object may have
+				 * flushed its start: rewind the output to
+				 * where the '{' went, then write the value.
+				 */
 				sentinel = 1;
-				jscan_flush(j, ostart);
+				jscan_flush(j, j->j_p);
+				if (j->j_o != NULL)
+					j->j_o = orew;
 				if (jscan_sentinel(j, &k) == -1)
 					return -1;
 				goto next;

@@ -572,6 +572,35 @@ t_sentinels(void)
 	    CODEC_OUT_OF_RANGE, NULL);
 	good("attributes number exponent 1000", ATTR("{\"x\":1e1000,\"y\":"
 	    "-2.5E-1000}"), NULL, NULL);
+	{
+		static char	 pl[3000];
+		size_t		 n;
+
+		n = (size_t)snprintf(pl, sizeof(pl), ATTR("{\"x\":")) - 1;
+		memset(pl + n, '7', 1000);
+		memcpy(pl + n + 1000, "}}", 3);
+		good("attributes number with 1000 digits", pl, NULL, NULL);
+		memset(pl + n, '7', 1001);
+		memcpy(pl + n + 1001, "}}", 3);
+		bad("attributes number with 1001 digits", pl, CODEC_OUT_OF_RANGE,
+		    NULL);
+		memset(pl + n, '7', 1003);
+		memcpy(pl + n, "0.", 2);
+		memcpy(pl + n + 1003, "}}", 3);
+		bad("attributes number with 1000+ fraction digits", pl,
+		    CODEC_OUT_OF_RANGE, NULL);
+	}
+	good("big bag numbers copied verbatim", ATTR("{\"a\":123456789012345678901"
+	    "234567890,\"b\":0.1000,\"c\":-0,\"d\":1E+2}"), NULL,
+	    "{\"a\":123456789012345678901234567890,\"b\":0.1000,\"c\":-0,"
+	    "\"d\":1E+2}");
+	good("sentinel with whitespace inside", ATTR("{ \"a\" : { \"__bigint\" :"
+	    " \"42\" } , \"b\" : [ { \"__buffer_b64\" : \"AQ==\" } ] }"), NULL,
+	    "{\"a\":42,\"b\":[\"\\\\x01\"]}");
+	bad("ignored key still checked for syntax", REC("\"x\":[1,]"),
+	    CODEC_BAD_JSON, NULL);
+	good("sentinels under ignored keys are not looked at",
+	    REC("\"x\":{\"__bigint\":\"zz\"}"), NULL, "{}");
 }
 
 static void
