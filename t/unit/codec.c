@@ -896,15 +896,6 @@ t_codes(void)
 	    "out-of-range reason");
 }
 
-/* Random documents and mutations: our verdict must match jansson's. */
-static const char *seeds[] = {
-	"{\"a\":[1,2.5,-3e2,true,false,null],\"b\":{\"c\":\"d\\n\\u00e9\"}}",
-	"[{\"x\":{}},[],[[]],\"\\ud83d\\ude00\",0,-0,1E+2,12.0e-1]",
-	"{\"k\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"e\":\"\\\"\\\\\\/\"}",
-	"\"plain\"",
-	"{\"239\":1,\"240\":0,\"16\":123456,\"s\":\"x y\",\"n\":[1,[2,[3]]]}",
-};
-
 static uint32_t	 rng = 12345;
 
 static uint32_t
@@ -915,6 +906,156 @@ rnd(void)
 	rng ^= rng << 5;
 	return rng;
 }
+
+/* Random whitespace between tokens of the generated input. */
+static void
+gen_ws(struct buf *in)
+{
+	static const char	*ws[] = { "", "", "", " ", "\n", "\t ", "\r\n  " };
+
+	buf_puts(in, ws[rnd() % 7]);
+}
+
+/* A random bag value: the input with sentinels, and the text we must emit. */
+static void
+gen_value(struct buf *in, struct buf *want, int depth)
+{
+	static const char	*b64[] = { "AQIDBA==", "", "/w==", "AAE=", "+/+/" };
+	static const char	*hex[] = { "01020304", "", "ff", "0001", "fbffbf" };
+	static const char	*str[] = { "\"x\"", "\"\\u00e9\\n\"", "\"\xc3\xa9\"",
+	    "\"__bigint\"", "\"\"", "\"a\\\"b\"" };
+	static const char	*num[] = { "0", "-1", "1.5e3", "123456789012", "-0.0" };
+	int			 k, n, i;
+
+	k = (int)(rnd() % (depth > 3 ? 4 : 7));
+	gen_ws(in);
+	switch (k) {
+	case 0:
+		i = (int)(rnd() % 6);
+		buf_puts(in, str[i]);
+		buf_puts(want, str[i]);
+		break;
+	case 1:
+		i = (int)(rnd() % 5);
+		buf_puts(in, num[i]);
+		buf_puts(want, num[i]);
+		break;
+	case 2:
+		i = (int)(rnd() % 1000000);
+		buf_printf(in, "{");
+		gen_ws(in);
+		buf_printf(in, "\"__bigint\"");
+		gen_ws(in);
+		buf_printf(in, ":");
+		gen_ws(in);
+		buf_printf(in, "\"%d\"", i - 500000);
+		gen_ws(in);
+		buf_printf(in, "}");
+		buf_printf(want, "%d", i - 500000);
+		break;
+	case 3:
+		i = (int)(rnd() % 5);
+		buf_printf(in, "{\"%s_buffer_b64\":", rnd() % 2 ? "_" : "\\u005f");
+		gen_ws(in);
+		buf_printf(in, "\"%s\"", b64[i]);
+		gen_ws(in);
+		buf_printf(in, "}");
+		buf_printf(want, "\"\\\\x%s\"", hex[i]);
+		break;
+	case 4:
+	case 5:
+		n = (int)(rnd() % 4);
+		buf_putc(in, '{');
+		buf_putc(want, '{');
+		for (i = 0; i < n; i++) {
+			if (i) {
+				gen_ws(in);
+				buf_putc(in, ',');
+				buf_putc(want, ',');
+			}
+			gen_ws(in);
+			buf_printf(in, "\"k%d\"", i);
+			buf_printf(want, "\"k%d\"", i);
+			gen_ws(in);
+			buf_putc(in, ':');
+			buf_putc(want, ':');
+			gen_value(in, want, depth + 1);
+		}
+		gen_ws(in);
+		buf_putc(in, '}');
+		buf_putc(want, '}');
+		break;
+	default:
+		n = (int)(rnd() % 4);
+		buf_putc(in, '[');
+		buf_putc(want, '[');
+		for (i = 0; i < n; i++) {
+			if (i) {
+				gen_ws(in);
+				buf_putc(in, ',');
+				buf_putc(want, ',');
+			}
+			gen_value(in, want, depth + 1);
+		}
+		gen_ws(in);
+		buf_putc(in, ']');
+		buf_putc(want, ']');
+		break;
+	}
+	gen_ws(in);
+}
+
+/* Generated bags with sentinels and whitespace: exact expected output. */
+static void
+t_generated(void)
+{
+	struct buf		 in, want;
+	struct position		 p;
+	struct codec_error	 e;
+	int			 i, n, fails = 0;
+
+	buf_init(&in);
+	buf_init(&want);
+	for (i = 0; i < 20000; i++) {
+		buf_reset(&in);
+		buf_reset(&want);
+		buf_puts(&in, "{" HEAD ",\"attributes\":{");
+		buf_putc(&want, '{');
+		for (n = 0; n < 3; n++) {
+			if (n) {
+				buf_putc(&in, ',');
+				buf_putc(&want, ',');
+			}
+			buf_printf(&in, "\"%d\":", n);
+			buf_printf(&want, "\"%d\":", n);
+			gen_value(&in, &want, 0);
+		}
+		buf_puts(&in, "}}");
+		buf_putc(&want, '}');
+		buf_reset(&attrs);
+		if (codec_decode(in.b_data, in.b_len, &lim, &p, &attrs, &e) == -1 ||
+		    p.p_attrs_len != want.b_len ||
+		    memcmp(p.p_attrs, want.b_data, want.b_len) != 0) {
+			if (fails++ < 3)
+				diag("generated bag differs: in %s; want %s; %s",
+				    buf_cstr(&in), buf_cstr(&want), e.ce_msg);
+		}
+	}
+	is_int(fails, 0, "20000 generated bags with sentinels and whitespace "
+	    "come out exactly as expected");
+	buf_free(&in);
+	buf_free(&want);
+}
+
+/* Random documents and mutations: our verdict must match jansson's. */
+static const char *seeds[] = {
+	"{\"a\":[1,2.5,-3e2,true,false,null],\"b\":{\"c\":\"d\\n\\u00e9\"}}",
+	"[{\"x\":{}},[],[[]],\"\\ud83d\\ude00\",0,-0,1E+2,12.0e-1]",
+	"{\"k\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\",\"e\":\"\\\"\\\\\\/\"}",
+	"\"plain\"",
+	"{\"239\":1,\"240\":0,\"16\":123456,\"s\":\"x y\",\"n\":[1,[2,[3]]]}",
+};
+
 
 static size_t
 mutate(char *d, size_t n, size_t cap)
@@ -1041,6 +1182,7 @@ main(void)
 	t_size();
 	t_appends();
 	t_codes();
+	t_generated();
 	t_oracle();
 	is_int(dirty, 0, "no failure changed the caller's buffer");
 	buf_free(&attrs);
