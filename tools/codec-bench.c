@@ -7,6 +7,8 @@
  *   callgrind_annotate /tmp/cg.out | head -30
  * and divide PROGRAM TOTALS by 100000.  The same profile shows no malloc
  * under codec_decode: the only allocation is the caller's buf growing.
+ * BENCH_JANSSON=1 also times jansson parsing the same records (a yardstick
+ * that suffers the same machine load).
  */
 #include "autoconf.h"
 
@@ -14,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "buf.h"
 #include "core/codec.h"
@@ -29,6 +33,33 @@ bench_rnd(void)
 	bench_rng ^= bench_rng >> 17;
 	bench_rng ^= bench_rng << 5;
 	return bench_rng;
+}
+
+static double
+bench_ns(const struct timespec *t0, const struct timespec *t1)
+{
+	return (t1->tv_sec - t0->tv_sec) * 1e9 + (t1->tv_nsec - t0->tv_nsec);
+}
+
+/* jansson parsing the same records, as a yardstick that shares the load. */
+static double
+bench_jansson(const struct buf *src, const size_t *off, long n)
+{
+	struct timespec	 t0, t1;
+	json_error_t	 je;
+	json_t		*js;
+	long		 i;
+	int		 r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < n; i++) {
+		r = (int)(i % BENCH_RECORDS);
+		js = json_loadb(src->b_data + off[r], off[r + 1] - off[r],
+		    JSON_REJECT_DUPLICATES, &je);
+		json_decref(js);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return bench_ns(&t0, &t1) / (double)n;
 }
 
 static void
@@ -121,11 +152,14 @@ main(int argc, char *argv[])
 		bytes += off[r + 1] - off[r];
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+	ns = bench_ns(&t0, &t1);
 	printf("%ld records, %.0f bytes/record avg, %ld failures\n", n,
 	    (double)bytes / (double)n, fails);
-	printf("%.1f ns/record, %.2f GB/s\n", ns / (double)n,
+	printf("codec_decode: %.1f ns/record, %.2f GB/s\n", ns / (double)n,
 	    (double)bytes / ns);
+	if (getenv("BENCH_JANSSON") != NULL)
+		printf("jansson json_loadb+decref: %.1f ns/record\n",
+		    bench_jansson(&src, off, n));
 	buf_free(&src);
 	buf_free(&attrs);
 	return fails != 0;
