@@ -34,18 +34,7 @@ is($pg->psql('select count(*) from (select device_id, ts from positions group by
 ok(wait_until(sub { $r->pending('telemetry:t', 'processor') == 0 }, timeout => 60,
     desc => 'pending empty'), 'nothing pending');
 
-sub metrics
-{
-	my $res = $http->get($p->metrics_url);
-	return undef unless $res->{success};
-	my %m;
-	for (split /\n/, $res->{content}) {
-		next if /^#/;
-		my ($k, $v) = /^(\S+) (\S+)$/ or next;
-		$m{$k} = $v;
-	}
-	return \%m;
-}
+sub metrics { $p->metrics }
 
 # Stats go up every 500 ms: wait until the totals caught up with the database.
 my $m;

@@ -367,6 +367,26 @@ over the workers (each worker logs one when it exits): a hash ref such as
 
 =cut
 
+=over
+
+=item $p->metrics
+
+GET /metrics: a hash ref of series (with labels, as written) to value, or undef when the
+endpoint does not answer.
+
+=back
+
+=cut
+
+sub metrics
+{
+	my ($self) = @_;
+	require HTTP::Tiny;
+	my $res = HTTP::Tiny->new(timeout => 10)->get($self->metrics_url);
+	return undef unless $res->{success};
+	return { map { /^(\S+) (\S+)$/ ? ($1 => $2) : () } grep { !/^#/ } split /\n/, $res->{content} };
+}
+
 sub worker_totals
 {
 	my ($self) = @_;
