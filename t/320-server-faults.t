@@ -43,7 +43,7 @@ sub start_processor
 	my ($r, %o) = @_;
 	my $p = Harness::Processor->start(redis => $r, pg => $pg, %o,
 	    config => { redis => { consumer_prefix => 'sf', block_ms => 200, batch_size => 200 },
-	        processor => { max_inflight => 2 } });
+	        processor => { workers => 1, max_inflight => 2 } });
 	ok($p->wait_ready(60), 'processor ready') or BAIL_OUT('no start');
 	return $p;
 }
