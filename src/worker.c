@@ -31,6 +31,7 @@ struct worker {
 	double			 wk_stop_started;
 	int			 wk_stopping;
 	int			 wk_standalone;	/* no master (ipc_fd == -1) */
+	int			 wk_was_ready;
 };
 
 static void
@@ -40,7 +41,8 @@ worker_consuming(void *arg)
 
 	/* without a master this process is the daemon: say when it is ready */
 	log_info("%s: connected to Redis and PostgreSQL, consuming",
-	    wk->wk_standalone ? "ready" : "up");
+	    wk->wk_standalone && !wk->wk_was_ready ? "ready" : "up");
+	wk->wk_was_ready = 1;
 	wlink_flush_stats();	/* the master's readiness should not wait 500 ms */
 }
 
@@ -50,12 +52,16 @@ worker_log_totals(const struct worker *wk)
 	const struct worker_stats *s = &wk->wk_stats;
 
 	log_info("worker %d stopped: consumed %llu, inserted %llu, duplicates "
-	    "%llu, poison %llu, dead-lettered %llu, acknowledged %llu, trimmed %llu",
+	    "%llu, poison %llu, dead-lettered %llu, acknowledged %llu, trimmed %llu, "
+	    "rehydrated %llu, claimed %llu, delivery-limit %llu, group-recreated %llu",
 	    wk->wk_slot, (unsigned long long)s->ws_consumed,
 	    (unsigned long long)s->ws_inserted,
 	    (unsigned long long)s->ws_duplicates, (unsigned long long)s->ws_poison,
 	    (unsigned long long)s->ws_dead_lettered,
-	    (unsigned long long)s->ws_acked, (unsigned long long)s->ws_trimmed);
+	    (unsigned long long)s->ws_acked, (unsigned long long)s->ws_trimmed,
+	    (unsigned long long)s->ws_rehydrated, (unsigned long long)s->ws_claimed,
+	    (unsigned long long)s->ws_delivery_limit,
+	    (unsigned long long)s->ws_group_recreated);
 }
 
 static void
