@@ -778,11 +778,13 @@ ctl_replay_entry(struct ctl_op *op, const redisReply *e)
 		else if (strcmp(k->str, "payload_len") == 0)
 			plen = ctl_redis_int(v);
 	}
-	if (payload == NULL || (plen >= 0 && (size_t)plen != payload->len)) {
+	/* an entry that arrived without a payload field is stored with an empty one */
+	if (payload == NULL || payload->len == 0 ||
+	    (plen >= 0 && (size_t)plen != payload->len)) {
 		op->o_n[N_SKIPPED]++;
-		ctl_replay_note(op, e->element[0]->str, "skipped", payload == NULL ?
-		    "no payload field" : "payload was truncated in the "
-		    "dead-letter queue");
+		ctl_replay_note(op, e->element[0]->str, "skipped",
+		    payload == NULL || payload->len == 0 ? "no payload" :
+		    "payload was truncated in the dead-letter queue");
 		return;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
