@@ -84,7 +84,7 @@ struct ctl_op {
 	char		 o_err[256];	/* first failure */
 	json_t		*o_reply;	/* {"ok":true,...} being filled */
 	json_t		*o_list;	/* the array the callbacks append to */
-	unsigned long	 o_n[4];	/* per-action counters */
+	uint64_t	 o_n[4];	/* per-action counters */
 	struct ctl_ipc_device_reply o_best;
 	ev_timer	 o_timer;
 };
@@ -1197,8 +1197,9 @@ ctl_device_complete(struct ctl_op *op)
 		json_object_set_new(o, "in_memory", json_true());
 		json_object_set_new(o, "worker", json_integer((json_int_t)op->o_n[0]));
 		json_object_set_new(o, "last", fix);
-		json_object_set_new(o, "last_seen", ctl_iso_time(b->dr_last_seen_us));
-		json_object_set_new(o, "records", json_integer((json_int_t)b->dr_records));
+		json_object_set_new(o, "last_seen",
+		    ctl_iso_time((int64_t)op->o_n[2]));
+		json_object_set_new(o, "records", json_integer((json_int_t)op->o_n[1]));
 		ctl_op_reply(op, json_incref(o));
 		return;
 	}
@@ -1235,10 +1236,16 @@ control_worker_msg(struct worker *w, const struct ipc_hdr *h,
 		memcpy(&dr, p, sizeof(dr));
 		if ((op = ctl_op_find(dr.dr_id)) == NULL)
 			return 0;	/* late: the request timed out */
+		/* a device's entries spread over the workers: sum, keep the freshest */
+		if (dr.dr_found) {
+			op->o_n[1] += dr.dr_records;
+			if (dr.dr_last_seen_us > (int64_t)op->o_n[2])
+				op->o_n[2] = (uint64_t)dr.dr_last_seen_us;
+		}
 		if (dr.dr_found && (!op->o_best.dr_found ||
 		    dr.dr_ts_us > op->o_best.dr_ts_us)) {
 			op->o_best = dr;
-			op->o_n[0] = (unsigned long)w->w_slot;
+			op->o_n[0] = (uint64_t)w->w_slot;
 		}
 	} else if (h->ih_type == MSG_CLAIM_REPLY && len == sizeof(cr)) {
 		memcpy(&cr, p, sizeof(cr));
