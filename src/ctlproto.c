@@ -369,7 +369,8 @@ ctl_parse_argv(int argc, char *const argv[], struct ctl_req *r, char *err,
 		return -1;
 	}
 	for (i = 0; i < argc; i++) {
-		if (table == NULL) {
+		if (table == NULL || (table[0].t_type == T_NONE &&
+		    table[1].t_type == T_END)) {
 			ctl_err(err, errlen, "unexpected argument '%s'", argv[i]);
 			return -1;
 		}
