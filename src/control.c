@@ -568,17 +568,15 @@ ctl_pending(struct ctl_op *op)
 
 /* ---- dead-letter queue ------------------------------------------------- */
 
+/* A payload that is not UTF-8 as hex: printable and exact. */
 static json_t *
-ctl_payload_json(const redisReply *v)
+ctl_payload_hex(const redisReply *v)
 {
 	static const char	hex[] = "0123456789abcdef";
 	json_t			*s;
 	char			*h;
 	size_t			 i;
 
-	if ((s = json_stringn(v->str, v->len)) != NULL)
-		return s;
-	/* not UTF-8: hex keeps it printable and exact */
 	if ((h = malloc(v->len * 2 + 1)) == NULL)
 		return json_null();
 	for (i = 0; i < v->len; i++) {
@@ -610,9 +608,15 @@ ctl_dlq_entry(const redisReply *e, int with_payload)
 		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
 			continue;
 		if (strcmp(k->str, "payload") == 0) {
-			if (with_payload)
-				json_object_set_new(o, json_stringn(v->str, v->len) ?
-				    "payload" : "payload_hex", ctl_payload_json(v));
+			json_t *pv;
+
+			if (!with_payload)
+				continue;
+			if ((pv = json_stringn(v->str, v->len)) != NULL)
+				json_object_set_new(o, "payload", pv);
+			else
+				json_object_set_new(o, "payload_hex",
+				    ctl_payload_hex(v));
 			continue;
 		}
 		if (strcmp(k->str, "dlq_id") == 0)

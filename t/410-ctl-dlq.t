@@ -30,7 +30,8 @@ my $sum = Harness::gen(redis => $r, n => 400, devices => 10, poison => 20);
 my $refused = q({"device_id":"refused-by-check","timestamp":"2026-05-01T10:00:00Z","latitude":45.1,"longitude":15.9,"attributes":{}});
 my $refused_id = $r->cmd('XADD', $S, '*', 'payload', $refused);
 my $nopay_id = $r->cmd('XADD', $S, '*', 'v', '1');
-my $nbad = $sum->{poison} + 2;
+my $binary_id = $r->cmd('XADD', $S, '*', 'payload', "{\"device_id\":\"abc\xc3\"}");
+my $nbad = $sum->{poison} + 3;
 ok(wait_until(sub { $r->xlen($D) == $nbad && $r->pending($S, 'processor') == 0 },
     timeout => 60, desc => 'poison dead-lettered'), "$nbad entries dead-lettered");
 
@@ -71,6 +72,14 @@ is($rc, 1, 'show of a missing id: exit 1');
 like($j->{error}, qr/no entry 1-1 in \Q$D\E/, 'says so');
 ($rc) = ctl($p, 'dlq', 'show', 'abc');
 is($rc, 2, 'show of a non-id: usage error');
+
+# a payload that is not UTF-8 comes back as hex
+my ($bin) = grep { $_->{id} eq $binary_id } @{(ctl_json($p, 'dlq', 'list', '--count', '1000'))[1]{entries}};
+($rc, $j) = ctl_json($p, 'dlq', 'show', $bin->{dlq_id});
+is($j->{entry}{payload_hex}, unpack('H*', "{\"device_id\":\"abc\xc3\"}"), 'non-UTF-8 payload as hex');
+ok(!exists $j->{entry}{payload}, 'and not as text');
+($rc, $out) = ctl($p, 'dlq', 'show', $bin->{dlq_id});
+like($out, qr/^payload \(hex, not UTF-8\):\n[0-9a-f]+$/m, 'human: hex payload');
 
 # replay: the refused record now fits, so it lands; the DLQ copy goes only then
 $pg->psql(q{alter table positions drop constraint ctl_check});
