@@ -18,3 +18,5 @@ t_unit_ctl_t_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 t_unit_ctl_t_LDADD = $(TAP_LIBS) libprocessor.a $(JANSSON_LIBS)
 
 EXTRA_DIST += t/lib/CtlTest.pm
+EXTRA_DIST += t/400-ctl-status.t t/410-ctl-dlq.t t/420-ctl-device.t \
+	t/430-ctl-drain-claim.t t/440-ctl-socket.t

@@ -124,6 +124,7 @@ static struct {
 	struct ctl_rate		*ct_rates;
 	int			 ct_nrates;
 	char			 ct_dlq[512];
+	char			*ct_redis_url;	/* what ct_ac was opened with */
 } ct = { .ct_fd = -1 };
 
 static void	ctl_conn_close(struct ctl_conn *);
@@ -374,8 +375,18 @@ ctl_redis(void)
 	struct redis_addr	ra;
 	char			err[256];
 
+	/* a reload may have changed the stream or the server */
+	snprintf(ct.ct_dlq, sizeof(ct.ct_dlq), "%s:dlq", ct.ct_cf->cf_stream);
+	if (ct.ct_ac != NULL && ct.ct_redis_url != NULL &&
+	    strcmp(ct.ct_redis_url, ct.ct_cf->cf_redis_url) != 0)
+		redisAsyncFree(ct.ct_ac);	/* calls ctl_redis_disconnected */
 	if (ct.ct_ac != NULL)
 		return ct.ct_ac;
+	free(ct.ct_redis_url);
+	if ((ct.ct_redis_url = strdup(ct.ct_cf->cf_redis_url)) == NULL) {
+		snprintf(ct.ct_redis_err, sizeof(ct.ct_redis_err), "out of memory");
+		return NULL;
+	}
 	if (redisurl_parse(ct.ct_cf->cf_redis_url, &ra, err, sizeof(err)) == -1) {
 		snprintf(ct.ct_redis_err, sizeof(ct.ct_redis_err), "%s", err);
 		return NULL;
@@ -1218,12 +1229,13 @@ ctl_device_complete(struct ctl_op *op)
 }
 
 static struct ctl_op *
-ctl_op_find(uint32_t id)
+ctl_op_find(uint32_t id, enum ctl_action action)
 {
 	struct ctl_op	*op;
 
 	for (op = ct.ct_ops; op != NULL; op = op->o_next)
-		if (op->o_id == id && !op->o_done && op->o_waiting > 0)
+		if (op->o_id == id && op->o_req.r_action == action &&
+		    !op->o_done && op->o_waiting > 0)
 			return op;
 	return NULL;
 }
@@ -1238,7 +1250,7 @@ control_worker_msg(struct worker *w, const struct ipc_hdr *h,
 
 	if (h->ih_type == MSG_DEVICE_REPLY && len == sizeof(dr)) {
 		memcpy(&dr, p, sizeof(dr));
-		if ((op = ctl_op_find(dr.dr_id)) == NULL)
+		if ((op = ctl_op_find(dr.dr_id, CTL_DEVICE)) == NULL)
 			return 0;	/* late: the request timed out */
 		/* a device's entries spread over the workers: sum, keep the freshest */
 		if (dr.dr_found) {
@@ -1253,7 +1265,7 @@ control_worker_msg(struct worker *w, const struct ipc_hdr *h,
 		}
 	} else if (h->ih_type == MSG_CLAIM_REPLY && len == sizeof(cr)) {
 		memcpy(&cr, p, sizeof(cr));
-		if ((op = ctl_op_find(cr.cr_id)) == NULL)
+		if ((op = ctl_op_find(cr.cr_id, CTL_CLAIM)) == NULL)
 			return 0;
 		op->o_n[0] += cr.cr_claimed;
 		json_array_append_new(op->o_list, json_pack("{s:i, s:I, s:b}",
@@ -1741,6 +1753,7 @@ control_stop(void)
 	ctl_reap_cb(ct.ct_loop, &ct.ct_reaper, 0);
 	free(ct.ct_path);
 	free(ct.ct_rates);
+	free(ct.ct_redis_url);
 	memset(&ct, 0, sizeof(ct));
 	ct.ct_fd = -1;
 }

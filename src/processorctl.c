@@ -37,14 +37,14 @@ static const char	*progname = "processorctl";
 
 /* ---- a small aligned table ---------------------------------------------- */
 
-struct table {
+struct pctl_table {
 	int	  t_cols;
 	size_t	  t_rows;
 	char	**t_cells;	/* t_rows * t_cols strings */
 };
 
 static void
-table_row(struct table *t, ...)
+pctl_table_row(struct pctl_table *t, ...)
 {
 	va_list	 ap;
 	char	**n;
@@ -65,7 +65,7 @@ table_row(struct table *t, ...)
 }
 
 static void
-table_print(struct table *t, const char *indent)
+pctl_table_print(struct pctl_table *t, const char *indent)
 {
 	size_t	w[PCTL_COLS] = { 0 }, r, len;
 	int	c;
@@ -97,7 +97,7 @@ table_print(struct table *t, const char *indent)
 
 /* A JSON scalar as text; s must hold 64 bytes. Strings are returned as is. */
 static const char *
-js(const json_t *v, char *s)
+pctl_js(const json_t *v, char *s)
 {
 	switch (json_typeof(v)) {
 	case JSON_STRING:
@@ -118,40 +118,40 @@ js(const json_t *v, char *s)
 }
 
 static const char *
-jget(const json_t *o, const char *key, char *s)
+pctl_jget(const json_t *o, const char *key, char *s)
 {
 	const json_t	*v = json_object_get(o, key);
 
-	return v == NULL ? "-" : js(v, s);
+	return v == NULL ? "-" : pctl_js(v, s);
 }
 
 /* ---- printers ----------------------------------------------------------- */
 
 static void
-print_workers(const json_t *ws)
+pctl_print_workers(const json_t *ws)
 {
-	struct table	 t = { .t_cols = 9 };
+	struct pctl_table	 t = { .t_cols = 9 };
 	const json_t	*w;
 	size_t		 i;
 	char		 a[64], b[64], c[64], d[64], e[64], f[64], g[64], rate[64];
 
-	table_row(&t, "SLOT", "PID", "CONSUMER", "STATE", "READY", "RESTARTS",
+	pctl_table_row(&t, "SLOT", "PID", "CONSUMER", "STATE", "READY", "RESTARTS",
 	    "INSERTED", "ROWS/S", "NOTE");
 	json_array_foreach(ws, i, w) {
 		snprintf(rate, sizeof(rate), "%.1f",
 		    json_real_value(json_object_get(w, "rows_per_s")));
-		table_row(&t, jget(w, "slot", a), jget(w, "pid", b),
-		    jget(w, "consumer", c), jget(w, "state", d),
-		    jget(w, "ready", e), jget(w, "restarts", f),
-		    jget(w, "inserted", g), rate,
+		pctl_table_row(&t, pctl_jget(w, "slot", a), pctl_jget(w, "pid", b),
+		    pctl_jget(w, "consumer", c), pctl_jget(w, "state", d),
+		    pctl_jget(w, "ready", e), pctl_jget(w, "restarts", f),
+		    pctl_jget(w, "inserted", g), rate,
 		    json_is_true(json_object_get(w, "draining")) ? "draining" :
 		    json_string_value(json_object_get(w, "why")));
 	}
-	table_print(&t, "");
+	pctl_table_print(&t, "");
 }
 
 static void
-print_duration(long long s)
+pctl_print_duration(long long s)
 {
 	if (s >= 86400)
 		printf("%lldd%02lldh%02lldm", s / 86400, s % 86400 / 3600,
@@ -165,109 +165,109 @@ print_duration(long long s)
 }
 
 static void
-print_status(const json_t *r)
+pctl_print_status(const json_t *r)
 {
 	const json_t	*g = json_object_get(r, "group");
 	char		 a[64], b[64], c[64];
 
-	printf("processor %s, pid %s, up ", jget(r, "version", a),
-	    jget(r, "pid", b));
-	print_duration(json_integer_value(json_object_get(r, "uptime_s")));
-	printf("\nconfig:   %s\n", jget(r, "config", a));
+	printf("processor %s, pid %s, up ", pctl_jget(r, "version", a),
+	    pctl_jget(r, "pid", b));
+	pctl_print_duration(json_integer_value(json_object_get(r, "uptime_s")));
+	printf("\nconfig:   %s\n", pctl_jget(r, "config", a));
 	if (json_is_true(json_object_get(r, "ready")))
-		printf("state:    %s, ready\n", jget(r, "state", a));
+		printf("state:    %s, ready\n", pctl_jget(r, "state", a));
 	else
-		printf("state:    %s, not ready (%s)\n", jget(r, "state", a),
-		    jget(r, "not_ready", b));
+		printf("state:    %s, not ready (%s)\n", pctl_jget(r, "state", a),
+		    pctl_jget(r, "not_ready", b));
 	if (json_is_true(json_object_get(r, "draining")))
 		printf("draining: yes (processorctl resume to read again)\n");
 	if (g != NULL)
-		printf("group:    %s, %s pending, lag %s\n", jget(g, "name", a),
-		    jget(g, "pending", b), jget(g, "lag", c));
-	printf("workers:  %s configured\n\n", jget(r, "workers_configured", a));
-	print_workers(json_object_get(r, "workers"));
+		printf("group:    %s, %s pending, lag %s\n", pctl_jget(g, "name", a),
+		    pctl_jget(g, "pending", b), pctl_jget(g, "lag", c));
+	printf("workers:  %s configured\n\n", pctl_jget(r, "workers_configured", a));
+	pctl_print_workers(json_object_get(r, "workers"));
 }
 
 static void
-print_pending(const json_t *r)
+pctl_print_pending(const json_t *r)
 {
-	struct table	 t = { .t_cols = 2 }, o = { .t_cols = 4 };
+	struct pctl_table	 t = { .t_cols = 2 }, o = { .t_cols = 4 };
 	const json_t	*c, *e;
 	size_t		 i, j;
 	char		 a[64], b[64], d[64], f[64];
 
-	printf("stream %s, group %s: %s pending", jget(r, "stream", a),
-	    jget(r, "group", b), jget(r, "count", d));
+	printf("stream %s, group %s: %s pending", pctl_jget(r, "stream", a),
+	    pctl_jget(r, "group", b), pctl_jget(r, "count", d));
 	if (json_is_string(json_object_get(r, "min")))
-		printf(" (ids %s .. %s)", jget(r, "min", a), jget(r, "max", b));
+		printf(" (ids %s .. %s)", pctl_jget(r, "min", a), pctl_jget(r, "max", b));
 	if (json_object_get(r, "lag") != NULL)
-		printf(", lag %s", jget(r, "lag", a));
+		printf(", lag %s", pctl_jget(r, "lag", a));
 	printf("\n");
 	if (json_array_size(json_object_get(r, "consumers")) == 0)
 		return;
-	table_row(&t, "CONSUMER", "PENDING");
-	table_row(&o, "CONSUMER", "ID", "IDLE_MS", "DELIVERIES");
+	pctl_table_row(&t, "CONSUMER", "PENDING");
+	pctl_table_row(&o, "CONSUMER", "ID", "IDLE_MS", "DELIVERIES");
 	json_array_foreach(json_object_get(r, "consumers"), i, c) {
-		table_row(&t, jget(c, "name", a), jget(c, "pending", b));
+		pctl_table_row(&t, pctl_jget(c, "name", a), pctl_jget(c, "pending", b));
 		json_array_foreach(json_object_get(c, "oldest"), j, e)
-			table_row(&o, jget(c, "name", a), jget(e, "id", b),
-			    jget(e, "idle_ms", d), jget(e, "deliveries", f));
+			pctl_table_row(&o, pctl_jget(c, "name", a), pctl_jget(e, "id", b),
+			    pctl_jget(e, "idle_ms", d), pctl_jget(e, "deliveries", f));
 	}
 	printf("\n");
-	table_print(&t, "");
+	pctl_table_print(&t, "");
 	printf("\noldest entries:\n");
-	table_print(&o, "");
+	pctl_table_print(&o, "");
 }
 
 static void
-print_claim(const json_t *r)
+pctl_print_claim(const json_t *r)
 {
-	struct table	 t = { .t_cols = 3 };
+	struct pctl_table	 t = { .t_cols = 3 };
 	const json_t	*w;
 	size_t		 i;
 	char		 a[64], b[64], c[64];
 
 	printf("claimed %s entries idle for at least %s ms; %s workers asked",
-	    jget(r, "claimed", a), jget(r, "idle_ms", b),
-	    jget(r, "workers_asked", c));
+	    pctl_jget(r, "claimed", a), pctl_jget(r, "idle_ms", b),
+	    pctl_jget(r, "workers_asked", c));
 	if (json_integer_value(json_object_get(r, "workers_unanswered")) > 0)
 		printf(", %s did not finish in time",
-		    jget(r, "workers_unanswered", a));
+		    pctl_jget(r, "workers_unanswered", a));
 	printf("\n");
-	table_row(&t, "SLOT", "CLAIMED", "OK");
+	pctl_table_row(&t, "SLOT", "CLAIMED", "OK");
 	json_array_foreach(json_object_get(r, "workers"), i, w)
-		table_row(&t, jget(w, "slot", a), jget(w, "claimed", b),
-		    jget(w, "ok", c));
-	table_print(&t, "");
+		pctl_table_row(&t, pctl_jget(w, "slot", a), pctl_jget(w, "claimed", b),
+		    pctl_jget(w, "ok", c));
+	pctl_table_print(&t, "");
 }
 
 static void
-print_dlq_list(const json_t *r)
+pctl_print_dlq_list(const json_t *r)
 {
-	struct table	 t = { .t_cols = 6 };
+	struct pctl_table	 t = { .t_cols = 6 };
 	const json_t	*e;
 	size_t		 i;
 	char		 a[64], b[64], c[64], d[64], f[64], err[64];
 
-	printf("%s: %s entries, %zu newest shown\n", jget(r, "dlq", a),
-	    jget(r, "total", b), json_array_size(json_object_get(r, "entries")));
+	printf("%s: %s entries, %zu newest shown\n", pctl_jget(r, "dlq", a),
+	    pctl_jget(r, "total", b), json_array_size(json_object_get(r, "entries")));
 	if (json_array_size(json_object_get(r, "entries")) == 0)
 		return;
-	table_row(&t, "DLQ_ID", "ORIG_ID", "STAGE", "REASON", "FAILED_AT",
+	pctl_table_row(&t, "DLQ_ID", "ORIG_ID", "STAGE", "REASON", "FAILED_AT",
 	    "ERROR");
 	json_array_foreach(json_object_get(r, "entries"), i, e) {
-		snprintf(err, sizeof(err), "%s", jget(e, "error", f));
-		if (strlen(jget(e, "error", f)) >= sizeof(err))
+		snprintf(err, sizeof(err), "%s", pctl_jget(e, "error", f));
+		if (strlen(pctl_jget(e, "error", f)) >= sizeof(err))
 			memcpy(err + sizeof(err) - 4, "...", 4);
-		table_row(&t, jget(e, "dlq_id", a), jget(e, "id", b),
-		    jget(e, "stage", c), jget(e, "reason", d),
-		    jget(e, "failed_at", f), err);
+		pctl_table_row(&t, pctl_jget(e, "dlq_id", a), pctl_jget(e, "id", b),
+		    pctl_jget(e, "stage", c), pctl_jget(e, "reason", d),
+		    pctl_jget(e, "failed_at", f), err);
 	}
-	table_print(&t, "");
+	pctl_table_print(&t, "");
 }
 
 static void
-print_dlq_show(const json_t *r)
+pctl_print_dlq_show(const json_t *r)
 {
 	const json_t	*e = json_object_get(r, "entry"), *v;
 	const char	*k;
@@ -275,7 +275,7 @@ print_dlq_show(const json_t *r)
 
 	json_object_foreach((json_t *)e, k, v)
 		if (strcmp(k, "payload") != 0 && strcmp(k, "payload_hex") != 0)
-			printf("%-12s %s\n", k, js(v, a));
+			printf("%-12s %s\n", k, pctl_js(v, a));
 	if ((v = json_object_get(e, "payload")) != NULL)
 		printf("payload:\n%s\n", json_string_value(v));
 	else if ((v = json_object_get(e, "payload_hex")) != NULL)
@@ -283,25 +283,25 @@ print_dlq_show(const json_t *r)
 }
 
 static void
-print_dlq_replay(const json_t *r)
+pctl_print_dlq_replay(const json_t *r)
 {
-	struct table	 t = { .t_cols = 3 };
+	struct pctl_table	 t = { .t_cols = 3 };
 	const json_t	*e;
 	size_t		 i;
 	char		 a[64], b[64], c[64];
 
 	json_array_foreach(json_object_get(r, "results"), i, e)
-		table_row(&t, jget(e, "id", a), jget(e, "result", b),
-		    jget(e, "reason", c));
-	printf("replayed %s, skipped %s, failed %s\n", jget(r, "replayed", a),
-	    jget(r, "skipped", b), jget(r, "failed", c));
+		pctl_table_row(&t, pctl_jget(e, "id", a), pctl_jget(e, "result", b),
+		    pctl_jget(e, "reason", c));
+	printf("replayed %s, skipped %s, failed %s\n", pctl_jget(r, "replayed", a),
+	    pctl_jget(r, "skipped", b), pctl_jget(r, "failed", c));
 	if (json_is_true(json_object_get(r, "more")))
 		printf("more entries remain: run dlq replay --all again\n");
-	table_print(&t, "  ");
+	pctl_table_print(&t, "  ");
 }
 
 static void
-print_fields(const json_t *o, const char *indent)
+pctl_print_fields(const json_t *o, const char *indent)
 {
 	const json_t	*v;
 	const char	*k;
@@ -313,76 +313,76 @@ print_fields(const json_t *o, const char *indent)
 			printf("%s%-12s %s\n", indent, k, s ? s : "?");
 			free(s);
 		} else
-			printf("%s%-12s %s\n", indent, k, js(v, a));
+			printf("%s%-12s %s\n", indent, k, pctl_js(v, a));
 	}
 }
 
 static void
-print_device(const json_t *r)
+pctl_print_device(const json_t *r)
 {
 	const json_t	*db = json_object_get(r, "database");
 	char		 a[64], b[64];
 
 	if (json_is_true(json_object_get(r, "in_memory"))) {
-		printf("device %s: in memory of worker %s\n", jget(r, "device", a),
-		    jget(r, "worker", b));
-		print_fields(json_object_get(r, "last"), "  ");
-		printf("  %-12s %s\n", "last_seen", jget(r, "last_seen", a));
-		printf("  %-12s %s\n", "records", jget(r, "records", a));
+		printf("device %s: in memory of worker %s\n", pctl_jget(r, "device", a),
+		    pctl_jget(r, "worker", b));
+		pctl_print_fields(json_object_get(r, "last"), "  ");
+		printf("  %-12s %s\n", "last_seen", pctl_jget(r, "last_seen", a));
+		printf("  %-12s %s\n", "records", pctl_jget(r, "records", a));
 		return;
 	}
-	printf("device %s: not in memory\n", jget(r, "device", a));
+	printf("device %s: not in memory\n", pctl_jget(r, "device", a));
 	if (json_is_object(db)) {
 		printf("last row in PostgreSQL:\n");
-		print_fields(db, "  ");
+		pctl_print_fields(db, "  ");
 	} else
 		printf("no row in PostgreSQL\n");
 }
 
 static void
-print_reply(enum ctl_action a, const json_t *r)
+pctl_print_reply(enum ctl_action a, const json_t *r)
 {
 	char	b[64], c[64];
 
 	switch (a) {
 	case CTL_STATUS:
-		print_status(r);
+		pctl_print_status(r);
 		break;
 	case CTL_WORKERS:
-		print_workers(json_object_get(r, "workers"));
+		pctl_print_workers(json_object_get(r, "workers"));
 		break;
 	case CTL_PENDING:
-		print_pending(r);
+		pctl_print_pending(r);
 		break;
 	case CTL_CLAIM:
-		print_claim(r);
+		pctl_print_claim(r);
 		break;
 	case CTL_DLQ_LIST:
-		print_dlq_list(r);
+		pctl_print_dlq_list(r);
 		break;
 	case CTL_DLQ_SHOW:
-		print_dlq_show(r);
+		pctl_print_dlq_show(r);
 		break;
 	case CTL_DLQ_REPLAY:
-		print_dlq_replay(r);
+		pctl_print_dlq_replay(r);
 		break;
 	case CTL_DLQ_PURGE:
-		printf("purged %s entries from %s\n", jget(r, "purged", b),
-		    jget(r, "dlq", c));
+		printf("purged %s entries from %s\n", pctl_jget(r, "purged", b),
+		    pctl_jget(r, "dlq", c));
 		break;
 	case CTL_DEVICE:
-		print_device(r);
+		pctl_print_device(r);
 		break;
 	case CTL_RELOAD:
-		printf("%s\n", jget(r, "message", b));
+		printf("%s\n", pctl_jget(r, "message", b));
 		break;
 	case CTL_DRAIN:
 		printf("draining: %s workers told to stop reading new entries\n",
-		    jget(r, "workers", b));
+		    pctl_jget(r, "workers", b));
 		break;
 	case CTL_RESUME:
 		printf("resumed: %s workers told to read again\n",
-		    jget(r, "workers", b));
+		    pctl_jget(r, "workers", b));
 		break;
 	default:
 		break;
@@ -392,7 +392,7 @@ print_reply(enum ctl_action a, const json_t *r)
 /* ---- the exchange ------------------------------------------------------- */
 
 static void __attribute__((noreturn))
-usage(int code)
+pctl_usage(int code)
 {
 	FILE	*f = code == 0 ? stdout : stderr;
 
@@ -584,7 +584,7 @@ pctl_run(const char *path, const struct ctl_req *req, int raw, double timeout)
 		return PCTL_FAILED;
 	}
 	if (!raw)
-		print_reply(req->r_action, reply);
+		pctl_print_reply(req->r_action, reply);
 	json_decref(reply);
 	return PCTL_OK;
 }
@@ -627,18 +627,18 @@ main(int argc, char *argv[])
 			}
 			break;
 		case 'h':
-			usage(0);
+			pctl_usage(0);
 		case 'V':
 			printf("processorctl %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
-			usage(PCTL_USAGE);
+			pctl_usage(PCTL_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0)
-		usage(PCTL_USAGE);
+		pctl_usage(PCTL_USAGE);
 	ctl_req_init(&req);
 	if (ctl_parse_argv(argc, argv, &req, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n(%s --help lists the commands)\n",

@@ -104,7 +104,8 @@ like($out, qr/^claimed 0 entries idle for at least 60000 ms; 2 workers asked$/m,
 like($out, qr/: 0 pending\b/m, 'human: 0 pending');
 
 # a worker respawned while drained is drained as well
-ctl($p, 'drain');
+($rc, $out) = ctl($p, 'drain');
+like($out, qr/^draining: 2 workers told to stop reading new entries$/m, 'human: drain');
 my (undef, $st) = ctl_json($p, 'workers');
 my $victim = $st->{workers}[0]{pid};
 kill 'KILL', $victim;
@@ -113,7 +114,8 @@ ok(wait_until(sub {
 	my $x = $w->{workers}[0];
 	return $x->{pid} && $x->{pid} != $victim && $x->{state} eq 'running' && $x->{draining};
 }, timeout => 30), 'the replacement came up drained');
-ctl($p, 'resume');
+($rc, $out) = ctl($p, 'resume');
+like($out, qr/^resumed: 2 workers told to read again$/m, 'human: resume');
 ok(wait_until(sub { (ctl_json($p, 'status'))[1]{ready} }, timeout => 20), 'ready after resume');
 $p->{expect_critical} = 0;
 is($p->stop, 0, 'clean exit');
