@@ -1,7 +1,8 @@
 # control area fragment (included by Makefile.am): the master's control socket and processorctl.
 
 libprocessor_a_SOURCES += \
-	src/control.c src/control.h \
+	src/control.c src/control.h src/ctlop.h \
+	src/ctlredis.c src/ctlwork.c \
 	src/ctlproto.c src/ctlproto.h \
 	src/ctlipc.h
 
