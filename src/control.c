@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,7 +426,8 @@ ctl_conn_next(struct ctl_conn *c)
 	c->c_busy = 1;
 	ev_io_stop(ctl_env.ce_loop, &c->c_rev);
 	while (c->c_fd != -1 && c->c_op == NULL && c->c_out.b_len == 0) {
-		nl = memchr(c->c_in.b_data, '\n', c->c_in.b_len);
+		nl = c->c_in.b_len > 0 ?
+		    memchr(c->c_in.b_data, '\n', c->c_in.b_len) : NULL;
 		len = nl ? (size_t)(nl - c->c_in.b_data) : c->c_in.b_len;
 		if (len > CTL_MAX_REQUEST) {
 			log_warnx("control: uid %ld sent a request longer than "

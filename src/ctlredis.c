@@ -451,9 +451,11 @@ ctl_replay_add_cb(redisAsyncContext *ac, void *reply, void *priv)
 		ctl_op_settle(op);
 		return;
 	}
-	/* only now that the stream holds it again may the DLQ copy go */
-	if (op->o_done || ctl_redis_cmd(op, ctl_replay_del_cb, s, 3, argv,
-	    NULL) == -1) {
+	/*
+	 * Only now that the stream holds it again may the DLQ copy go; even
+	 * after the reply timed out, or a later replay would add it twice.
+	 */
+	if (ctl_redis_cmd(op, ctl_replay_del_cb, s, 3, argv, NULL) == -1) {
 		op->o_n[N_FAILED]++;
 		free(s);
 	}
