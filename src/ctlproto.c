@@ -10,7 +10,13 @@
 
 #include "ctlproto.h"
 
-#define CTL_MAX_IDLE_MS	86400000L	/* as claim_idle_ms */
+/*
+ * As claim_idle_ms.  The floor matters: every worker sweeps at once, and an
+ * entry one of them just claimed is idle for less than a second, so no
+ * other sweep of the same request takes it again.
+ */
+#define CTL_MIN_IDLE_MS	1000L
+#define CTL_MAX_IDLE_MS	86400000L
 
 /* A keyword tree of static tables, as in openiked ikectl/parser.c. */
 enum ctl_token_type {
@@ -264,9 +270,10 @@ ctl_take(const struct ctl_token *t, const char *word, struct ctl_req *r,
 {
 	switch (t->t_type) {
 	case T_IDLE:
-		if (ctl_number(word, 0, CTL_MAX_IDLE_MS, &r->r_idle_ms) == -1) {
-			ctl_err(err, errlen, "--idle wants milliseconds 0..%ld, "
-			    "not '%s'", CTL_MAX_IDLE_MS, word);
+		if (ctl_number(word, CTL_MIN_IDLE_MS, CTL_MAX_IDLE_MS,
+		    &r->r_idle_ms) == -1) {
+			ctl_err(err, errlen, "--idle wants milliseconds %ld..%ld, "
+			    "not '%s'", CTL_MIN_IDLE_MS, CTL_MAX_IDLE_MS, word);
 			return -1;
 		}
 		return 0;
@@ -522,7 +529,7 @@ ctl_json_args(const json_t *o, struct ctl_req *r, char *err, size_t errlen)
 {
 	switch (r->r_action) {
 	case CTL_CLAIM:
-		return ctl_json_long(o, "idle_ms", 0, CTL_MAX_IDLE_MS,
+		return ctl_json_long(o, "idle_ms", CTL_MIN_IDLE_MS, CTL_MAX_IDLE_MS,
 		    &r->r_idle_ms, err, errlen);
 	case CTL_PENDING:
 	case CTL_DLQ_LIST:

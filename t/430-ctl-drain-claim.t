@@ -89,10 +89,14 @@ ok(wait_until(sub { (ctl_json($p, 'status'))[1]{ready} }, timeout => 10), 'ready
 ok(wait_until(sub { $r->pending($S, 'processor') == 5 }, timeout => 30), 'the ghost\'s 5 still pending');
 
 # claim now, with a short idle: the workers take them over and write them
-($rc, $j, $out, $err) = ctl_json($p, 'claim', '--idle', '100');
+ok(wait_until(sub { @{$r->cmd('XPENDING', $S, 'processor', 'IDLE', 1500, '-', '+', 10)} == 5 },
+    timeout => 10), 'the ghost\'s entries are idle for 1.5 s');
+($rc, undef, $err) = ctl($p, 'claim', '--idle', '100');
+is($rc, 2, '--idle below 1000 ms: usage error');
+($rc, $j, $out, $err) = ctl_json($p, 'claim', '--idle', '1000');
 is($rc, 0, 'claim exit 0') or diag($err);
 is($j->{claimed}, 5, 'five claimed');
-is($j->{idle_ms}, 100, 'with the idle given');
+is($j->{idle_ms}, 1000, 'with the idle given');
 is($j->{workers_asked}, 2, 'both workers swept');
 is($j->{workers_unanswered}, 0, 'both finished');
 ok(wait_until(sub { $rows->() == $s1->{valid} + $s2->{valid} }, timeout => 30), 'claimed entries written');

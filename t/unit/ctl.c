@@ -53,7 +53,7 @@ test_actions(void)
 		{ "w", CTL_WORKERS },
 		{ "dlq l", CTL_DLQ_LIST },
 		{ "dlq rep --all", CTL_DLQ_REPLAY },
-		{ "claim --i 10", CTL_CLAIM },
+		{ "claim --i 1000", CTL_CLAIM },
 	};
 	struct ctl_req	r;
 	char		err[256];
@@ -95,6 +95,7 @@ test_errors(void)
 		{ "dlq list --count 10001", "--count wants 1..10000" },
 		{ "dlq list --count 5x", "--count wants 1..10000" },
 		{ "claim --idle -5", "--idle wants milliseconds" },
+		{ "claim --idle 999", "--idle wants milliseconds 1000..86400000" },
 		{ "claim --idle 86400001", "--idle wants milliseconds" },
 		{ "device", "incomplete command; expected one of: DEVICE_ID" },
 		{ "device 0123456789012345678901234567890123456789012345678901234567890123X",
@@ -127,8 +128,8 @@ test_values(void)
 
 	parse("claim", &r, err, sizeof(err));
 	is_int(r.r_idle_ms, -1, "claim: idle defaults to -1 (configured)");
-	parse("claim --idle 0", &r, err, sizeof(err));
-	is_int(r.r_idle_ms, 0, "claim --idle 0");
+	parse("claim --idle 1000", &r, err, sizeof(err));
+	is_int(r.r_idle_ms, 1000, "claim --idle 1000");
 	parse("dlq list", &r, err, sizeof(err));
 	is_int(r.r_count, CTL_DEFAULT_COUNT, "dlq list: default count");
 	parse("dlq replay 5-1 6 7-0", &r, err, sizeof(err));
@@ -202,6 +203,7 @@ test_from_json(void)
 		{ "{\"v\":1,\"cmd\":\"dlq\"}", "unknown command 'dlq'" },
 		{ "[1,2]", "a request is a JSON object" },
 		{ "{\"v\":1,\"cmd\":\"claim\",\"idle_ms\":-1}", "'idle_ms' must be" },
+		{ "{\"v\":1,\"cmd\":\"claim\",\"idle_ms\":999}", "'idle_ms' must be" },
 		{ "{\"v\":1,\"cmd\":\"claim\",\"idle_ms\":\"5\"}", "'idle_ms' must be" },
 		{ "{\"v\":1,\"cmd\":\"dlq list\",\"count\":0}", "'count' must be" },
 		{ "{\"v\":1,\"cmd\":\"dlq show\"}", "dlq show wants exactly one id" },
