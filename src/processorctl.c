@@ -106,7 +106,7 @@ pctl_js(const json_t *v, char *s)
 		snprintf(s, 64, "%lld", (long long)json_integer_value(v));
 		return s;
 	case JSON_REAL:
-		snprintf(s, 64, "%.6g", json_real_value(v));
+		snprintf(s, 64, "%.15g", json_real_value(v));
 		return s;
 	case JSON_TRUE:
 		return "yes";
