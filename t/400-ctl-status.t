@@ -120,6 +120,22 @@ print $s 'x' x 70000;
 like(scalar <$s>, qr/request too long/, 'oversized request refused');
 ok(!defined scalar <$s>, 'and the connection closed');
 close $s;
+# clients that leave before their answer: the master drops the replies, nothing else
+for my $req (qq({"v":1,"cmd":"pending"}\n), qq({"v":1,"cmd":"device","device":"gone"}\n),
+    qq({"v":1,"cmd":"dlq list"}\n), qq({"v":1,"cmd":"status"}\n)) {
+	my $c = IO::Socket::UNIX->new(Peer => $p->control_socket) or die "connect: $!";
+	print $c $req;
+	close $c;
+}
+$s = IO::Socket::UNIX->new(Peer => $p->control_socket) or die "connect: $!";
+print $s qq({"v":1,"cmd":"st\u0000atus"}\n);
+like(scalar <$s>, qr/"ok":false/, 'a NUL in the command: error reply');
+print $s "\n";
+like(scalar <$s>, qr/"ok":false.*malformed request/, 'an empty line: error reply');
+print $s qq({"v":1,"cmd":"status","cmd":"workers"}\n);
+like(scalar <$s>, qr/"ok":false.*malformed request/, 'duplicate keys refused');
+close $s;
+ok(wait_until(sub { (ctl($p, 'workers'))[0] == 0 }, timeout => 10), 'still answering');
 ok($p->running, 'master survived all that');
 
 # master down: exit 3 with a clear message
