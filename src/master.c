@@ -44,6 +44,7 @@
 
 #include "config.h"
 #include "buf.h"
+#include "control.h"
 #include "core/consume.h"
 #include "exitcodes.h"
 #include "http.h"
@@ -389,7 +390,7 @@ master_roll(void)
 void
 master_worker_up(struct worker *w)
 {
-	(void)w;
+	control_worker_up(w);	/* control socket: a drained master drains it */
 	master_roll();
 	master_check_ready();
 }
@@ -578,9 +579,28 @@ master_timers(void)
 	}
 }
 
+/* control socket hooks (control.c) */
+static const struct control_master master_control = {
+	.cm_ready = master_ready,
+	.cm_phase = master_phase,
+};
+
+static void
+master_control_start(void)
+{
+	if (control_start(m.m_loop, &m.m_cf, &master_control) == -1)
+		log_error("control socket %s: %s; processorctl will not work",
+		    m.m_cf.cf_control_socket, strerror(errno));
+	else
+		log_info("control socket listening on %s",
+		    m.m_cf.cf_control_socket);
+}
+/* end of control socket hooks */
+
 static void
 master_cleanup(void)
 {
+	control_stop();
 	http_stop();
 	lag_stop();
 	supervise_free();
@@ -621,6 +641,7 @@ master_run(struct config *cf, const char *path, enum log_level level,
 		return EXIT_TEMPFAIL;
 	}
 	lag_start(m.m_loop, &m.m_cf);
+	master_control_start();
 	master_timers();
 	m.m_state = M_RUNNING;
 	if (supervise_start() == -1) {
