@@ -355,6 +355,32 @@ sub stop
 	return $self->{exit_code};
 }
 
+=over
+
+=item $p->worker_totals
+
+The counters of every "worker N stopped: consumed ..., inserted ..." line so far, summed
+over the workers (each worker logs one when it exits): a hash ref such as
+{ consumed => 10000, inserted => 9990, duplicates => 10, ... }.
+
+=back
+
+=cut
+
+sub worker_totals
+{
+	my ($self) = @_;
+	my %t;
+	for my $l ($self->log_lines) {
+		my $m = $l->{message} // '';
+		next unless $m =~ /^worker \d+ stopped: consumed/;
+		my %kv = $m =~ /([a-z][a-z-]*) (\d+)/g;
+		$t{$_} += $kv{$_} for keys %kv;
+	}
+	delete $t{worker};
+	return \%t;
+}
+
 sub critical_lines
 {
 	my ($self) = @_;
