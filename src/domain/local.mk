@@ -1,1 +1,11 @@
-# domain area fragment (included by Makefile.am)
+# domain area fragment (included by Makefile.am): racing rules, pure computation, no I/O.
+libdomain_a_SOURCES += src/domain/geo.c src/domain/geo.h \
+	src/domain/fix.c src/domain/fix.h \
+	src/domain/gate.c src/domain/gate_smooth.c src/domain/gate.h
+# The simulator lives in the library so tests and tools/racesim share it.
+libdomain_a_SOURCES += src/domain/sim.c src/domain/sim_drive.c src/domain/sim.h \
+	src/domain/sim_rng.c src/domain/sim_rng.h
+
+check_PROGRAMS += t/unit/domain-precision.t
+t_unit_domain_precision_t_SOURCES = t/unit/domain-precision.c
+t_unit_domain_precision_t_LDADD = libdomain.a $(TAP_LIBS)
