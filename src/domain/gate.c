@@ -6,11 +6,6 @@
 
 #define GATE_KMH	(1.0 / 3.6)
 #define GATE_Z95	1.959964
-#define GATE_QSPEED	(GATE_KMH / 3.4641016)	/* sd of rounding to 1 km/h */
-#define GATE_QHEAD	(1.0 / 3.4641016)	/* sd of rounding to 1 degree */
-#define GATE_DEG	(M_PI / 180.0)
-#define GATE_NPOLY	4			/* cubic trajectory model */
-#define GATE_MAXOBS	64
 
 void
 timing_cfg_default(struct timing_cfg *tc)
@@ -125,6 +120,23 @@ gate_acc_time(double s, double T, double D, double v0, double v1,
 	return (lo + hi) / 2;
 }
 
+/*
+ * Seconds after f0 at which the path has covered frac of its D metres
+ * between f0 and f1, under constant acceleration when both carry a speed.
+ */
+double
+gate_interp(const struct fix *f0, const struct fix *f1, double frac, double D,
+    unsigned *flags)
+{
+	double	T = (double)(f1->f_ts_us - f0->f_ts_us) / 1e6;
+
+	if (!(f0->f_flags & FIX_HAS_SPEED) || !(f1->f_flags & FIX_HAS_SPEED) ||
+	    D <= 0.0 || T <= 0.0)
+		return frac * T;
+	return gate_acc_time(frac * D, T, D, f0->f_speed * GATE_KMH,
+	    f1->f_speed * GATE_KMH, flags);
+}
+
 /* 95% half width (ms) of a two-point time: position noise, model, jitter. */
 static double
 gate_unc_two(const struct timing_cfg *tc, double s0, double s1, double f,
@@ -188,9 +200,7 @@ gate_cross(const struct gate *g, const struct fix *f0, const struct fix *f1,
 	T = (double)(f1->f_ts_us - f0->f_ts_us) / 1e6;
 	D = hypot(p1.xy_x - p0.xy_x, p1.xy_y - p0.xy_y);
 	gc->gc_t_lin_us = gate_us(f0->f_ts_us, f * T);
-	tacc = f * T;
-	if (v0 >= 0 && v1 >= 0)
-		tacc = gate_acc_time(f * D, T, D, v0, v1, &gc->gc_flags);
+	tacc = gate_interp(f0, f1, f, D, &gc->gc_flags);
 	gc->gc_t_acc_us = gate_us(f0->f_ts_us, tacc);
 	gc->gc_t_us = gc->gc_t_acc_us;
 	gc->gc_speed = v0 >= 0 && v1 >= 0 ? v0 + (v1 - v0) * tacc / T : D / T;

@@ -63,6 +63,8 @@ int	gate_too_short(const struct gate *, double);
 int	gate_cross(const struct gate *, const struct fix *, const struct fix *,
 	    const struct timing_cfg *, struct gate_cross *);
 int	gate_dir_ok(const struct gate *, int);
+double	gate_interp(const struct fix *, const struct fix *, double, double,
+	    unsigned *);
 int	gate_window_full(const struct fix *, size_t, size_t,
 	    const struct timing_cfg *);
 int	gate_smooth(const struct gate *, const struct fix *, size_t, size_t,

@@ -1,7 +1,9 @@
 # domain area fragment (included by Makefile.am): racing rules, pure computation, no I/O.
 libdomain_a_SOURCES += src/domain/geo.c src/domain/geo.h \
 	src/domain/fix.c src/domain/fix.h \
-	src/domain/gate.c src/domain/gate_smooth.c src/domain/gate.h
+	src/domain/gate.c src/domain/gate_smooth.c src/domain/gate.h \
+	src/domain/zone.c src/domain/waypoint.c src/domain/zone.h \
+	src/domain/stage.c src/domain/stage.h
 # The simulator lives in the library so tests and tools/racesim share it.
 libdomain_a_SOURCES += src/domain/sim.c src/domain/sim_drive.c src/domain/sim.h \
 	src/domain/sim_rng.c src/domain/sim_rng.h
@@ -9,3 +11,7 @@ libdomain_a_SOURCES += src/domain/sim.c src/domain/sim_drive.c src/domain/sim.h 
 check_PROGRAMS += t/unit/domain-precision.t
 t_unit_domain_precision_t_SOURCES = t/unit/domain-precision.c
 t_unit_domain_precision_t_LDADD = libdomain.a $(TAP_LIBS)
+
+check_PROGRAMS += t/unit/domain-geo.t
+t_unit_domain_geo_t_SOURCES = t/unit/domain-geo.c
+t_unit_domain_geo_t_LDADD = libdomain.a $(TAP_LIBS)
