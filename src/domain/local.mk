@@ -15,3 +15,7 @@ t_unit_domain_precision_t_LDADD = libdomain.a $(TAP_LIBS)
 check_PROGRAMS += t/unit/domain-geo.t
 t_unit_domain_geo_t_SOURCES = t/unit/domain-geo.c
 t_unit_domain_geo_t_LDADD = libdomain.a $(TAP_LIBS)
+
+check_PROGRAMS += t/unit/domain-zone.t
+t_unit_domain_zone_t_SOURCES = t/unit/domain-zone.c
+t_unit_domain_zone_t_LDADD = libdomain.a $(TAP_LIBS)
