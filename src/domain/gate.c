@@ -211,6 +211,9 @@ gate_cross(const struct gate *g, const struct fix *f0, const struct fix *f1,
 	    f, T, vn);
 	if (T > tc->tc_gap_s)
 		gc->gc_flags |= GC_GAP;
+	/* a start from rest: slow where position noise matters most */
+	if (v0 >= 0 && v1 >= 0 && fmin(v0, v1) < 10 * GATE_KMH)
+		gc->gc_flags |= GC_STANDING;
 	if (fabs(d1 - d0) < 0.2 * D ||
 	    ((f0->f_flags & FIX_HAS_HDOP) && f0->f_hdop > tc->tc_max_hdop) ||
 	    ((f1->f_flags & FIX_HAS_HDOP) && f1->f_hdop > tc->tc_max_hdop) ||

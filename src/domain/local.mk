@@ -19,3 +19,7 @@ t_unit_domain_geo_t_LDADD = libdomain.a $(TAP_LIBS)
 check_PROGRAMS += t/unit/domain-zone.t
 t_unit_domain_zone_t_SOURCES = t/unit/domain-zone.c
 t_unit_domain_zone_t_LDADD = libdomain.a $(TAP_LIBS)
+
+check_PROGRAMS += t/unit/domain-stage.t
+t_unit_domain_stage_t_SOURCES = t/unit/domain-stage.c
+t_unit_domain_stage_t_LDADD = libdomain.a $(TAP_LIBS)

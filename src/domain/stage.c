@@ -75,6 +75,23 @@ stage_rec_cmp(const void *va, const void *vb)
 	return a->tr_gate - b->tr_gate;
 }
 
+/* Whether the vehicle stood still shortly before fix i: a standing start. */
+static int
+stage_from_rest(const struct fix *vf, size_t i, const struct timing_cfg *tc)
+{
+	int64_t	from = vf[i].f_ts_us - (int64_t)(tc->tc_window_s * 1e6);
+
+	for (;; i--) {
+		if (vf[i].f_ts_us < from)
+			return 0;
+		if ((vf[i].f_flags & FIX_HAS_SPEED) &&
+		    vf[i].f_speed < tc->tc_min_speed_kmh)
+			return 1;
+		if (i == 0)
+			return 0;
+	}
+}
+
 static void
 stage_record(const struct stage *st, const struct fix *vf, size_t n, size_t i,
     int k, int64_t now, struct gate_cross *gc, struct timing_record *tr)
@@ -96,7 +113,8 @@ stage_record(const struct stage *st, const struct fix *vf, size_t n, size_t i,
 	tr->tr_frac = gc->gc_frac;
 	tr->tr_speed_kmh = gc->gc_speed * 3.6;
 	tr->tr_dir = gc->gc_dir;
-	if (gc->gc_flags & GC_LOWCONF)
+	if ((gc->gc_flags & GC_LOWCONF) || (st->st_gate[k].sg_kind == SG_START &&
+	    stage_from_rest(vf, i, tc)))
 		tr->tr_flags |= TR_LOWCONF;
 }
 

@@ -18,6 +18,28 @@ waypoint_init(struct waypoint *wp, double lat, double lon, double open,
 }
 
 /*
+ * Whether the vehicle could have been inside the clear radius during a gap:
+ * the points reachable between two fixes lie in an ellipse with the fixes as
+ * foci and the longest plausible path (fastest speed seen, +25%) as its
+ * major axis.
+ */
+static int
+waypoint_reach(const struct waypoint *wp, const struct fix *f0,
+    const struct fix *f1, struct geo_xy p0, struct geo_xy p1)
+{
+	double	T = (double)(f1->f_ts_us - f0->f_ts_us) / 1e6, v, L;
+
+	v = hypot(p1.xy_x - p0.xy_x, p1.xy_y - p0.xy_y) / T;
+	if (f0->f_flags & FIX_HAS_SPEED)
+		v = fmax(v, f0->f_speed / 3.6);
+	if (f1->f_flags & FIX_HAS_SPEED)
+		v = fmax(v, f1->f_speed / 3.6);
+	L = 1.25 * v * T;
+	return hypot(p0.xy_x, p0.xy_y) + hypot(p1.xy_x, p1.xy_y) -
+	    2 * wp->wp_clear <= L;
+}
+
+/*
  * A segment is evidence of where the vehicle went only when its fixes are
  * close in time; a straight line across lost records proves nothing, so a
  * gap passing within the open radius without a validation is "no data", not
@@ -50,7 +72,8 @@ waypoint_eval(const struct waypoint *wp, const struct fix *fx, size_t n,
 			T = (double)(fx[i].f_ts_us - fx[prev].f_ts_us) / 1e6;
 			if (T > tc->tc_gap_s && fmin(hypot(p0.xy_x, p0.xy_y),
 			    hypot(p1.xy_x, p1.xy_y)) > wp->wp_clear) {
-				gap |= d <= wp->wp_open;
+				gap |= d <= wp->wp_open && waypoint_reach(wp,
+				    &fx[prev], &fx[i], p0, p1);
 				prev = i;
 				p0 = p1;
 				continue;
