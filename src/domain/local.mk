@@ -32,3 +32,7 @@ t_unit_domain_iomap_t_LDADD = libdomain.a $(TAP_LIBS)
 pkgiodir = $(pkgdatadir)/io
 dist_pkgio_DATA = data/io/teltonika.tsv
 EXTRA_DIST += sql/directus/0001_contract.sql sql/directus/0002_io_mappings_seed.sql
+
+noinst_PROGRAMS += tools/racesim
+tools_racesim_SOURCES = tools/racesim.c
+tools_racesim_LDADD = libdomain.a -lm
