@@ -160,6 +160,20 @@ gate_us(int64_t t0, double sec)
 }
 
 /*
+ * Whether the crossing point (fraction u along the gate) misses the gate.
+ * Across lost records the chord cuts corners, so it may miss a gate the
+ * vehicle drove through: extra slack, a quarter of the chord (at most 30 m),
+ * is allowed then; such crossings are low confidence anyway.
+ */
+static int
+gate_outside(const struct gate *g, double u, double extra)
+{
+	double	m = (g->g_margin + extra) / g->g_len;
+
+	return u < -m || u > 1.0 + m;
+}
+
+/*
  * Whether the segment f0->f1 crosses the gate.  A fix exactly on the line
  * counts as being on its left, so a pass through a fix is found exactly once
  * and a collinear slide along the line is no crossing.  Invalid fixes never
@@ -186,7 +200,9 @@ gate_cross(const struct gate *g, const struct fix *f0, const struct fix *f1,
 	x.xy_y = p0.xy_y + f * (p1.xy_y - p0.xy_y);
 	u = (x.xy_x * (g->g_b.xy_x - g->g_a.xy_x) + x.xy_y * (g->g_b.xy_y -
 	    g->g_a.xy_y)) / (g->g_len * g->g_len);
-	if (u < -g->g_margin / g->g_len || u > 1.0 + g->g_margin / g->g_len)
+	T = (double)(f1->f_ts_us - f0->f_ts_us) / 1e6;
+	D = hypot(p1.xy_x - p0.xy_x, p1.xy_y - p0.xy_y);
+	if (gate_outside(g, u, T > tc->tc_gap_s ? fmin(D / 4, 30.0) : 0.0))
 		return 0;
 	v0 = (f0->f_flags & FIX_HAS_SPEED) ? f0->f_speed * GATE_KMH : -1;
 	v1 = (f1->f_flags & FIX_HAS_SPEED) ? f1->f_speed * GATE_KMH : -1;
@@ -197,8 +213,6 @@ gate_cross(const struct gate *g, const struct fix *f0, const struct fix *f1,
 	gc->gc_dir = d0 >= 0 ? GATE_DIR_LR : GATE_DIR_RL;
 	gc->gc_frac = f;
 	gc->gc_along = u;
-	T = (double)(f1->f_ts_us - f0->f_ts_us) / 1e6;
-	D = hypot(p1.xy_x - p0.xy_x, p1.xy_y - p0.xy_y);
 	gc->gc_t_lin_us = gate_us(f0->f_ts_us, f * T);
 	tacc = gate_interp(f0, f1, f, D, &gc->gc_flags);
 	gc->gc_t_acc_us = gate_us(f0->f_ts_us, tacc);

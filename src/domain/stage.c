@@ -75,7 +75,10 @@ stage_rec_cmp(const void *va, const void *vb)
 	return a->tr_gate - b->tr_gate;
 }
 
-/* Whether the vehicle stood still shortly before fix i: a standing start. */
+/*
+ * Whether the vehicle stood still shortly before fix i (a standing start),
+ * or the data does not reach back far enough to tell.
+ */
 static int
 stage_from_rest(const struct fix *vf, size_t i, const struct timing_cfg *tc)
 {
@@ -88,7 +91,7 @@ stage_from_rest(const struct fix *vf, size_t i, const struct timing_cfg *tc)
 		    vf[i].f_speed < tc->tc_min_speed_kmh)
 			return 1;
 		if (i == 0)
-			return 0;
+			return 1;
 	}
 }
 
