@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "domain/sim.h"
 #include "domain/stage.h"
@@ -265,6 +266,62 @@ test_laps(void)
 	is_int(p, 1, "noise wiggling over the line within the re-arm time counts once");
 }
 
+/*
+ * Cost of evaluation: a stage with 20 gates and 5 speed zones, whole runs
+ * through stage_eval (sort, crossings, smoothing, zones, waypoints), in ns
+ * per fix per gate-or-zone.
+ */
+static void
+test_bench(void)
+{
+	struct sim_cfg		sc = SC;
+	struct sim_stage	ss;
+	struct sim_vehicle	sv[20];
+	struct stage		st;
+	struct timing_record	tr[MAXREC];
+	struct stage_result	sr;
+	struct penalty_rule	pr = { PEN_TIME_GAINED, 10, 0, 0, 0 };
+	struct zone		z;
+	struct timespec		t0, t1;
+	size_t			ntr, nfix = 0;
+	double			ns;
+	int			v, k, rep, good = 1;
+
+	sc.sc_gates = 20;
+	sc.sc_zones = 5;
+	if (sim_stage_build(&ss, &sc) == -1)
+		bail("bench stage");
+	stage_init(&st);
+	st.st_cfg.tc_use_hdop = 0;
+	for (k = 0; k < ss.st_ngate; k++)
+		stage_add_gate(&st, ss.st_gate[k].sg_kind, ss.st_gate[k].sg_alat,
+		    ss.st_gate[k].sg_alon, ss.st_gate[k].sg_blat,
+		    ss.st_gate[k].sg_blon, GATE_DIR_LR);
+	for (k = 0; k < ss.st_nzone; k++) {
+		zone_init_circle(&z, ss.st_zone[k].sz_lat, ss.st_zone[k].sz_lon,
+		    ss.st_zone[k].sz_radius);
+		stage_add_zone(&st, &z, ss.st_zone[k].sz_limit_kmh, &pr);
+	}
+	for (v = 0; v < 20; v++)
+		sim_vehicle_run(&ss, &sc, v, &sv[v]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (rep = 0; rep < 5; rep++)
+		for (v = 0; v < 20; v++) {
+			stage_eval(&st, sv[v].sv_fix, sv[v].sv_nfix, INT64_MAX, tr,
+			    MAXREC, &ntr, &sr);
+			good &= ntr == 20;
+			nfix += sv[v].sv_nfix;
+		}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) /
+	    ((double)nfix * 25);
+	diag("bench: %zu fixes x (20 gates + 5 zones): %.1f ns per fix per gate",
+	    nfix, ns);
+	ok(good, "bench: 20 gates each crossed once per run");
+	for (v = 0; v < 20; v++)
+		sim_vehicle_free(&sv[v]);
+}
+
 int
 main(void)
 {
@@ -276,5 +333,6 @@ main(void)
 	test_fleet();
 	test_statuses();
 	test_laps();
+	test_bench();
 	return tap_done();
 }
