@@ -59,7 +59,7 @@ test_geo(void)
 {
 	struct geo_plane	q;
 	struct geo_xy		p;
-	double			lat, lon, tp, tq, t[2], d;
+	double			lat, lon, tp, tq, t[4], d;
 	struct geo_xy		sq[4] = { {0, 0}, {10, 0}, {10, 10}, {0, 10} };
 
 	ok(geo_project(&P, 45.001, 15.001, &p) == 0, "project near the origin");
