@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/position.h"
 #include "domain/sim.h"
 #include "domain/stage.h"
 #include "tap.h"
@@ -322,6 +323,49 @@ test_bench(void)
 		sim_vehicle_free(&sv[v]);
 }
 
+/* The simulator is deterministic, and its records follow the input contract. */
+static void
+test_sim(void)
+{
+	struct sim_vehicle	a, b;
+	struct position		p;
+	struct fix		f;
+	char			line[1024];
+	size_t			i, nofix = 0;
+
+	sim_vehicle_run(&SS, &SC, 7, &a);
+	sim_vehicle_run(&SS, &SC, 7, &b);
+	ok(a.sv_nfix == b.sv_nfix && memcmp(a.sv_fix, b.sv_fix, a.sv_nfix *
+	    sizeof(*a.sv_fix)) == 0, "same seed, same fixes");
+	ok(sim_fix_json(&a.sv_fix[20], a.sv_id, line, sizeof(line)) > 0 &&
+	    strstr(line, "\"device_id\":\"SIM00007\"") &&
+	    strstr(line, "\"timestamp\":17775504") && strstr(line, "\"182\":"),
+	    "a Position JSON record: %.60s...", line);
+	ok(sim_fix_json(&a.sv_fix[20], a.sv_id, line, 40) == -1,
+	    "a short buffer is refused");
+	for (i = 0; i < a.sv_nfix; i++)
+		nofix += a.sv_fix[i].f_sats == 0;
+	ok(a.sv_nfix > 200 && nofix < a.sv_nfix / 20, "%zu fixes, %zu without a fix",
+	    a.sv_nfix, nofix);
+	memset(&p, 0, sizeof(p));
+	p.p_ts_us = a.sv_fix[20].f_ts_us;
+	p.p_lat = 45.1;
+	p.p_lon = 15.2;
+	p.p_speed = 87;
+	p.p_angle = 270;
+	p.p_satellites = 0;
+	p.p_has = POS_HAS_SPEED | POS_HAS_ANGLE | POS_HAS_SATELLITES;
+	fix_from_position(&f, &p, 0.9);
+	ok(f.f_speed == 87 && f.f_heading == 270 && f.f_hdop == 0.9 &&
+	    (f.f_flags & FIX_HAS_HDOP) && !fix_valid(&f),
+	    "fix from a Position: satellites 0 is no fix");
+	p.p_has = 0;
+	fix_from_position(&f, &p, 0);
+	ok(fix_valid(&f) && f.f_flags == 0, "no satellite count: trusted, no speed");
+	sim_vehicle_free(&a);
+	sim_vehicle_free(&b);
+}
+
 int
 main(void)
 {
@@ -333,6 +377,7 @@ main(void)
 	test_fleet();
 	test_statuses();
 	test_laps();
+	test_sim();
 	test_bench();
 	return tap_done();
 }
