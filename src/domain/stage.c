@@ -178,18 +178,40 @@ stage_find(const struct stage *st, const struct timing_record *tr, size_t n,
 	return NULL;
 }
 
+/* Several visits of one zone add up; entry is the first, exit the last. */
+static void
+stage_zone_add(struct zone_visit *sum, const struct zone_visit *zv)
+{
+	if (sum->zv_in_us == 0)
+		sum->zv_in_us = zv->zv_in_us;
+	sum->zv_out_us = zv->zv_out_us;
+	sum->zv_time_s += zv->zv_time_s;
+	sum->zv_dist_m += zv->zv_dist_m;
+	sum->zv_max_kmh = sum->zv_max_kmh > zv->zv_max_kmh ? sum->zv_max_kmh :
+	    zv->zv_max_kmh;
+	sum->zv_over_s += zv->zv_over_s;
+	sum->zv_excess_kmh = sum->zv_excess_kmh > zv->zv_excess_kmh ?
+	    sum->zv_excess_kmh : zv->zv_excess_kmh;
+	sum->zv_gained_s += zv->zv_gained_s;
+	sum->zv_flags |= zv->zv_flags;
+	if (sum->zv_time_s > 0)
+		sum->zv_avg_kmh = sum->zv_dist_m / sum->zv_time_s * 3.6;
+}
+
 static void
 stage_wps_zones(const struct stage *st, const struct fix *vf, size_t n,
     int64_t from, int64_t to, struct stage_result *sr)
 {
 	struct zone_visit	zv[STAGE_MAX_VISITS];
 	struct wp_result	wr;
+	double			pen;
 	int			k, v, nv;
 
 	for (k = 0; k < st->st_nwp; k++) {
 		waypoint_eval(&st->st_wp[k], vf, n, from, to, &st->st_cfg, &wr);
 		sr->sr_wp[k] = wr.wr_verdict;
 		sr->sr_wp_dmin[k] = wr.wr_dmin;
+		sr->sr_wp_t_us[k] = wr.wr_t_us;
 		if (wr.wr_verdict == WP_NO_DATA)
 			sr->sr_lowconf = 1;
 	}
@@ -198,10 +220,14 @@ stage_wps_zones(const struct stage *st, const struct fix *vf, size_t n,
 
 		nv = zone_visits(&sz->sz_zone, vf, n, sz->sz_limit_kmh,
 		    &st->st_cfg, zv, STAGE_MAX_VISITS);
-		for (v = 0; v < nv; v++)
-			if (zv[v].zv_in_us >= from && zv[v].zv_out_us <= to)
-				sr->sr_penalty_s += zone_penalty(&sz->sz_rule,
-				    &zv[v], sz->sz_limit_kmh);
+		for (v = 0; v < nv; v++) {
+			if (zv[v].zv_in_us < from || zv[v].zv_out_us > to)
+				continue;
+			stage_zone_add(&sr->sr_zone[k], &zv[v]);
+			pen = zone_penalty(&sz->sz_rule, &zv[v], sz->sz_limit_kmh);
+			sr->sr_zone_penalty_s[k] += pen;
+			sr->sr_penalty_s += pen;
+		}
 	}
 }
 

@@ -76,7 +76,10 @@ struct stage_result {
 	int64_t		 sr_split_us[STAGE_MAX_GATES];	/* from the start; -1: none */
 	int		 sr_wp[STAGE_MAX_WP];		/* WP_* */
 	double		 sr_wp_dmin[STAGE_MAX_WP];
-	double		 sr_penalty_s;
+	int64_t		 sr_wp_t_us[STAGE_MAX_WP];	/* closest approach */
+	struct zone_visit sr_zone[STAGE_MAX_ZONES];	/* visits summed per zone */
+	double		 sr_zone_penalty_s[STAGE_MAX_ZONES];
+	double		 sr_penalty_s;			/* all zones */
 	int		 sr_final;	/* every record final */
 	int		 sr_lowconf;	/* a record low confidence or a waypoint without data */
 };

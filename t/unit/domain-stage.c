@@ -70,7 +70,7 @@ test_fleet(void)
 	size_t			ntr, i;
 	double			el[NVEH], zin[NVEH], zover[NVEH], zavg[NVEH];
 	int			v, k, once = 1, fin = 1, finals = 1, wpok = 1;
-	int			startlow = 1, nzone = 0, pen = 0;
+	int			startlow = 1, nzone = 0, pen = 0, zsum = 1;
 
 	mkstage(&st, 0);
 	for (v = 0; v < NVEH; v++) {
@@ -92,6 +92,8 @@ test_fleet(void)
 		for (k = 0; k < st.st_nwp; k++)
 			wpok &= sr.sr_wp[k] == WP_VALIDATED || sr.sr_wp[k] == WP_NO_DATA;
 		pen += sr.sr_penalty_s > 0;
+		zsum &= sr.sr_zone[0].zv_time_s > 0 && sr.sr_zone_penalty_s[0] ==
+		    sr.sr_penalty_s && sr.sr_penalty_s == 10 * sr.sr_zone[0].zv_gained_s;
 		if (zone_visits(&st.st_zone[0].sz_zone, sv.sv_fix, sv.sv_nfix,
 		    st.st_zone[0].sz_limit_kmh, &st.st_cfg, zv, 4) == 1) {
 			zin[nzone] = fabs(sec(zv[0].zv_in_us) - sv.sv_truth.tt_zone_in[0]);
@@ -119,6 +121,7 @@ test_fleet(void)
 	ok(zavg[nzone / 2] < 1.0, "zone average speed median error %.2f km/h",
 	    zavg[nzone / 2]);
 	ok(pen > 0 && pen < NVEH, "some runs penalised, not all (%d)", pen);
+	ok(zsum, "results carry the zone visit and its penalty (time gained x 10)");
 }
 
 static void
