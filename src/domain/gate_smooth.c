@@ -21,6 +21,7 @@ struct sm_obs {
 	double	o_sz;		/* sd of o_z */
 	double	o_sw;		/* sd of o_w */
 	int	o_hasw;
+	int	o_rest;		/* standing still: o_w is 0 */
 };
 
 /* The path as the Doppler velocities draw it, relative to the bracket start. */
@@ -28,6 +29,7 @@ struct sm_shape {
 	double	sh_d[SM_MAXOBS];	/* displacement from fix r, m */
 	double	sh_v[SM_MAXOBS];	/* its variance, m^2 */
 	double	sh_step[SM_MAXOBS];	/* variance of step k -> k + 1 */
+	double	sh_tdep[SM_MAXOBS];	/* departure time inside step k, or NAN */
 };
 
 /* In-place Cholesky of an n x n matrix (row-major); -1 when not positive. */
@@ -87,34 +89,68 @@ sm_acc(const struct sm_obs *o, int n, int k)
  * divisor puts the 95% interval's coverage at 95-97% on simulated races
  * (t/unit/domain-precision.c).  Fixes beyond such a step then count for less.
  */
+/*
+ * A step from rest: the vehicle stood until tdep, then accelerated at the
+ * rate the next step shows (or from the step's start when that is unknown).
+ * Returns the displacement and sets the departure time.
+ */
+static double
+sm_depart(const struct sm_obs *o, int n, int k, double *tdep, double *var)
+{
+	double	dt = o[k + 1].o_t - o[k].o_t, w1 = o[k + 1].o_w, a, tm = dt;
+
+	a = sm_acc(o, n, k + 1);
+	if (!isnan(a) && a * w1 > 0 && fabs(w1 / a) < dt)
+		tm = fabs(w1 / a);
+	*tdep = o[k + 1].o_t - tm;
+	*var = pow(0.3 * w1 * tm / 2, 2) + 0.01;
+	return w1 * tm / 2;
+}
+
+static void
+sm_step(const struct sm_obs *o, int n, int k, struct sm_shape *sh,
+    double *disp)
+{
+	double	dt = o[k + 1].o_t - o[k].o_t, da, a0, a1, m;
+
+	sh->sh_tdep[k] = NAN;
+	if (o[k].o_rest && o[k + 1].o_rest) {
+		sh->sh_step[k] = 1e-4;
+		*disp = 0;
+		return;
+	}
+	if (o[k].o_rest) {
+		*disp = sm_depart(o, n, k, &sh->sh_tdep[k], &sh->sh_step[k]);
+		return;
+	}
+	a0 = k > 0 && o[k - 1].o_rest ? NAN : sm_acc(o, n, k - 1);
+	a1 = sm_acc(o, n, k + 1);
+	da = fabs(sm_acc(o, n, k) - (isnan(a0) ? a1 : a0));
+	if (!isnan(a0) && !isnan(a1))
+		da = fmax(da, fabs(a1 - a0));
+	if (isnan(da))
+		da = 2.0;
+	m = (da + 0.3) * dt * dt / 16.0;
+	sh->sh_step[k] = dt * dt * (o[k].o_sw * o[k].o_sw +
+	    o[k + 1].o_sw * o[k + 1].o_sw) / 4.0 + m * m;
+	*disp = (o[k].o_w + o[k + 1].o_w) / 2 * dt;
+}
+
 static void
 sm_shape(const struct sm_obs *o, int n, int r, struct sm_shape *sh)
 {
-	double	dt, da, a0, a1, m;
+	double	disp[SM_MAXOBS];
 	int	k;
 
-	for (k = 0; k + 1 < n; k++) {
-		dt = o[k + 1].o_t - o[k].o_t;
-		a0 = sm_acc(o, n, k - 1);
-		a1 = sm_acc(o, n, k + 1);
-		da = fabs(sm_acc(o, n, k) - (isnan(a0) ? a1 : a0));
-		if (!isnan(a0) && !isnan(a1))
-			da = fmax(da, fabs(a1 - a0));
-		if (isnan(da))
-			da = 2.0;
-		m = (da + 0.3) * dt * dt / 16.0;
-		sh->sh_step[k] = dt * dt * (o[k].o_sw * o[k].o_sw +
-		    o[k + 1].o_sw * o[k + 1].o_sw) / 4.0 + m * m;
-	}
+	for (k = 0; k + 1 < n; k++)
+		sm_step(o, n, k, sh, &disp[k]);
 	sh->sh_d[r] = sh->sh_v[r] = 0;
 	for (k = r; k + 1 < n; k++) {
-		dt = o[k + 1].o_t - o[k].o_t;
-		sh->sh_d[k + 1] = sh->sh_d[k] + (o[k].o_w + o[k + 1].o_w) / 2 * dt;
+		sh->sh_d[k + 1] = sh->sh_d[k] + disp[k];
 		sh->sh_v[k + 1] = sh->sh_v[k] + sh->sh_step[k];
 	}
 	for (k = r; k > 0; k--) {
-		dt = o[k].o_t - o[k - 1].o_t;
-		sh->sh_d[k - 1] = sh->sh_d[k] - (o[k].o_w + o[k - 1].o_w) / 2 * dt;
+		sh->sh_d[k - 1] = sh->sh_d[k] - disp[k - 1];
 		sh->sh_v[k - 1] = sh->sh_v[k] + sh->sh_step[k - 1];
 	}
 }
@@ -186,21 +222,23 @@ sm_observe(const struct gate *g, const struct fix *f, int64_t t0,
 	if (!o->o_hasw)
 		return 0;
 	v = f->f_speed * SM_KMH;
+	o->o_rest = v < 1.0;
 	c = g->g_n.xy_x * sin(f->f_heading * SM_DEG) +
 	    g->g_n.xy_y * cos(f->f_heading * SM_DEG);
 	s = sqrt(fmax(0.0, 1.0 - c * c));
 	sh = (hypot(tc->tc_sigma_heading, SM_QHEAD) + 0.2 / fmax(v, 0.2)) *
 	    SM_DEG * v;
-	o->o_w = v * c;
-	o->o_sw = sqrt(pow(hypot(tc->tc_sigma_speed, SM_QSPEED) * c, 2) +
+	o->o_w = o->o_rest ? 0.0 : v * c;
+	o->o_sw = o->o_rest ? SM_QSPEED : sqrt(pow(hypot(tc->tc_sigma_speed, SM_QSPEED) * c, 2) +
 	    pow(sh * s, 2));
 	return 0;
 }
 
 /*
- * The fixes within the window around the bracket, in time order; the window
- * stops at a fix at rest, where the smooth-path model breaks down.  *r is
- * the index of the bracket's first fix.
+ * The fixes within the window around the bracket, in time order.  Before
+ * the bracket the window may hold one stretch at rest (a standing start:
+ * those fixes pin the position down best); after it, it stops at rest,
+ * which the path model does not cover.  *r is the bracket's first fix.
  */
 static int
 sm_collect(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
@@ -215,7 +253,8 @@ sm_collect(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
 		if (j < (long)i0 && (double)(tc0 - fx[j].f_ts_us) / 1e6 > w)
 			break;
 		if (sm_observe(g, &fx[j], tc0, tc, &tmp[nb]) == -1 ||
-		    !tmp[nb].o_hasw || fx[j].f_speed < 3.6)
+		    !tmp[nb].o_hasw || (nb > 0 && tmp[nb - 1].o_rest &&
+		    !tmp[nb].o_rest))
 			break;
 		nb++;
 	}
@@ -228,7 +267,7 @@ sm_collect(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
 		if (j > (long)i0 + 1 && (double)(fx[j].f_ts_us - tc0) / 1e6 > w)
 			break;
 		if (sm_observe(g, &fx[j], tc0, tc, &o[k]) == -1 ||
-		    !o[k].o_hasw || fx[j].f_speed < 3.6)
+		    !o[k].o_hasw || o[k].o_rest)
 			break;
 		k++;
 	}
@@ -240,9 +279,16 @@ static double
 sm_path(const struct sm_obs *o, const struct sm_shape *sh, double off, int k,
     double t)
 {
-	double	u = t - o[k].o_t, T = o[k + 1].o_t - o[k].o_t;
-	double	a = (o[k + 1].o_w - o[k].o_w) / T;
+	double	u = t - o[k].o_t, T = o[k + 1].o_t - o[k].o_t, a;
 
+	if (!isnan(sh->sh_tdep[k])) {
+		if (t <= sh->sh_tdep[k])
+			return off + sh->sh_d[k];
+		u = t - sh->sh_tdep[k];
+		a = o[k + 1].o_w / (o[k + 1].o_t - sh->sh_tdep[k]);
+		return off + sh->sh_d[k] + 0.5 * a * u * u;
+	}
+	a = (o[k + 1].o_w - o[k].o_w) / T;
 	return off + sh->sh_d[k] + o[k].o_w * u + 0.5 * a * u * u;
 }
 
@@ -273,7 +319,7 @@ sm_root(const struct sm_obs *o, const struct sm_shape *sh, double off, int k,
  * velocities fix the shape of the path around the gate, and all positions in
  * the window together fix where that shape lies, so position noise averages
  * out while the shape stays sharp.  Keeps the two-point time when the fit's
- * variance is not smaller (noise-free data, short windows, standing starts).
+ * variance is not smaller (noise-free data, short windows).
  */
 int
 gate_smooth(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
@@ -284,8 +330,6 @@ gate_smooth(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
 	double		off, var, t, w, u;
 	int		no, r, k;
 
-	if (gc->gc_flags & GC_STANDING)
-		return -1;
 	if ((no = sm_collect(g, fx, n, i0, gc->gc_t_us, tc, o, &r)) < 3)
 		return -1;
 	sm_shape(o, no, r, &sh);
