@@ -14,7 +14,7 @@
 #define SM_MAXOBS	32
 
 /* One fix seen along the gate normal. */
-struct sm_obs {
+struct smooth_obs {
 	double	o_t;		/* s from the provisional crossing */
 	double	o_z;		/* signed distance to the gate line, m */
 	double	o_w;		/* velocity along the normal, m/s */
@@ -25,7 +25,7 @@ struct sm_obs {
 };
 
 /* The path as the Doppler velocities draw it, relative to the bracket start. */
-struct sm_shape {
+struct smooth_shape {
 	double	sh_d[SM_MAXOBS];	/* displacement from fix r, m */
 	double	sh_v[SM_MAXOBS];	/* its variance, m^2 */
 	double	sh_step[SM_MAXOBS];	/* variance of step k -> k + 1 */
@@ -34,7 +34,7 @@ struct sm_shape {
 
 /* In-place Cholesky of an n x n matrix (row-major); -1 when not positive. */
 static int
-sm_chol(double *a, int n)
+gate_smooth_chol(double *a, int n)
 {
 	double	s;
 	int	i, j, k;
@@ -55,7 +55,7 @@ sm_chol(double *a, int n)
 }
 
 static void
-sm_chol_solve(const double *L, int n, const double *b, double *x)
+gate_smooth_chol_solve(const double *L, int n, const double *b, double *x)
 {
 	double	s;
 	int	i, k;
@@ -73,7 +73,7 @@ sm_chol_solve(const double *L, int n, const double *b, double *x)
 }
 
 static double
-sm_acc(const struct sm_obs *o, int n, int k)
+gate_smooth_acc(const struct smooth_obs *o, int n, int k)
 {
 	if (k < 0 || k + 1 >= n)
 		return NAN;
@@ -95,11 +95,11 @@ sm_acc(const struct sm_obs *o, int n, int k)
  * Returns the displacement and sets the departure time.
  */
 static double
-sm_depart(const struct sm_obs *o, int n, int k, double *tdep, double *var)
+gate_smooth_depart(const struct smooth_obs *o, int n, int k, double *tdep, double *var)
 {
 	double	dt = o[k + 1].o_t - o[k].o_t, w1 = o[k + 1].o_w, a, tm = dt;
 
-	a = sm_acc(o, n, k + 1);
+	a = gate_smooth_acc(o, n, k + 1);
 	if (!isnan(a) && a * w1 > 0 && fabs(w1 / a) < dt)
 		tm = fabs(w1 / a);
 	*tdep = o[k + 1].o_t - tm;
@@ -108,7 +108,7 @@ sm_depart(const struct sm_obs *o, int n, int k, double *tdep, double *var)
 }
 
 static void
-sm_step(const struct sm_obs *o, int n, int k, struct sm_shape *sh,
+gate_smooth_step(const struct smooth_obs *o, int n, int k, struct smooth_shape *sh,
     double *disp)
 {
 	double	dt = o[k + 1].o_t - o[k].o_t, da, a0, a1, m;
@@ -120,12 +120,12 @@ sm_step(const struct sm_obs *o, int n, int k, struct sm_shape *sh,
 		return;
 	}
 	if (o[k].o_rest) {
-		*disp = sm_depart(o, n, k, &sh->sh_tdep[k], &sh->sh_step[k]);
+		*disp = gate_smooth_depart(o, n, k, &sh->sh_tdep[k], &sh->sh_step[k]);
 		return;
 	}
-	a0 = k > 0 && o[k - 1].o_rest ? NAN : sm_acc(o, n, k - 1);
-	a1 = sm_acc(o, n, k + 1);
-	da = fabs(sm_acc(o, n, k) - (isnan(a0) ? a1 : a0));
+	a0 = k > 0 && o[k - 1].o_rest ? NAN : gate_smooth_acc(o, n, k - 1);
+	a1 = gate_smooth_acc(o, n, k + 1);
+	da = fabs(gate_smooth_acc(o, n, k) - (isnan(a0) ? a1 : a0));
 	if (!isnan(a0) && !isnan(a1))
 		da = fmax(da, fabs(a1 - a0));
 	if (isnan(da))
@@ -137,13 +137,13 @@ sm_step(const struct sm_obs *o, int n, int k, struct sm_shape *sh,
 }
 
 static void
-sm_shape(const struct sm_obs *o, int n, int r, struct sm_shape *sh)
+gate_smooth_shape(const struct smooth_obs *o, int n, int r, struct smooth_shape *sh)
 {
 	double	disp[SM_MAXOBS];
 	int	k;
 
 	for (k = 0; k + 1 < n; k++)
-		sm_step(o, n, k, sh, &disp[k]);
+		gate_smooth_step(o, n, k, sh, &disp[k]);
 	sh->sh_d[r] = sh->sh_v[r] = 0;
 	for (k = r; k + 1 < n; k++) {
 		sh->sh_d[k + 1] = sh->sh_d[k] + disp[k];
@@ -161,7 +161,7 @@ sm_shape(const struct sm_obs *o, int n, int r, struct sm_shape *sh)
  * shape error, which is shared by fixes on the same side of r.
  */
 static int
-sm_offset(const struct sm_obs *o, int n, int r, const struct sm_shape *sh,
+gate_smooth_offset(const struct smooth_obs *o, int n, int r, const struct smooth_shape *sh,
     double tau, double *off, double *var)
 {
 	double	C[SM_MAXOBS * SM_MAXOBS], one[SM_MAXOBS], y[SM_MAXOBS];
@@ -179,10 +179,10 @@ sm_offset(const struct sm_obs *o, int n, int r, const struct sm_shape *sh,
 		one[i] = 1.0;
 		y[i] = o[i].o_z - sh->sh_d[i];
 	}
-	if (sm_chol(C, n) == -1)
+	if (gate_smooth_chol(C, n) == -1)
 		return -1;
-	sm_chol_solve(C, n, one, x1);
-	sm_chol_solve(C, n, y, xy);
+	gate_smooth_chol_solve(C, n, one, x1);
+	gate_smooth_chol_solve(C, n, y, xy);
 	for (i = 0; i < n; i++) {
 		a += x1[i];
 		b += xy[i];
@@ -195,7 +195,7 @@ sm_offset(const struct sm_obs *o, int n, int r, const struct sm_shape *sh,
 }
 
 static double
-sm_sigma(const struct fix *f, const struct timing_cfg *tc)
+gate_smooth_sigma(const struct fix *f, const struct timing_cfg *tc)
 {
 	double	s = tc->tc_sigma;
 
@@ -206,8 +206,8 @@ sm_sigma(const struct fix *f, const struct timing_cfg *tc)
 
 /* Projects one fix; velocity variance splits into speed and heading parts. */
 static int
-sm_observe(const struct gate *g, const struct fix *f, int64_t t0,
-    const struct timing_cfg *tc, struct sm_obs *o)
+gate_smooth_observe(const struct gate *g, const struct fix *f, int64_t t0,
+    const struct timing_cfg *tc, struct smooth_obs *o)
 {
 	struct geo_xy	p;
 	double		v, c, s, sh;
@@ -216,7 +216,7 @@ sm_observe(const struct gate *g, const struct fix *f, int64_t t0,
 		return -1;
 	o->o_t = (double)(f->f_ts_us - t0) / 1e6;
 	o->o_z = g->g_n.xy_x * p.xy_x + g->g_n.xy_y * p.xy_y;
-	o->o_sz = sm_sigma(f, tc);
+	o->o_sz = gate_smooth_sigma(f, tc);
 	o->o_hasw = (f->f_flags & (FIX_HAS_SPEED | FIX_HAS_HEADING)) ==
 	    (FIX_HAS_SPEED | FIX_HAS_HEADING);
 	if (!o->o_hasw)
@@ -241,10 +241,10 @@ sm_observe(const struct gate *g, const struct fix *f, int64_t t0,
  * which the path model does not cover.  *r is the bracket's first fix.
  */
 static int
-sm_collect(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
-    int64_t tc0, const struct timing_cfg *tc, struct sm_obs *o, int *r)
+gate_smooth_collect(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
+    int64_t tc0, const struct timing_cfg *tc, struct smooth_obs *o, int *r)
 {
-	struct sm_obs	tmp[SM_MAXOBS / 2];
+	struct smooth_obs	tmp[SM_MAXOBS / 2];
 	long		j;
 	int		nb = 0, k = 0, i;
 	double		w = tc->tc_window_s;
@@ -252,7 +252,7 @@ sm_collect(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
 	for (j = (long)i0; j >= 0 && nb < SM_MAXOBS / 2; j--) {
 		if (j < (long)i0 && (double)(tc0 - fx[j].f_ts_us) / 1e6 > w)
 			break;
-		if (sm_observe(g, &fx[j], tc0, tc, &tmp[nb]) == -1 ||
+		if (gate_smooth_observe(g, &fx[j], tc0, tc, &tmp[nb]) == -1 ||
 		    !tmp[nb].o_hasw || (nb > 0 && tmp[nb - 1].o_rest &&
 		    !tmp[nb].o_rest))
 			break;
@@ -266,7 +266,7 @@ sm_collect(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
 	for (j = (long)i0 + 1; j < (long)n && k < SM_MAXOBS; j++) {
 		if (j > (long)i0 + 1 && (double)(fx[j].f_ts_us - tc0) / 1e6 > w)
 			break;
-		if (sm_observe(g, &fx[j], tc0, tc, &o[k]) == -1 ||
+		if (gate_smooth_observe(g, &fx[j], tc0, tc, &o[k]) == -1 ||
 		    !o[k].o_hasw || o[k].o_rest)
 			break;
 		k++;
@@ -276,7 +276,7 @@ sm_collect(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
 
 /* Distance at time t inside step k: constant acceleration between the fixes. */
 static double
-sm_path(const struct sm_obs *o, const struct sm_shape *sh, double off, int k,
+gate_smooth_path(const struct smooth_obs *o, const struct smooth_shape *sh, double off, int k,
     double t)
 {
 	double	u = t - o[k].o_t, T = o[k + 1].o_t - o[k].o_t, a;
@@ -294,18 +294,18 @@ sm_path(const struct sm_obs *o, const struct sm_shape *sh, double off, int k,
 
 /* Root of the fitted path inside step k, by bisection; -1 without a sign change. */
 static int
-sm_root(const struct sm_obs *o, const struct sm_shape *sh, double off, int k,
+gate_smooth_root(const struct smooth_obs *o, const struct smooth_shape *sh, double off, int k,
     double *root)
 {
 	double	lo = o[k].o_t, hi = o[k + 1].o_t, mid, slo;
 	int	i;
 
-	slo = sm_path(o, sh, off, k, lo);
-	if ((slo >= 0) == (sm_path(o, sh, off, k, hi) >= 0))
+	slo = gate_smooth_path(o, sh, off, k, lo);
+	if ((slo >= 0) == (gate_smooth_path(o, sh, off, k, hi) >= 0))
 		return -1;
 	for (i = 0; i < 50; i++) {
 		mid = (lo + hi) / 2;
-		if ((sm_path(o, sh, off, k, mid) >= 0) == (slo >= 0))
+		if ((gate_smooth_path(o, sh, off, k, mid) >= 0) == (slo >= 0))
 			lo = mid;
 		else
 			hi = mid;
@@ -325,21 +325,21 @@ int
 gate_smooth(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
     const struct timing_cfg *tc, struct gate_cross *gc)
 {
-	struct sm_obs	o[SM_MAXOBS];
-	struct sm_shape	sh;
+	struct smooth_obs	o[SM_MAXOBS];
+	struct smooth_shape	sh;
 	double		off, var, t, w, u;
 	int		no, r, k;
 
-	if ((no = sm_collect(g, fx, n, i0, gc->gc_t_us, tc, o, &r)) < 3)
+	if ((no = gate_smooth_collect(g, fx, n, i0, gc->gc_t_us, tc, o, &r)) < 3)
 		return -1;
-	sm_shape(o, no, r, &sh);
-	if (sm_offset(o, no, r, &sh, tc->tc_tau, &off, &var) == -1)
+	gate_smooth_shape(o, no, r, &sh);
+	if (gate_smooth_offset(o, no, r, &sh, tc->tc_tau, &off, &var) == -1)
 		return -1;
 	for (k = r; k >= r - 1 && k >= 0; k--)
-		if (k + 1 < no && sm_root(o, &sh, off, k, &t) == 0)
+		if (k + 1 < no && gate_smooth_root(o, &sh, off, k, &t) == 0)
 			break;
 	if (k < r - 1 || k < 0) {
-		if (r + 2 >= no || sm_root(o, &sh, off, r + 1, &t) == -1)
+		if (r + 2 >= no || gate_smooth_root(o, &sh, off, r + 1, &t) == -1)
 			return -1;
 		k = r + 1;
 	}

@@ -204,11 +204,15 @@ stage_wps_zones(const struct stage *st, const struct fix *vf, size_t n,
 {
 	struct zone_visit	zv[STAGE_MAX_VISITS];
 	struct wp_result	wr;
+	int64_t			wfrom;
 	double			pen;
 	int			k, v, nv;
 
-	for (k = 0; k < st->st_nwp; k++) {
-		waypoint_eval(&st->st_wp[k], vf, n, from, to, &st->st_cfg, &wr);
+	/* waypoints are ordered: each counts only after the previous one */
+	for (k = 0, wfrom = from; k < st->st_nwp; k++) {
+		waypoint_eval(&st->st_wp[k], vf, n, wfrom, to, &st->st_cfg, &wr);
+		if (wr.wr_verdict == WP_VALIDATED)
+			wfrom = wr.wr_t_us;
 		sr->sr_wp[k] = wr.wr_verdict;
 		sr->sr_wp_dmin[k] = wr.wr_dmin;
 		sr->sr_wp_t_us[k] = wr.wr_t_us;

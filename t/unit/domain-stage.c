@@ -145,6 +145,22 @@ test_statuses(void)
 	}
 	ok(missed >= 8, "an off-course waypoint gives missed_waypoint (%d of 10)", missed);
 
+	/* the same on-course waypoints in reverse order: out of sequence, missed */
+	stage_init(&st);
+	st.st_cfg.tc_use_hdop = 0;
+	for (v = 0; v < SS.st_ngate; v++)
+		stage_add_gate(&st, SS.st_gate[v].sg_kind, SS.st_gate[v].sg_alat,
+		    SS.st_gate[v].sg_alon, SS.st_gate[v].sg_blat,
+		    SS.st_gate[v].sg_blon, GATE_DIR_LR);
+	stage_add_waypoint(&st, SS.st_wp[2].sw_lat, SS.st_wp[2].sw_lon, 100, 30);
+	stage_add_waypoint(&st, SS.st_wp[0].sw_lat, SS.st_wp[0].sw_lon, 100, 30);
+	sim_vehicle_run(&SS, &SC, 1, &sv);
+	stage_eval(&st, sv.sv_fix, sv.sv_nfix, INT64_MAX, tr, MAXREC, &ntr, &sr);
+	ok(sr.sr_wp[0] == WP_VALIDATED && sr.sr_wp[1] == WP_MISSED &&
+	    sr.sr_status == STATUS_MISSED_WAYPOINT,
+	    "waypoints count only in order (%d, %d)", sr.sr_wp[0], sr.sr_wp[1]);
+	sim_vehicle_free(&sv);
+
 	mkstage(&st, 0);
 	sim_vehicle_run(&SS, &SC, 3, &sv);
 	stage_eval(&st, sv.sv_fix, sv.sv_nfix, INT64_MAX, tr, MAXREC, &ntr, &sr);
