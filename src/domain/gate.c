@@ -159,6 +159,9 @@ gate_us(int64_t t0, double sec)
 	return t0 + (int64_t)llround(sec * 1e6);
 }
 
+static void	gate_cross_time(const struct fix *, const struct fix *,
+		    const struct timing_cfg *, double, double, struct gate_cross *);
+
 /*
  * Whether the crossing point (fraction u along the gate) misses the gate.
  * Across lost records the chord cuts corners, so it may miss a gate the
@@ -184,7 +187,7 @@ gate_cross(const struct gate *g, const struct fix *f0, const struct fix *f1,
     const struct timing_cfg *tc, struct gate_cross *gc)
 {
 	struct geo_xy	p0, p1, x;
-	double		d0, d1, f, u, T, D, v0, v1, tacc, vn;
+	double		d0, d1, f, u, T, D, v0, v1;
 
 	if (!fix_valid(f0) || !fix_valid(f1) || f1->f_ts_us <= f0->f_ts_us)
 		return 0;
@@ -208,19 +211,35 @@ gate_cross(const struct gate *g, const struct fix *f0, const struct fix *f1,
 	v1 = (f1->f_flags & FIX_HAS_SPEED) ? f1->f_speed * GATE_KMH : -1;
 	if (v0 >= 0 && v1 >= 0 && fmax(v0, v1) < tc->tc_min_speed_kmh * GATE_KMH)
 		return 0;
-
 	memset(gc, 0, sizeof(*gc));
 	gc->gc_dir = d0 >= 0 ? GATE_DIR_LR : GATE_DIR_RL;
 	gc->gc_frac = f;
 	gc->gc_along = u;
+	gate_cross_time(f0, f1, tc, fabs(d1 - d0), D, gc);
+	return 1;
+}
+
+/*
+ * Times a detected crossing (gc_frac set) across a bracket of D metres, dn
+ * of them along the gate normal; sets the uncertainty and the flags.
+ */
+static void
+gate_cross_time(const struct fix *f0, const struct fix *f1,
+    const struct timing_cfg *tc, double dn, double D, struct gate_cross *gc)
+{
+	double	T, v0, v1, tacc, vn, f = gc->gc_frac;
+
+	T = (double)(f1->f_ts_us - f0->f_ts_us) / 1e6;
+	v0 = (f0->f_flags & FIX_HAS_SPEED) ? f0->f_speed * GATE_KMH : -1;
+	v1 = (f1->f_flags & FIX_HAS_SPEED) ? f1->f_speed * GATE_KMH : -1;
 	gc->gc_t_lin_us = gate_us(f0->f_ts_us, f * T);
 	tacc = gate_interp(f0, f1, f, D, &gc->gc_flags);
 	gc->gc_t_acc_us = gate_us(f0->f_ts_us, tacc);
 	gc->gc_t_us = gc->gc_t_acc_us;
 	gc->gc_speed = v0 >= 0 && v1 >= 0 ? v0 + (v1 - v0) * tacc / T : D / T;
-	vn = fmax(fabs(d1 - d0) / T, 0.2);
+	vn = fmax(dn / T, 0.2);
 	if (gc->gc_speed > 0 && D > 0)
-		vn = fmax(gc->gc_speed * fabs(d1 - d0) / D, 0.2);
+		vn = fmax(gc->gc_speed * dn / D, 0.2);
 	gc->gc_unc_ms = gate_unc_two(tc, gate_sigma(f0, tc), gate_sigma(f1, tc),
 	    f, T, vn);
 	if (T > tc->tc_gap_s)
@@ -228,12 +247,11 @@ gate_cross(const struct gate *g, const struct fix *f0, const struct fix *f1,
 	/* a start from rest: slow where position noise matters most */
 	if (v0 >= 0 && v1 >= 0 && fmin(v0, v1) < 10 * GATE_KMH)
 		gc->gc_flags |= GC_STANDING;
-	if (fabs(d1 - d0) < 0.2 * D ||
+	if (dn < 0.2 * D ||
 	    ((f0->f_flags & FIX_HAS_HDOP) && f0->f_hdop > tc->tc_max_hdop) ||
 	    ((f1->f_flags & FIX_HAS_HDOP) && f1->f_hdop > tc->tc_max_hdop) ||
 	    (gc->gc_flags & (GC_GAP | GC_STANDING)))
 		gc->gc_flags |= GC_LOWCONF;
-	return 1;
 }
 
 /* The smoothed time needs the window after the bracket to have filled. */

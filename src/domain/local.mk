@@ -31,7 +31,8 @@ t_unit_domain_iomap_t_LDADD = libdomain.a $(TAP_LIBS)
 # The IO dictionary the daemon reads when the io_mappings table is absent.
 pkgiodir = $(pkgdatadir)/io
 dist_pkgio_DATA = data/io/teltonika.tsv
-EXTRA_DIST += sql/directus/0001_contract.sql sql/directus/0002_io_mappings_seed.sql
+EXTRA_DIST += sql/directus/0001_contract.sql sql/directus/0002_io_mappings_seed.sql \
+	docs/timing.md
 
 noinst_PROGRAMS += tools/racesim
 tools_racesim_SOURCES = tools/racesim.c
