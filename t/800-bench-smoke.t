@@ -1,0 +1,34 @@
+# Regression guard of the benchmark (docs/benchmark.md): a small drain and PostgreSQL's own
+# ingest of the same rows (ceiling (b): COPY into a temp table + INSERT ... SELECT ... ON
+# CONFLICT DO NOTHING).  Fails only on a gross regression: processor below 25% of (b).
+# Durability relaxed (fsync=off) like the rest of the suite; well under a minute.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../tools/bench";
+use Test::More;
+use Harness;
+use Bench;
+
+Harness::need(qw(redis pg processor gen));
+
+my $N = $ENV{BENCH_SMOKE_RECORDS} // 50_000;
+my $env = Bench::servers(relaxed => 1);
+my $fill = Bench::fill($env, n => $N, devices => 1000);
+is($fill->{valid}, $N, "stream pre-filled with $N records");
+
+my $d = Bench::drain($env, expect => $fill->{valid}, workers => 1, timeout => 120);
+is($d->{rows}, $N, 'every record landed in positions');
+is($d->{exit_code}, 0, 'processor exited cleanly');
+cmp_ok($d->{processes}, '>=', 1, 'processor processes were sampled');
+
+my $c = Bench::ceiling($env);
+is($c->{rows}, $N, 'ceiling loaded the same rows');
+
+my $ratio = $d->{rows_per_s} / $c->{b}{rows_per_s};
+diag(sprintf('drain %.0f rows/s (CPU %.2f us/row, peak RSS %d KiB); ceiling (a) %.0f rows/s, '
+    . '(b) %.0f rows/s; processor / (b) = %.2f', $d->{rows_per_s}, $d->{cpu_us_per_row} // -1,
+    $d->{peak_rss_kb_max} // -1, $c->{a}{rows_per_s}, $c->{b}{rows_per_s}, $ratio));
+cmp_ok($ratio, '>=', 0.25, 'processor drains at >= 25% of PostgreSQL\'s own COPY + INSERT rate');
+
+done_testing;
