@@ -9,4 +9,5 @@ t_unit_codec_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
 
 noinst_PROGRAMS += tools/codec-bench
 tools_codec_bench_SOURCES = tools/codec-bench.c
+tools_codec_bench_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_codec_bench_LDADD = $(PROCESSOR_LIBS)

@@ -7,3 +7,7 @@ tools_gen_LDADD = $(HIREDIS_LIBS) -lm
 EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	t/lib/Harness/Processor.pm t/010-harness.t \
 	scripts/deps scripts/test scripts/quickstart .ci/run
+
+# Build the compiled unit tests without running them (scripts/test runs them under valgrind).
+build-checks: $(check_PROGRAMS)
+.PHONY: build-checks

@@ -19,12 +19,22 @@ crash_set_entry(const char *id)
 
 /* Only write(2) and stack buffers here: the heap may be what broke. */
 static size_t
+crash_append_raw(char *dst, size_t off, size_t cap, const char *s)
+{
+	while (*s != '\0' && off + 1 < cap)
+		dst[off++] = *s++;
+	return off;
+}
+
+/* A value inside a JSON string: no quote, backslash or control character. */
+static size_t
 crash_append(char *dst, size_t off, size_t cap, const char *s)
 {
 	while (*s != '\0' && off + 1 < cap) {
-		char c = *s++;
+		unsigned char c = (unsigned char)*s++;
 
-		dst[off++] = (c == '"' || c == '\\') ? '?' : c;
+		dst[off++] = (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) ?
+		    '?' : (char)c;
 	}
 	return off;
 }
@@ -53,20 +63,20 @@ crash_handler(int sig)
 	size_t		 n = 0;
 	const char	*entry = crash_entry;
 
-	n = crash_append(line, n, sizeof(line), "<2>{\"level\":\"critical\","
+	n = crash_append_raw(line, n, sizeof(line), "<2>{\"level\":\"critical\","
 	    "\"process\":\"worker ");
 	n = crash_append_int(line, n, sizeof(line), crash_slot);
-	n = crash_append(line, n, sizeof(line), "\",\"message\":\"worker crashed: signal ");
+	n = crash_append_raw(line, n, sizeof(line), "\",\"message\":\"worker crashed: signal ");
 	n = crash_append_int(line, n, sizeof(line), sig);
-	n = crash_append(line, n, sizeof(line), " (");
+	n = crash_append_raw(line, n, sizeof(line), " (");
 	n = crash_append(line, n, sizeof(line), sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
-	n = crash_append(line, n, sizeof(line), ") while working on entry ");
+	n = crash_append_raw(line, n, sizeof(line), ") while working on entry ");
 	n = crash_append(line, n, sizeof(line), entry ? entry : "none");
-	n = crash_append(line, n, sizeof(line), "\",\"signal\":");
+	n = crash_append_raw(line, n, sizeof(line), "\",\"signal\":");
 	n = crash_append_int(line, n, sizeof(line), sig);
-	n = crash_append(line, n, sizeof(line), ",\"entry\":\"");
+	n = crash_append_raw(line, n, sizeof(line), ",\"entry\":\"");
 	n = crash_append(line, n, sizeof(line), entry ? entry : "");
-	n = crash_append(line, n, sizeof(line), "\"}\n");
+	n = crash_append_raw(line, n, sizeof(line), "\"}\n");
 	(void)write(STDERR_FILENO, line, n);
 	_exit(WORKER_EXIT_CRASHED);
 }

@@ -50,12 +50,16 @@ worker_log_totals(const struct worker *wk)
 	const struct worker_stats *s = &wk->wk_stats;
 
 	log_info("worker %d stopped: consumed %llu, inserted %llu, duplicates "
-	    "%llu, poison %llu, dead-lettered %llu, acknowledged %llu, trimmed %llu",
+	    "%llu, poison %llu, dead-lettered %llu, acknowledged %llu, trimmed %llu, "
+	    "rehydrated %llu, claimed %llu, delivery-limit %llu, group-recreated %llu",
 	    wk->wk_slot, (unsigned long long)s->ws_consumed,
 	    (unsigned long long)s->ws_inserted,
 	    (unsigned long long)s->ws_duplicates, (unsigned long long)s->ws_poison,
 	    (unsigned long long)s->ws_dead_lettered,
-	    (unsigned long long)s->ws_acked, (unsigned long long)s->ws_trimmed);
+	    (unsigned long long)s->ws_acked, (unsigned long long)s->ws_trimmed,
+	    (unsigned long long)s->ws_rehydrated, (unsigned long long)s->ws_claimed,
+	    (unsigned long long)s->ws_delivery_limit,
+	    (unsigned long long)s->ws_group_recreated);
 }
 
 static void

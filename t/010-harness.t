@@ -111,6 +111,7 @@ $SIG{TERM} = sub { kill 'TERM', $kid; waitpid($kid, 0); logl(6, 'info', 'master'
 print STDERR "not json at all\n";
 my ($url) = $text =~ /^url = (redis\S+)/m;
 logl(6, 'info', 'master', "redis $url");
+logl(6, 'info', 'master', "env $ENV{PROCESSOR_REDIS_URL}") if $ENV{PROCESSOR_REDIS_URL};
 logl(2, 'critical', 'master', 'boom') if $ENV{FAKE_CRIT};
 logl(6, 'info', 'master', 'consuming, ready');
 sleep 1 while 1;
@@ -118,14 +119,17 @@ EOF
 close $fh;
 chmod 0755, $fake;
 
+local $ENV{PROCESSOR_REDIS_URL} = 'redis://127.0.0.1:1';	# must not reach the daemon
 my $p = Harness::Processor->start(binary => $fake, redis => $r, pg => $pg,
     config => { processor => { workers => 2 } }, env => { FAKE_EXIT => 3 });
 ok($p->wait_ready(10), 'wait_ready');
 like(Harness::slurp($p->config_path), qr/\[processor\]\nworkers = 2\n/, 'INI config written');
 ok($p->http_port, 'http listen port allocated');
+is($p->control_socket, $p->dir . '/control.sock', 'control socket in the temp dir');
 my ($l) = grep { $_->{message} =~ /^redis / } $p->log_lines;
 is($l->{message}, 'redis ' . $r->url, 'log lines parsed, config defaults from the redis object');
 is($l->{_prio}, 6, 'syslog prefix stripped and kept');
+ok(!grep({ $_->{message} =~ /^env / } $p->log_lines), 'PROCESSOR_* scrubbed from the environment');
 is_deeply([$p->other_lines], ['not json at all'], 'non-JSON lines kept apart');
 ok(!$p->wait_log(qr/never printed/, 0.3, quiet => 1), 'wait_log times out');
 my @kids;

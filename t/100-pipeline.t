@@ -144,5 +144,19 @@ ok($p->wait_log(qr/pending entries of test-0 replayed/, 5), 'the pending list wa
 is($pg->psql('select count(*) from (select 1 from positions group by device_id, ts having count(*) > 1) d'),
     0, 'still no duplicate keys');
 is($p->stop, 0, 'clean exit');
+$t = totals($p);
+my $devices_in_db = $pg->psql('select count(distinct device_id) from positions');
+ok($t->{rehydrated} >= 1 && $t->{rehydrated} <= $devices_in_db,
+    "cold devices seeded from positions ($t->{rehydrated})");
+
+# --- 7. rehydration is exact: one record of a known device seeds it from its latest row ---
+$p = start_processor();
+$r->cmd('XADD', $STREAM, '*', 'payload', '{"device_id":"356307042441013","timestamp":'
+    . '"2020-01-01T00:00:00Z","latitude":1,"longitude":2}');
+ok(wait_until(sub { pending() == 0 && rows() == $before + 3_001 }, timeout => 30,
+    desc => 'old fix stored'), 'an old fix of a known device is stored');
+is($p->stop, 0, 'clean exit');
+$t = totals($p);
+is($t->{rehydrated}, 1, 'the known device was rehydrated with one query');
 
 done_testing;

@@ -1,5 +1,5 @@
 /* gen: publish deterministic sample Position records (and poison) to a Redis Stream. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <getopt.h>

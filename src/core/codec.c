@@ -34,6 +34,7 @@ enum codec_field {
 /* Top-level numeric keys: their p_has bit and allowed range. */
 struct codec_numspec {
 	const char	*cn_name;
+	size_t		 cn_len;
 	int		 cn_int;
 	double		 cn_min;
 	double		 cn_max;
@@ -42,21 +43,21 @@ struct codec_numspec {
 };
 
 static const struct codec_numspec codec_nums[CODEC_F_COUNT] = {
-	[CODEC_F_DEVICE] = { "device_id", 0, 0, 0, "", 0 },
-	[CODEC_F_TS] = { "timestamp", 0, 0, 0, "", 0 },
-	[CODEC_F_LAT] = { "latitude", 0, -90, 90, "-90..90", 0 },
-	[CODEC_F_LON] = { "longitude", 0, -180, 180, "-180..180", 0 },
-	[CODEC_F_ALT] = { "altitude", 0, -FLT_MAX, FLT_MAX,
+	[CODEC_F_DEVICE] = { "device_id", 9, 0, 0, 0, "", 0 },
+	[CODEC_F_TS] = { "timestamp", 9, 0, 0, 0, "", 0 },
+	[CODEC_F_LAT] = { "latitude", 8, 0, -90, 90, "-90..90", 0 },
+	[CODEC_F_LON] = { "longitude", 9, 0, -180, 180, "-180..180", 0 },
+	[CODEC_F_ALT] = { "altitude", 8, 0, -FLT_MAX, FLT_MAX,
 	    "of a PostgreSQL real", POS_HAS_ALTITUDE },
-	[CODEC_F_ANGLE] = { "angle", 1, 0, 360, "0..360", POS_HAS_ANGLE },
-	[CODEC_F_SAT] = { "satellites", 1, 0, 255, "0..255",
+	[CODEC_F_ANGLE] = { "angle", 5, 1, 0, 360, "0..360", POS_HAS_ANGLE },
+	[CODEC_F_SAT] = { "satellites", 10, 1, 0, 255, "0..255",
 	    POS_HAS_SATELLITES },
-	[CODEC_F_SPEED] = { "speed", 0, 0, FLT_MAX, "0..3.4e38",
+	[CODEC_F_SPEED] = { "speed", 5, 0, 0, FLT_MAX, "0..3.4e38",
 	    POS_HAS_SPEED },
-	[CODEC_F_PRIO] = { "priority", 1, 0, 2, "0..2", POS_HAS_PRIORITY },
-	[CODEC_F_EVENT] = { "event_io_id", 1, INT32_MIN, INT32_MAX,
+	[CODEC_F_PRIO] = { "priority", 8, 1, 0, 2, "0..2", POS_HAS_PRIORITY },
+	[CODEC_F_EVENT] = { "event_io_id", 11, 1, INT32_MIN, INT32_MAX,
 	    "of a 32-bit integer", POS_HAS_EVENT_IO },
-	[CODEC_F_ATTRS] = { "attributes", 0, 0, 0, "", 0 },
+	[CODEC_F_ATTRS] = { "attributes", 10, 0, 0, 0, "", 0 },
 };
 
 static const char *codec_codes[CODEC_REASON_COUNT] = {
@@ -93,19 +94,32 @@ codec_reason_code(enum codec_reason r)
 	return codec_codes[r];
 }
 
+/* Keys usually come in the contract's order: try the one after the last first. */
 static enum codec_field
-codec_field(const struct jscan_str *k)
+codec_field(const struct jscan_str *k, int *hint)
 {
-	char	 name[16];
-	size_t	 n;
-	int	 f;
+	char		 tmp[16];
+	const char	*name = (const char *)k->js_raw;
+	size_t		 n = k->js_len;
+	int		 f;
 
-	if (jscan_unescape(k, name, sizeof(name), &n) == -1)
-		return CODEC_F_UNKNOWN;
+	if (k->js_esc) {
+		if (jscan_unescape(k, tmp, sizeof(tmp), &n) == -1)
+			return CODEC_F_UNKNOWN;
+		name = tmp;
+	}
+	f = *hint < CODEC_F_COUNT ? *hint : 0;
+	if (codec_nums[f].cn_len == n && memcmp(codec_nums[f].cn_name, name,
+	    n) == 0) {
+		*hint = f + 1;
+		return f;
+	}
 	for (f = 0; f < CODEC_F_COUNT; f++)
-		if (strlen(codec_nums[f].cn_name) == n &&
-		    memcmp(codec_nums[f].cn_name, name, n) == 0)
+		if (codec_nums[f].cn_len == n && codec_nums[f].cn_name[0] ==
+		    name[0] && memcmp(codec_nums[f].cn_name, name, n) == 0) {
+			*hint = f + 1;
 			return f;
+		}
 	return CODEC_F_UNKNOWN;
 }
 
@@ -169,31 +183,47 @@ codec_wrong(struct jscan *j, enum codec_field f, const char *want)
 }
 
 static int
+codec_devbad(struct jscan *j, const struct jscan_str *s, const char *why)
+{
+	char	 val[48];
+
+	jscan_excerpt(s->js_raw, s->js_len, val, sizeof(val));
+	return jscan_poison(j, CODEC_BAD_DEVICE, "device_id \"%s\" %s", val, why);
+}
+
+static int
 codec_device(struct jscan *j, struct position *pos)
 {
 	struct jscan_str	 s;
-	char		 val[48];
 	size_t		 n, i;
 
 	if (*j->j_p != '"')
 		return codec_wrong(j, CODEC_F_DEVICE, "a string");
 	if (jscan_string(j, &s) == -1)
 		return -1;
-	jscan_excerpt(s.js_raw, s.js_len, val, sizeof(val));
 	if (jscan_unescape(&s, pos->p_device, POSITION_DEVICE_MAX, &n) == -1)
-		return jscan_poison(j, CODEC_BAD_DEVICE,
-		    "device_id \"%s\" is longer than %d bytes", val,
-		    POSITION_DEVICE_MAX);
+		return codec_devbad(j, &s, "is longer than 64 bytes");
 	pos->p_device[n] = '\0';
 	if (n == 0)
 		return jscan_poison(j, CODEC_BAD_DEVICE, "device_id is empty");
 	for (i = 0; i < n; i++)
 		if ((unsigned char)pos->p_device[i] <= 0x20 ||
 		    (unsigned char)pos->p_device[i] >= 0x7f)
-			return jscan_poison(j, CODEC_BAD_DEVICE,
-			    "device_id \"%s\" has a byte outside printable "
-			    "ASCII 0x21..0x7e", val);
+			return codec_devbad(j, &s, "has a byte outside printable "
+			    "ASCII 0x21..0x7e");
 	return 0;
+}
+
+/* A timestamp verdict naming the token as written. */
+static int
+codec_tsbad(struct jscan *j, const char *tok, size_t len, int quoted,
+    const char *why)
+{
+	char	 val[48];
+
+	jscan_excerpt(tok, len, val, sizeof(val));
+	return jscan_poison(j, CODEC_BAD_TIMESTAMP, "timestamp %s%s%s %s",
+	    quoted ? "\"" : "", val, quoted ? "\"" : "", why);
 }
 
 static int
@@ -201,42 +231,37 @@ codec_ts(struct jscan *j, const struct codec_limits *lim, struct position *pos)
 {
 	struct jscan_str	 s;
 	struct jscan_num	 n;
-	char		 tmp[40], val[48];
-	const char	*why;
-	size_t		 len;
-	int64_t		 ms;
+	char			 tmp[40];
+	const char		*why, *tok = (const char *)j->j_p;
+	size_t			 len;
+	int64_t			 ms;
 
 	if (*j->j_p == '"') {
 		if (jscan_string(j, &s) == -1)
 			return -1;
-		jscan_excerpt(s.js_raw, s.js_len, val, sizeof(val));
 		why = "is not an RFC 3339 timestamp with a zone";
 		if (jscan_unescape(&s, tmp, sizeof(tmp), &len) == -1 ||
 		    tstamp_parse(tmp, len, &pos->p_ts_us, &why) == -1)
-			return jscan_poison(j, CODEC_BAD_TIMESTAMP,
-			    "timestamp \"%s\" %s", val, why);
+			return codec_tsbad(j, (const char *)s.js_raw, s.js_len,
+			    1, why);
 	} else if (*j->j_p == '-' || (*j->j_p >= '0' && *j->j_p <= '9')) {
 		if (jscan_number(j, &n) == -1)
 			return -1;
-		jscan_excerpt(n.jn_p, n.jn_len, val, sizeof(val));
 		if (!n.jn_int)
-			return jscan_poison(j, CODEC_BAD_TIMESTAMP,
-			    "timestamp %s is not an integer of epoch "
-			    "milliseconds", val);
+			return codec_tsbad(j, n.jn_p, n.jn_len, 0,
+			    "is not an integer of epoch milliseconds");
 		ms = codec_int(&n);
 		if (ms >= TSTAMP_END_US / 1000 || ms <= -TSTAMP_END_US / 1000)
 			ms = TSTAMP_END_US / 1000;
 		if (tstamp_check(ms * 1000, &why) == -1)
-			return jscan_poison(j, CODEC_BAD_TIMESTAMP,
-			    "timestamp %s (epoch ms) %s", val, why);
+			return codec_tsbad(j, n.jn_p, n.jn_len, 0, why);
 		pos->p_ts_us = ms * 1000;
 	} else
 		return codec_wrong(j, CODEC_F_TS, "a string or an integer");
 	if (lim->cl_now_us > 0 && lim->cl_max_future_us > 0 &&
 	    pos->p_ts_us - lim->cl_now_us > lim->cl_max_future_us)
-		return jscan_poison(j, CODEC_BAD_TIMESTAMP,
-		    "timestamp %s is more than %lld s in the future", val,
-		    (long long)(lim->cl_max_future_us / 1000000));
+		return codec_tsbad(j, tok, (size_t)((const char *)j->j_p - tok),
+		    0, "is too far in the future");
 	return 0;
 }
 
@@ -288,11 +313,12 @@ codec_numeric(struct jscan *j, enum codec_field f, struct position *pos)
 		    "a number");
 	if (jscan_number(j, &n) == -1)
 		return -1;
-	jscan_excerpt(n.jn_p, n.jn_len, val, sizeof(val));
 	if (ns->cn_int) {
-		if (!n.jn_int)
+		if (!n.jn_int) {
+			jscan_excerpt(n.jn_p, n.jn_len, val, sizeof(val));
 			return jscan_poison(j, CODEC_WRONG_TYPE,
 			    "%s must be an integer, got %s", ns->cn_name, val);
+		}
 		v = codec_int(&n);
 		if (v < ns->cn_min || v > ns->cn_max)
 			goto range;
@@ -307,6 +333,7 @@ codec_numeric(struct jscan *j, enum codec_field f, struct position *pos)
 	codec_store(pos, f, d, v);
 	return 0;
  range:
+	jscan_excerpt(n.jn_p, n.jn_len, val, sizeof(val));
 	return jscan_poison(j, CODEC_OUT_OF_RANGE, "%s %s out of range %s",
 	    ns->cn_name, val, ns->cn_range);
 }
@@ -325,11 +352,15 @@ codec_attrs(struct jscan *j, char *out, size_t *olen)
 	if (*j->j_p != '{')
 		return codec_wrong(j, CODEC_F_ATTRS, "an object");
 	j->j_o = j->j_poisoned ? NULL : out;
+	j->j_copy = j->j_p;
 	j->j_attrs = 1;
 	j->j_rootdepth = j->j_depth + 1;
 	rc = jscan_value(j);
+	if (rc == 0)
+		jscan_flush(j, j->j_p);
 	if (j->j_o != NULL)
 		*olen = (size_t)(j->j_o - out);
+	j->j_copy = NULL;
 	j->j_o = NULL;
 	j->j_attrs = 0;
 	return rc;
@@ -379,7 +410,9 @@ codec_object(struct jscan *j, const struct codec_limits *lim,
 {
 	struct jscan_str	 k;
 	enum codec_field f;
+	uint64_t	 seen64 = 0;
 	unsigned	 seen = 0;
+	int		 hint = 0;
 
 	jscan_ws(j);
 	if (j->j_p >= j->j_end || *j->j_p != '{')
@@ -391,9 +424,9 @@ codec_object(struct jscan *j, const struct codec_limits *lim,
 		j->j_p++;
 	else
 		for (;;) {
-			if (jscan_key(j, 0, &k) == -1)
+			if (jscan_key(j, 0, &seen64, &k) == -1)
 				return -1;
-			if ((f = codec_field(&k)) != CODEC_F_UNKNOWN)
+			if ((f = codec_field(&k, &hint)) != CODEC_F_UNKNOWN)
 				seen |= 1u << f;
 			if (codec_member(j, f, lim, pos, out, olen) == -1)
 				return -1;

@@ -53,6 +53,32 @@ struct codec_limits {
 #define CODEC_MAX_KEYS			4096	/* keys open at once, all levels */
 
 /*
+ * Where the contract (position-record.md) leaves room, the codec decides:
+ * - "integer" is a JSON number without fraction or exponent: 1.0 and 1e2 are
+ *   wrong_type; -0 is 0.  Top-level numbers over 400 characters are refused.
+ * - device_id: 1..64 bytes after unescaping, each 0x21..0x7e (visible ASCII:
+ *   no space, no control, no UTF-8), so the natural key is unambiguous.
+ * - timestamp: YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+hh:mm|-hh:mm), 'T'/'t', 'Z'/'z';
+ *   7+ fraction digits are refused (cutting them could merge two fixes into
+ *   one key); second 60, year 9999 and later, instants before 1970 refused;
+ *   an integer is epoch milliseconds.
+ * - altitude and speed must fit a PostgreSQL real (|v| <= FLT_MAX, and not a
+ *   non-zero value that would underflow to 0).
+ * - attributes absent or null -> {}; the bag is copied byte for byte minus
+ *   whitespace (escapes stay as written); numbers keep their text but may not
+ *   have more than 1000 integer or fraction digits or |exponent| > 1000.
+ * - __bigint: optional '-', 1..1000 digits, no leading zero; "-0" is refused
+ *   (BigInt.toString never writes it).  __buffer_b64: strict padded RFC 4648,
+ *   zero pad bits; "" is the empty buffer "\\x".
+ * - an object whose first key starts with "__" is a sentinel and must have
+ *   that one key; a "__" key beside other keys is unknown_sentinel too.
+ *   Values under unknown top-level keys are checked for syntax only.
+ * - duplicate keys are refused in every object (at most CODEC_MAX_KEYS keys
+ *   open at once, else too_large); \u0000 is refused anywhere (nul_byte).
+ * - a payload that is not well-formed JSON is always bad_json (or bad_utf8,
+ *   nul_byte, too_deep, duplicate_key), even if a field before the fault
+ *   already broke the contract; otherwise the first contract fault wins.
+ *
  * Decode one payload.  On success returns 0, fills *pos and appends the
  * attributes bag (sentinels reversed, JSONB-ready text) to attrs; pos->p_attrs
  * points into attrs and stays valid until attrs next grows.  On a contract

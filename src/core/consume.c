@@ -38,6 +38,7 @@ struct consume {
 	redisAsyncContext	*c_ac;
 	int			 c_up;		/* connected and group ensured */
 	int			 c_freeing;	/* consume_free under way */
+	int			 c_had_group;	/* the group existed at least once */
 	int			 c_history;	/* replaying our pending list */
 	char			 c_cursor[64];	/* history position */
 	char			 c_claim_cursor[64];	/* XAUTOCLAIM sweep position */
@@ -127,6 +128,15 @@ consume_group_cb(redisAsyncContext *ac, void *reply, void *priv)
 		redisAsyncDisconnect(c->c_ac);
 		return;
 	}
+	if (r->type != REDIS_REPLY_ERROR && c->c_had_group) {
+		/* we created it, yet it existed before: Redis lost its data */
+		c->c_stats->ws_group_recreated++;
+		log_error("consumer group %s on %s was gone (Redis restarted "
+		    "without its data?) and was recreated; entries published "
+		    "before the loss and not yet read may be lost upstream",
+		    c->c_cf->cf_group, c->c_cf->cf_stream);
+	}
+	c->c_had_group = 1;
 	c->c_backoff = RECONNECT_MIN_S;
 	c->c_history = 1;
 	snprintf(c->c_cursor, sizeof(c->c_cursor), "0");
@@ -370,10 +380,8 @@ consume_parse_read(struct consume *c, struct batch *b, const redisReply *r)
 static void
 consume_group_lost(struct consume *c)
 {
-	c->c_stats->ws_group_recreated++;
-	log_error("consumer group %s on %s is gone (Redis restarted without its "
-	    "data?): recreating it; entries published before the loss and not "
-	    "yet read may be lost upstream", c->c_cf->cf_group, c->c_cf->cf_stream);
+	log_warnx("XREADGROUP: NOGROUP: recreating consumer group %s on %s",
+	    c->c_cf->cf_group, c->c_cf->cf_stream);
 	c->c_history = 1;
 	snprintf(c->c_cursor, sizeof(c->c_cursor), "0");
 	consume_send_group_create(c);
@@ -610,7 +618,14 @@ consume_read(struct consume *c, struct batch *b)
 
 	if (!c->c_up || c->c_ac == NULL || c->c_reading != NULL)
 		return -1;
-	snprintf(count, sizeof(count), "%d", c->c_cf->cf_batch_size);
+	/*
+	 * Our pending list after a restart may hold the entry that killed us.
+	 * Every read of an entry counts a delivery, so replay it one entry per
+	 * batch: each entry commits before the next is read, and only the killer's
+	 * count grows towards max_deliveries, never its innocent neighbours'.
+	 */
+	snprintf(count, sizeof(count), "%d", c->c_history ? 1 :
+	    c->c_cf->cf_batch_size);
 	snprintf(block, sizeof(block), "%d", c->c_cf->cf_block_ms);
 	argv[argc++] = "XREADGROUP";
 	argv[argc++] = "GROUP";

@@ -17,6 +17,26 @@ enum jscan_sentinel {
 	JSCAN_S_BUFFER
 };
 
+/* 1 for bytes a string may hold as they are: ASCII, not '"', '\\', controls. */
+static const unsigned char jscan_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static int	jscan_object(struct jscan *);
 static int	jscan_array(struct jscan *);
 
@@ -27,6 +47,7 @@ jscan_init(struct jscan *j, const void *p, size_t len, int maxdepth,
 	j->j_base = j->j_p = p;
 	j->j_end = j->j_base + len;
 	j->j_o = NULL;
+	j->j_copy = NULL;
 	j->j_attrs = 0;
 	j->j_rootdepth = 0;
 	j->j_depth = 0;
@@ -39,6 +60,10 @@ jscan_init(struct jscan *j, const void *p, size_t len, int maxdepth,
 	j->j_sem.ce_msg[0] = '\0';
 }
 
+/*
+ * Skip whitespace.  While the bag is being copied, the input since the last
+ * gap is flushed first: the bag goes out as a few big spans, not per token.
+ */
 void
 jscan_ws(struct jscan *j)
 {
@@ -47,7 +72,33 @@ jscan_ws(struct jscan *j)
 	while (p < j->j_end && (*p == ' ' || *p == '\n' || *p == '\r' ||
 	    *p == '\t'))
 		p++;
+	if (p != j->j_p && j->j_copy != NULL) {
+		jscan_flush(j, j->j_p);
+		j->j_copy = p;
+	}
 	j->j_p = p;
+}
+
+/* Most calls find no whitespace at all: test before calling. */
+static inline void
+jscan_ws1(struct jscan *j)
+{
+	if (j->j_p < j->j_end && *j->j_p <= ' ')
+		jscan_ws(j);
+}
+
+/* Copy the pending input span up to upto to the output. */
+void
+jscan_flush(struct jscan *j, const unsigned char *upto)
+{
+	size_t	 n;
+
+	if (j->j_o != NULL && j->j_copy != NULL) {
+		n = (size_t)(upto - j->j_copy);
+		memcpy(j->j_o, j->j_copy, n);
+		j->j_o += n;
+	}
+	j->j_copy = NULL;
 }
 
 int
@@ -104,28 +155,12 @@ jscan_unexpected(struct jscan *j, const char *want)
 	    "expected %s at offset %zu, got byte 0x%02x", want, jscan_off(j), c);
 }
 
-static void
-jscan_emit(struct jscan *j, const void *p, size_t n)
-{
-	if (j->j_o != NULL) {
-		memcpy(j->j_o, p, n);
-		j->j_o += n;
-	}
-}
-
-static void
-jscan_emitc(struct jscan *j, char c)
-{
-	if (j->j_o != NULL)
-		*j->j_o++ = c;
-}
-
 int
 jscan_expect(struct jscan *j, int c)
 {
 	char	 want[4] = { '\'', (char)c, '\'', '\0' };
 
-	jscan_ws(j);
+	jscan_ws1(j);
 	if (j->j_p < j->j_end && *j->j_p == c) {
 		j->j_p++;
 		return 0;
@@ -304,6 +339,24 @@ jscan_utf8(struct jscan *j, const unsigned char **pp)
 	    (size_t)(p - j->j_base));
 }
 
+/*
+ * Bytes that end the fast scan of a string, eight at a time: '"', '\\',
+ * controls and anything non-ASCII (checked one by one afterwards).
+ */
+static int
+jscan_plain8(const unsigned char *p)
+{
+	const uint64_t	 ones = UINT64_C(0x0101010101010101);
+	const uint64_t	 high = UINT64_C(0x8080808080808080);
+	uint64_t	 x, q, b;
+
+	memcpy(&x, p, 8);
+	q = x ^ (ones * '"');
+	b = x ^ (ones * '\\');
+	return (((q - ones) & ~q) | ((b - ones) & ~b) |
+	    ((x - ones * 0x20) & ~x) | x) & high ? 0 : 1;
+}
+
 int
 jscan_string(struct jscan *j, struct jscan_str *s)
 {
@@ -312,8 +365,9 @@ jscan_string(struct jscan *j, struct jscan_str *s)
 	unsigned char		 c;
 
 	for (;;) {
-		while (p < end && (c = *p) >= 0x20 && c < 0x80 && c != '"' &&
-		    c != '\\')
+		while (end - p >= 8 && jscan_plain8(p))
+			p += 8;
+		while (p < end && jscan_plain[*p])
 			p++;
 		if (p >= end)
 			return jscan_fail(j, CODEC_BAD_JSON,
@@ -342,13 +396,13 @@ jscan_string(struct jscan *j, struct jscan_str *s)
 static int
 jscan_digit(const unsigned char *p, const unsigned char *end)
 {
-	return p < end && *p >= '0' && *p <= '9';
+	return p < end && (unsigned char)(*p - '0') < 10;
 }
 
 int
 jscan_number(struct jscan *j, struct jscan_num *n)
 {
-	const unsigned char	*p = j->j_p, *end = j->j_end;
+	const unsigned char	*p = j->j_p, *end = j->j_end, *q;
 	long			 e = 0;
 	int			 eneg = 0;
 
@@ -362,19 +416,22 @@ jscan_number(struct jscan *j, struct jscan_num *n)
 	}
 	if (!jscan_digit(p, end))
 		goto bad;
-	if (*p == '0') {
+	if (*p == '0')
 		p++;
-		n->jn_idig = 1;
-	} else
-		for (; jscan_digit(p, end); p++)
-			n->jn_idig++;
+	else
+		while (jscan_digit(p, end))
+			p++;
+	n->jn_idig = (size_t)(p - (const unsigned char *)n->jn_p) -
+	    (size_t)n->jn_neg;
 	n->jn_int = 1;
 	if (p < end && *p == '.') {
 		n->jn_int = 0;
 		if (!jscan_digit(++p, end))
 			goto bad;
-		for (; jscan_digit(p, end); p++)
-			n->jn_fdig++;
+		q = p;
+		while (jscan_digit(p, end))
+			p++;
+		n->jn_fdig = (size_t)(p - q);
 	}
 	if (p < end && (*p == 'e' || *p == 'E')) {
 		n->jn_int = 0;
@@ -490,24 +547,52 @@ jscan_unescape(const struct jscan_str *s, char *dst, size_t cap, size_t *len)
 	return 0;
 }
 
+static uint64_t
+jscan_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * UINT64_C(0x9e3779b97f4a7c15);
+	return h ^ (h >> 32);
+}
+
+/*
+ * Hash of the decoded key, eight bytes at a time (little-endian words).  An
+ * unescaped key is hashed straight from the input; an escaped one is decoded
+ * into the same words first, so equal keys hash equal however written.
+ */
 static uint32_t
 jscan_hash(const struct jscan_str *s)
 {
 	const unsigned char	*p = s->js_raw, *end = p + s->js_len;
 	unsigned char		 u[4];
-	uint32_t		 h = 2166136261u;
-	size_t			 k, i;
+	uint64_t		 h = 0, w = 0;
+	size_t			 n = 0, total = 0, k, i;
 
-	while (p < end) {
-		if (*p != '\\') {
-			h = (h ^ *p++) * 16777619u;
-			continue;
+	if (!s->js_esc) {
+		for (; end - p >= 8; p += 8) {
+			memcpy(&w, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+			w = __builtin_bswap64(w);
+#endif
+			h = jscan_mix(h, w);
 		}
-		k = jscan_next(&p, u);
-		for (i = 0; i < k; i++)
-			h = (h ^ u[i]) * 16777619u;
-	}
-	return h;
+		for (w = 0; p < end; p++, n++)
+			w |= (uint64_t)*p << (8 * n);
+		total = s->js_len;
+	} else
+		while (p < end) {
+			k = jscan_next(&p, u);
+			for (i = 0; i < k; i++) {
+				w |= (uint64_t)u[i] << (8 * n);
+				if (++n == 8) {
+					h = jscan_mix(h, w);
+					w = 0;
+					n = 0;
+				}
+			}
+			total += k;
+		}
+	h = jscan_mix(jscan_mix(h, w), total);
+	return (uint32_t)(h ^ (h >> 29));
 }
 
 static int
@@ -562,20 +647,22 @@ jscan_enter(struct jscan *j)
 
 /* Parse a member name and the colon; check it against the object's keys. */
 int
-jscan_key(struct jscan *j, int base, struct jscan_str *s)
+jscan_key(struct jscan *j, int base, uint64_t *seen, struct jscan_str *s)
 {
 	struct jscan_key	*k;
 	struct jscan_str	 o;
 	uint32_t	 h;
 	int		 i;
 
-	jscan_ws(j);
+	jscan_ws1(j);
 	if (j->j_p >= j->j_end || *j->j_p != '"')
 		return jscan_unexpected(j, "a string key");
 	if (jscan_string(j, s) == -1)
 		return -1;
 	h = jscan_hash(s);
-	if (j->j_nkeys - base < JSCAN_LINEAR_KEYS)
+	/* A 64-bit filter per object skips the scan for most fresh keys. */
+	if ((*seen & (UINT64_C(1) << (h & 63))) &&
+	    j->j_nkeys - base < JSCAN_LINEAR_KEYS)
 		for (i = base; i < j->j_nkeys; i++) {
 			if (j->j_keys[i].jk_hash != h)
 				continue;
@@ -587,6 +674,7 @@ jscan_key(struct jscan *j, int base, struct jscan_str *s)
 		return jscan_fail(j, CODEC_TOO_LARGE,
 		    "more than %d object keys open at offset %zu",
 		    CODEC_MAX_KEYS, jscan_off(j));
+	*seen |= UINT64_C(1) << (h & 63);
 	k = &j->j_keys[j->j_nkeys++];
 	k->jk_hash = h;
 	k->jk_off = (uint32_t)(s->js_raw - j->j_base);
@@ -596,6 +684,10 @@ jscan_key(struct jscan *j, int base, struct jscan_str *s)
 		j->j_path[j->j_depth - 1].jp_off = k->jk_off;
 		j->j_path[j->j_depth - 1].jp_len = k->jk_len;
 		j->j_path[j->j_depth - 1].jp_index = -1;
+	}
+	if (j->j_p < j->j_end && *j->j_p == ':') {
+		j->j_p++;
+		return 0;
 	}
 	return jscan_expect(j, ':');
 }
@@ -703,7 +795,7 @@ jscan_sentinel(struct jscan *j, const struct jscan_str *k)
 	const char		*b64why;
 	size_t			 n, nb;
 
-	jscan_ws(j);
+	jscan_ws1(j);
 	if (kind == JSCAN_S_UNKNOWN) {
 		jscan_excerpt(k->js_raw, k->js_len, key, sizeof(key));
 		jscan_path(j, j->j_depth - 1, path, sizeof(path));
@@ -753,18 +845,22 @@ jscan_object(struct jscan *j)
 {
 	struct jscan_str	 k;
 	char		 key[40], path[120];
+	const unsigned char *ostart = j->j_p;
+	char		*orew = NULL;
+	uint64_t	 seen = 0;
 	int		 base = j->j_nkeys, n, sentinel = 0;
 
+	if (j->j_o != NULL && j->j_copy != NULL)
+		orew = j->j_o + (ostart - j->j_copy);
 	if (jscan_enter(j) == -1)
 		return -1;
-	jscan_ws(j);
+	jscan_ws1(j);
 	if (j->j_p < j->j_end && *j->j_p == '}') {
 		j->j_p++;
-		jscan_emit(j, "{}", 2);
 		return jscan_leave(j, base);
 	}
 	for (n = 0;; n++) {
-		if (jscan_key(j, base, &k) == -1)
+		if (jscan_key(j, base, &seen, &k) == -1)
 			return -1;
 		if (j->j_attrs && jscan_dunder(&k)) {
 			if (n > 0 || j->j_depth == j->j_rootdepth) {
@@ -778,19 +874,24 @@ jscan_object(struct jscan *j)
 				    "sentinel \"%s\" in place of the %s object",
 				    key, path);
 			} else {
+				/*
+				 * Whitespace inside the object may have
+				 * flushed its start: rewind the output to
+				 * where the '{' went, then write the value.
+				 */
 				sentinel = 1;
+				jscan_flush(j, j->j_p);
+				if (j->j_o != NULL)
+					j->j_o = orew;
 				if (jscan_sentinel(j, &k) == -1)
 					return -1;
 				goto next;
 			}
 		}
-		jscan_emitc(j, n == 0 ? '{' : ',');
-		jscan_emit(j, k.js_raw - 1, k.js_len + 2);
-		jscan_emitc(j, ':');
 		if (jscan_value(j) == -1)
 			return -1;
  next:
-		jscan_ws(j);
+		jscan_ws1(j);
 		if (j->j_p < j->j_end && *j->j_p == ',') {
 			j->j_p++;
 			if (sentinel && n == 0) {
@@ -806,8 +907,8 @@ jscan_object(struct jscan *j)
 		}
 		return jscan_unexpected(j, "',' or '}'");
 	}
-	if (!sentinel)
-		jscan_emitc(j, '}');
+	if (sentinel)
+		j->j_copy = j->j_p;
 	return jscan_leave(j, base);
 }
 
@@ -818,22 +919,18 @@ jscan_array(struct jscan *j)
 
 	if (jscan_enter(j) == -1)
 		return -1;
-	jscan_emitc(j, '[');
-	jscan_ws(j);
+	jscan_ws1(j);
 	if (j->j_p < j->j_end && *j->j_p == ']') {
 		j->j_p++;
-		jscan_emitc(j, ']');
 		j->j_depth--;
 		return 0;
 	}
 	for (i = 0;; i++) {
 		if (j->j_depth <= JSCAN_PATH_MAX)
 			j->j_path[j->j_depth - 1].jp_index = i;
-		if (i > 0)
-			jscan_emitc(j, ',');
 		if (jscan_value(j) == -1)
 			return -1;
-		jscan_ws(j);
+		jscan_ws1(j);
 		if (j->j_p < j->j_end && *j->j_p == ',') {
 			j->j_p++;
 			continue;
@@ -844,7 +941,6 @@ jscan_array(struct jscan *j)
 		}
 		return jscan_unexpected(j, "',' or ']'");
 	}
-	jscan_emitc(j, ']');
 	j->j_depth--;
 	return 0;
 }
@@ -868,17 +964,15 @@ jscan_bagnum(struct jscan *j)
 		    "beyond +-%d", path, val, JSCAN_NUM_MAX_DIGITS,
 		    JSCAN_NUM_MAX_EXP);
 	}
-	jscan_emit(j, n.jn_p, n.jn_len);
 	return 0;
 }
 
 int
 jscan_value(struct jscan *j)
 {
-	const unsigned char	*start;
 	struct jscan_str		 s;
 
-	jscan_ws(j);
+	jscan_ws1(j);
 	if (j->j_p >= j->j_end)
 		return jscan_unexpected(j, "a value");
 	switch (*j->j_p) {
@@ -887,18 +981,11 @@ jscan_value(struct jscan *j)
 	case '[':
 		return jscan_array(j);
 	case '"':
-		if (jscan_string(j, &s) == -1)
-			return -1;
-		jscan_emit(j, s.js_raw - 1, s.js_len + 2);
-		return 0;
+		return jscan_string(j, &s);
 	case 't':
 	case 'f':
 	case 'n':
-		start = j->j_p;
-		if (jscan_literal(j) == -1)
-			return -1;
-		jscan_emit(j, start, (size_t)(j->j_p - start));
-		return 0;
+		return jscan_literal(j);
 	default:
 		if (*j->j_p == '-' || (*j->j_p >= '0' && *j->j_p <= '9'))
 			return jscan_bagnum(j);
@@ -915,7 +1002,7 @@ jscan_validate(const void *p, size_t len, int maxdepth, struct codec_error *err)
 	jscan_init(&j, p, len, maxdepth, err);
 	if (jscan_value(&j) == -1)
 		return -1;
-	jscan_ws(&j);
+	jscan_ws1(&j);
 	if (j.j_p != j.j_end)
 		return jscan_unexpected(&j, "end of payload");
 	return 0;

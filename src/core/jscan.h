@@ -55,6 +55,7 @@ struct jscan {
 	const unsigned char	*j_p;
 	const unsigned char	*j_end;
 	char			*j_o;		/* output cursor, NULL: validate only */
+	const unsigned char	*j_copy;	/* input not yet copied, NULL: none */
 	int			 j_attrs;	/* apply contract rules to values */
 	int			 j_rootdepth;	/* depth of the attributes object */
 	int			 j_depth;
@@ -70,6 +71,7 @@ struct jscan {
 
 void	jscan_init(struct jscan *, const void *, size_t, int, struct codec_error *);
 void	jscan_ws(struct jscan *);
+void	jscan_flush(struct jscan *, const unsigned char *);
 int	jscan_fail(struct jscan *, enum codec_reason, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	jscan_poison(struct jscan *, enum codec_reason, const char *, ...)
@@ -80,7 +82,7 @@ int	jscan_string(struct jscan *, struct jscan_str *);
 int	jscan_number(struct jscan *, struct jscan_num *);
 int	jscan_literal(struct jscan *);
 int	jscan_enter(struct jscan *);
-int	jscan_key(struct jscan *, int, struct jscan_str *);
+int	jscan_key(struct jscan *, int, uint64_t *, struct jscan_str *);
 int	jscan_leave(struct jscan *, int);
 int	jscan_unescape(const struct jscan_str *, char *, size_t, size_t *);
 void	jscan_path(const struct jscan *, int, char *, size_t);

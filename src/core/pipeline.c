@@ -166,9 +166,15 @@ pipeline_decode_entry(struct pipeline *p, struct batch *b, size_t i,
 	if (codec_decode(batch_payload(b, i), e->be_payload_len, &p->p_limits,
 	    &e->be_pos, &b->b_attrs, &err) == 0) {
 		e->be_status = ENTRY_VALID;
+		/* once updated the device is known, so each cold device is listed once */
+		if (state_lookup(p->p_state, e->be_pos.p_device) == NULL &&
+		    batch_add_cold(b, e->be_pos.p_device) == -1)
+			fatalx("out of memory listing cold devices");
 		state_update(p->p_state, &e->be_pos, now_us, NULL);
 		return;
 	}
+	if (err.ce_reason == CODEC_NO_MEMORY)	/* says nothing about the record */
+		fatalx("out of memory decoding entry %s", batch_id(b, i));
 	p->p_stats->ws_poison++;
 	if (batch_poison(b, i, DLQ_STAGE_DECODE, codec_reason_code(err.ce_reason),
 	    err.ce_msg) == -1)
@@ -559,10 +565,21 @@ static const struct consume_cb pipeline_consume_cb = {
 	.cc_settled = pipeline_settled_cb,
 };
 
+/* The freshest stored fix of a device this worker had not seen. */
+static void
+pipeline_rehydrate(void *arg, const struct position *pos)
+{
+	struct pipeline	*p = arg;
+
+	if (state_seed(p->p_state, pos) != NULL)
+		p->p_stats->ws_rehydrated++;
+}
+
 static const struct write_cb pipeline_write_cb = {
 	.wc_up = pipeline_up_cb,
 	.wc_down = pipeline_up_cb,
 	.wc_done = pipeline_write_done,
+	.wc_rehydrate = pipeline_rehydrate,
 };
 
 struct pipeline *

@@ -16,12 +16,15 @@ Writes processor.conf (INI) into its temp dir and starts
 $PROCESSOR_BUILDDIR/src/processor -c FILE ARGS in its own process group, stdout+stderr
 appended to processor.log.  With redis/pg objects the config defaults to their urls
 ([redis] url, stream telemetry:t, group processor; [postgres] url); [http] listen defaults
-to 127.0.0.1:<free port> (give listen => undef to leave it out).  A VALUE of undef leaves
+to 127.0.0.1:<free port> (give listen => undef to leave it out) and [control] socket to
+control.sock in its temp dir.  PROCESSOR_<SECTION>_*, REDIS_URL, POSTGRES_URL and
+NOTIFY_SOCKET are removed from the daemon's environment unless given in env.  A VALUE of undef leaves
 the key out.  With notify => 1, NOTIFY_SOCKET points at a datagram socket the test reads
 (notify_messages, wait_notify).  wrapper (or $PROCESSOR_TEST_WRAPPER, split on spaces) is
 prepended to the command, e.g. valgrind.  Returns at once; use wait_ready.
 
-=item $p->pid, $p->dir, $p->log_path, $p->config_path, $p->http_port, $p->metrics_url
+=item $p->pid, $p->dir, $p->log_path, $p->config_path, $p->config, $p->http_port, $p->metrics_url,
+$p->control_socket
 
 =item $p->log_lines
 
@@ -114,6 +117,9 @@ sub start
 	if (!exists $user->{http} || !exists $user->{http}{listen}) {
 		$cfg{http}{listen} = '127.0.0.1:' . Harness::free_port();
 	}
+	if (!exists $user->{control} || !exists $user->{control}{socket}) {
+		$cfg{control}{socket} = "$self->{dir}/control.sock";
+	}
 	for my $sec (keys %$user) {
 		$cfg{$sec}{$_} = $user->{$sec}{$_} for keys %{$user->{$sec}};
 	}
@@ -123,7 +129,13 @@ sub start
 		($self->{http_port}) = $l =~ /:(\d+)$/;
 	}
 
-	my %env = %{$o{env} // {}};
+	# The daemon reads PROCESSOR_<SECTION>_<KEY>, REDIS_URL and POSTGRES_URL: keep the
+	# caller's environment from overriding the generated config (env => {} sets them).
+	my %env = map { $_ => undef } grep {
+		/^PROCESSOR_(REDIS|POSTGRES|PROCESSOR|HTTP|CONTROL)_/ ||
+		/^(REDIS_URL|POSTGRES_URL|NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|LISTEN_FDS|LISTEN_PID|PGSERVICE|PGOPTIONS)$/
+	} keys %ENV;
+	%env = (%env, %{$o{env} // {}});
 	if ($o{notify}) {
 		my $path = "$self->{dir}/notify.sock";
 		$self->{notify} = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $path)
@@ -176,6 +188,7 @@ sub log_path { $_[0]{log_path} }
 sub config_path { $_[0]{config_path} }
 sub config { $_[0]{config} }
 sub http_port { $_[0]{http_port} }
+sub control_socket { $_[0]{config}{control}{socket} }
 sub metrics_url { "http://127.0.0.1:$_[0]{http_port}/metrics" }
 sub exit_code { $_[0]{exit_code} }
 
