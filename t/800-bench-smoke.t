@@ -11,6 +11,11 @@ use Harness;
 use Bench;
 
 Harness::need(qw(redis pg processor gen));
+my ($cflags) = Harness::slurp(Harness::builddir() . '/Makefile') =~ /^CFLAGS = (.*)$/m;
+plan skip_all => 'timing guard: needs the optimized build, not ' . ($cflags // 'an unknown build')
+    if !defined $cflags || $cflags =~ /sanitize/ || $cflags !~ /-O[23s]/;
+plan skip_all => 'timing guard: not under a wrapper (PROCESSOR_TEST_WRAPPER)'
+    if length($ENV{PROCESSOR_TEST_WRAPPER} // '');
 
 my $N = $ENV{BENCH_SMOKE_RECORDS} // 50_000;
 my $env = Bench::servers(relaxed => 1);
