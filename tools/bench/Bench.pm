@@ -255,6 +255,30 @@ sub metric_sum
 	return $seen ? $sum : undef;
 }
 
+# Quantiles of a Prometheus histogram (summed over label sets other than le): the upper
+# bound of the bucket holding each quantile, as Prometheus' histogram_quantile would bound it.
+sub hist_quantiles
+{
+	my ($text, $name) = @_;
+	return undef unless defined $text;
+	my %cum;
+	for (split /\n/, $text) {
+		next unless /^\Q$name\E_bucket\{(.*)\}\s+(\S+)/;
+		my ($labels, $v) = ($1, $2);
+		my ($le) = $labels =~ /le="([^"]+)"/ or next;
+		$cum{$le} += $v;
+	}
+	return undef unless %cum;
+	my @le = sort { ($a eq '+Inf' ? 9e99 : $a) <=> ($b eq '+Inf' ? 9e99 : $b) } keys %cum;
+	my $n = $cum{$le[-1]} or return undef;
+	my %q = (count => $n);
+	for my $p (0.5, 0.95, 0.99) {
+		my ($le) = grep { $cum{$_} >= $p * $n } @le;
+		$q{'p' . ($p * 100) . '_le_s'} = $le;
+	}
+	return \%q;
+}
+
 # Drain the pre-filled stream with a fresh processor; time from spawn until every entry
 # was read and acknowledged (processor ACKs only after COMMIT), sampled every 100 ms.
 sub drain
@@ -333,7 +357,7 @@ sub drain
 		    hwm_kb => $mem{$_}{hwm_kb} } } @w },
 		peak_rss_kb_max => (sort { $b <=> $a } map { $mem{$_}{hwm_kb} // 0 } @w)[0],
 		peak_rss_kb_total => eval { my $t = 0; $t += $mem{$_}{hwm_kb} // 0 for @w; $t },
-		devices_tracked => metric_sum($metrics, 'processor_devices'),
+		devices_tracked => metric_sum($metrics, 'processor_devices_tracked'),
 		exit_code => $rc,
 		inserted_logged => $inserted,
 		series => \@series,
@@ -525,7 +549,7 @@ sub steady
 		cpu_us_per_row => @c ? $cpu * 1e6 / @c : undef,
 		rss_first_kb => eval { my $t = 0; $t += $_->{rss_kb} for values %{$trk->first_mem}; $t },
 		rss_last_kb => eval { my $t = 0; $t += $_->{rss_kb} for values %mem; $t },
-		metrics_e2e_p99 => undef,
+		metrics_e2e => hist_quantiles($metrics, 'processor_end_to_end_latency_seconds'),
 		metrics_available => defined $metrics ? 1 : 0,
 	};
 }
