@@ -191,6 +191,26 @@ sub first_mem { $_[0]{first} }
 
 package Bench;
 
+# /proc/stat's cpu line: (user nice system idle iowait irq softirq steal) in ticks
+sub cpu_times
+{
+	my ($l) = Harness::slurp('/proc/stat') =~ /^cpu\s+(.*)$/m;
+	return [(split /\s+/, $l // '')[0 .. 7]];
+}
+
+# Share of the machine's CPU time between two cpu_times: busy, idle, iowait, steal (%).
+sub cpu_share
+{
+	my ($a, $b) = @_;
+	my @d = map { ($b->[$_] // 0) - ($a->[$_] // 0) } 0 .. 7;
+	my $tot = 0;
+	$tot += $_ for @d;
+	return undef unless $tot > 0;
+	return { busy_pct => 100 * ($d[0] + $d[1] + $d[2] + $d[5] + $d[6]) / $tot,
+	    idle_pct => 100 * $d[3] / $tot, iowait_pct => 100 * $d[4] / $tot,
+	    steal_pct => 100 * $d[7] / $tot };
+}
+
 sub processor_pids
 {
 	my ($p) = @_;
@@ -303,6 +323,7 @@ sub drain
 	my $gs0 = group_state($env);
 	my $xlen = $env->{redis}->cmd('XLEN', $STREAM);
 	my $t0 = time;
+	my $ct0 = cpu_times();
 	my $p = start_processor($env, %o);
 	my $trk = tracker(sub { processor_pids($p) });
 	my $pgtrk = tracker(sub { pg_pids($env) });
@@ -333,6 +354,7 @@ sub drain
 	}
 	$trk->sample;
 	$_->sample for $pgtrk, $rtrk;
+	my $machine = cpu_share($ct0, cpu_times());
 	my $secs = $done - $t0;
 	my $cpu = $trk->cpu_total;
 	my $rows = $env->{pg}->psql('select count(*) from positions');
@@ -371,6 +393,7 @@ sub drain
 		    hwm_kb => $mem{$_}{hwm_kb} } } @w },
 		peak_rss_kb_max => (sort { $b <=> $a } map { $mem{$_}{hwm_kb} // 0 } @w)[0],
 		peak_rss_kb_total => eval { my $t = 0; $t += $mem{$_}{hwm_kb} // 0 for @w; $t },
+		machine_cpu => $machine,
 		devices_tracked => metric_sum($metrics, 'processor_devices_tracked'),
 		exit_code => $rc,
 		inserted_logged => $inserted,
