@@ -11,11 +11,14 @@
 
 #include "config.h"
 #include "core/pipeline.h"
+#include "core/state.h"
+#include "ctlipc.h"
 #include "crash.h"
 #include "exitcodes.h"
 #include "fault.h"
 #include "log.h"
 #include "metrics.h"
+#include "wlink.h"
 #include "worker.h"
 
 struct worker {
@@ -42,6 +45,7 @@ worker_consuming(void *arg)
 	log_info("%s: connected to Redis and PostgreSQL, consuming",
 	    wk->wk_standalone && !wk->wk_was_ready ? "ready" : "up");
 	wk->wk_was_ready = 1;
+	wlink_flush_stats();	/* the master's readiness should not wait 500 ms */
 }
 
 static void
@@ -94,6 +98,74 @@ worker_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 static void
+worker_master_shutdown(void *arg)
+{
+	worker_stop(arg, "master asked");
+}
+
+static void
+worker_master_gone(void *arg)
+{
+	worker_stop(arg, "master gone");
+}
+
+static void
+worker_master_drain(void *arg)
+{
+	struct worker	*wk = arg;
+
+	pipeline_pause(wk->wk_pipeline, 1);
+}
+
+static void
+worker_master_resume(void *arg)
+{
+	struct worker	*wk = arg;
+
+	pipeline_pause(wk->wk_pipeline, 0);
+}
+
+/* Control socket "device": the state this worker tracks for it. */
+static void
+worker_master_device(void *arg, const char *device,
+    struct ctl_ipc_device_reply *r)
+{
+	struct worker			*wk = arg;
+	const struct device_state	*ds;
+
+	if ((ds = pipeline_device(wk->wk_pipeline, device)) == NULL)
+		return;
+	r->dr_found = 1;
+	r->dr_ts_us = ds->ds_last.p_ts_us;
+	r->dr_lat = ds->ds_last.p_lat;
+	r->dr_lon = ds->ds_last.p_lon;
+	r->dr_altitude = ds->ds_last.p_altitude;
+	r->dr_speed = ds->ds_last.p_speed;
+	r->dr_event_io = ds->ds_last.p_event_io;
+	r->dr_angle = ds->ds_last.p_angle;
+	r->dr_satellites = ds->ds_last.p_satellites;
+	r->dr_priority = ds->ds_last.p_priority;
+	r->dr_has = ds->ds_last.p_has;
+	r->dr_last_seen_us = ds->ds_last_seen_us;
+	r->dr_records = ds->ds_records;
+}
+
+static void
+worker_claim_done(void *arg, int ok, unsigned long long claimed)
+{
+	wlink_claim_done((uint32_t)(uintptr_t)arg, ok, claimed);
+}
+
+static void
+worker_master_claim(void *arg, uint32_t id, uint32_t idle_ms)
+{
+	struct worker	*wk = arg;
+
+	pipeline_claim_now(wk->wk_pipeline, (int)idle_ms, worker_claim_done,
+	    (void *)(uintptr_t)id);
+}
+
+static void
 worker_signals(struct worker *wk)
 {
 	sigset_t	none;
@@ -136,11 +208,31 @@ worker_main(const struct config *cf, int slot, int ipc_fd)
 		return WORKER_EXIT_PERMANENT;
 	}
 	wk.wk_standalone = ipc_fd == -1;
+	{
+		struct wlink_cb cb = {
+			.wc_shutdown = worker_master_shutdown,
+			.wc_drain = worker_master_drain,
+			.wc_resume = worker_master_resume,
+			.wc_master_gone = worker_master_gone,
+			.wc_device = worker_master_device,
+			.wc_claim = worker_master_claim,
+			.wc_arg = &wk,
+		};
+
+		if (wlink_start(wk.wk_loop, ipc_fd, slot, wk.wk_consumer,
+		    &wk.wk_stats, &cb) == -1) {
+			log_error("cannot start the master link");
+			pipeline_free(wk.wk_pipeline);
+			ev_loop_destroy(wk.wk_loop);
+			return WORKER_EXIT_RESTART;
+		}
+	}
 	pipeline_on_consuming(wk.wk_pipeline, worker_consuming, &wk);
 	log_info("worker %d starting as consumer %s", slot, wk.wk_consumer);
 	pipeline_start(wk.wk_pipeline);
 	ev_run(wk.wk_loop, 0);
 	worker_log_totals(&wk);
+	wlink_stop();	/* final counters to the master */
 	pipeline_free(wk.wk_pipeline);
 	ev_signal_stop(wk.wk_loop, &wk.wk_sigterm);
 	ev_signal_stop(wk.wk_loop, &wk.wk_sigint);
