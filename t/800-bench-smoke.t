@@ -25,7 +25,7 @@ my ($best, $d, $c);
 for my $try (1 .. 3) {
 	my $fill = Bench::fill($env, n => $N, devices => 1000);
 	is($fill->{valid}, $N, "try $try: stream pre-filled with $N records");
-	$d = Bench::drain($env, expect => $fill->{valid}, workers => 1, timeout => 120);
+	$d = Bench::drain($env, expect => $fill->{valid}, workers => 2, timeout => 120);
 	is($d->{rows}, $N, "try $try: every record landed in positions");
 	is($d->{exit_code}, 0, "try $try: processor exited cleanly");
 	$c = Bench::ceiling($env);
