@@ -263,28 +263,40 @@ master_http_start(void)
 	return 0;
 }
 
+/* Totals over all slots and the number of ready workers; 0 or -1. */
+static int
+master_totals(struct worker_stats *sum, int *ready)
+{
+	struct prom_input	 in;
+	struct prom_worker	*pw;
+	int			 i;
+
+	if ((pw = calloc((size_t)supervise_slots() + 1, sizeof(*pw))) == NULL)
+		return -1;
+	master_prom_input(&in, pw);
+	prom_sum(&in, sum);
+	*ready = 0;
+	for (i = 0; i < in.pi_nworkers; i++)
+		*ready += pw[i].pw_ready;
+	free(pw);
+	return 0;
+}
+
 /* A one-line summary for systemctl status. */
 static void
 master_status(const char *phase)
 {
-	struct prom_input	 in;
-	struct prom_worker	*pw;
-	struct worker_stats	 sum;
-	struct buf		 reason;
-	int			 slot, up = 0;
+	struct worker_stats	sum;
+	struct buf		reason;
+	int			ready;
 
-	if ((pw = calloc((size_t)supervise_slots() + 1, sizeof(*pw))) == NULL)
+	if (master_totals(&sum, &ready) == -1)
 		return;
-	master_prom_input(&in, pw);
-	prom_sum(&in, &sum);
-	for (slot = 0; slot < in.pi_nworkers; slot++)
-		up += pw[slot].pw_ready;
-	free(pw);
 	buf_init(&reason);
 	if (master_ready(&reason))
 		buf_puts(&reason, "ready");
 	notify_send("STATUS=%s: %d/%d workers ready, %.0f rows/s, %llu rows "
-	    "inserted (%s)", phase, up, supervise_wanted(), m.m_rate,
+	    "inserted (%s)", phase, ready, supervise_wanted(), m.m_rate,
 	    (unsigned long long)sum.ws_inserted, buf_cstr(&reason));
 	buf_free(&reason);
 }
@@ -305,19 +317,15 @@ master_phase(void)
 static void
 master_status_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct prom_input	 in;
-	struct prom_worker	*pw;
-	struct worker_stats	 sum;
-	uint64_t		 now = pacing_now_ms();
+	struct worker_stats	sum;
+	uint64_t		now = pacing_now_ms();
+	int			ready;
 
 	(void)loop;
 	(void)t;
 	(void)revents;
-	if ((pw = calloc((size_t)supervise_slots() + 1, sizeof(*pw))) == NULL)
+	if (master_totals(&sum, &ready) == -1)
 		return;
-	master_prom_input(&in, pw);
-	prom_sum(&in, &sum);
-	free(pw);
 	if (m.m_last_status_ms != 0 && now > m.m_last_status_ms)
 		m.m_rate = (double)(sum.ws_inserted - m.m_last_inserted) *
 		    1000.0 / (double)(now - m.m_last_status_ms);

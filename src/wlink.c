@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ctlipc.h"
+#include "exitcodes.h"
 #include "fault.h"
 #include "ipc.h"
 #include "log.h"
@@ -157,6 +158,10 @@ wlink_fault(void)
 	if (fault_active("crash_on_start")) {
 		log_warnx("fault injection: crash_on_start");
 		abort();
+	}
+	if (fault_active("exit_permanent")) {
+		log_error("fault injection: exit_permanent");
+		exit(WORKER_EXIT_PERMANENT);
 	}
 }
 

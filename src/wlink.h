@@ -38,7 +38,8 @@ struct wlink_cb {
  * There is one link per process.
  *
  * With FAULT_INJECTION compiled in, PROCESSOR_FAULT=crash_on_start makes
- * wlink_start abort() (tests of the master's crash-loop guard).
+ * wlink_start abort() and PROCESSOR_FAULT=exit_permanent makes it exit with
+ * WORKER_EXIT_PERMANENT (tests of the master's supervision policy).
  */
 int	wlink_start(struct ev_loop *, int fd, int slot, const char *consumer,
 	    struct worker_stats *stats, const struct wlink_cb *cb);
