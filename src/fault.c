@@ -11,8 +11,16 @@ const char *
 fault_value(const char *name)
 {
 	static char	 value[512];
-	const char	*list = getenv("PROCESSOR_FAULT"), *p;
+	static const char *list;
+	static int	 looked;
+	const char	*p;
 	size_t		 n = strlen(name), vlen;
+
+	/* hooks sit on the per-record path: read the environment once */
+	if (!looked) {
+		list = getenv("PROCESSOR_FAULT");
+		looked = 1;
+	}
 
 	for (p = list; p != NULL && *p != '\0'; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
 		if (strncmp(p, name, n) != 0)

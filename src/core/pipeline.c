@@ -162,6 +162,7 @@ pipeline_decode_entry(struct pipeline *p, struct batch *b, size_t i,
 {
 	struct batch_entry	*e = &b->b_entries[i];
 	struct codec_error	 err;
+	int			 inserted;
 
 	if (e->be_status != ENTRY_NEW)
 		return;
@@ -171,10 +172,9 @@ pipeline_decode_entry(struct pipeline *p, struct batch *b, size_t i,
 	    &e->be_pos, &b->b_attrs, &err) == 0) {
 		e->be_status = ENTRY_VALID;
 		/* once updated the device is known, so each cold device is listed once */
-		if (state_lookup(p->p_state, e->be_pos.p_device) == NULL &&
-		    batch_add_cold(b, e->be_pos.p_device) == -1)
+		if (state_update(p->p_state, &e->be_pos, now_us, &inserted) != NULL &&
+		    inserted && batch_add_cold(b, e->be_pos.p_device) == -1)
 			fatalx("out of memory listing cold devices");
-		state_update(p->p_state, &e->be_pos, now_us, NULL);
 		return;
 	}
 	if (err.ce_reason == CODEC_NO_MEMORY)	/* says nothing about the record */
