@@ -1,5 +1,5 @@
 /* Growable byte buffer. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* Logging: one JSON object per line on stderr; errno survives every call. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <errno.h>
 #include <stdio.h>

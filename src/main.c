@@ -1,4 +1,4 @@
 /* processor: placeholder entry point, replaced by the pipeline. */
-#include "config.h"
+#include "autoconf.h"
 int main(void);
 int main(void) { return 0; }

@@ -5,6 +5,44 @@
 #include <stddef.h>
 
 struct config;
+struct batch;
+struct ev_loop;
+struct worker_stats;
+
+/*
+ * What the consumer tells its owner.  cc_batch: a read finished; the batch
+ * holds 0..COUNT entries, or err != 0 when the read failed (the batch is
+ * empty).  cc_settled: the DLQ/XACK transaction for a batch finished; on
+ * err != 0 nothing was acknowledged and the owner retries after cc_ready.
+ */
+struct consume_cb {
+	void	(*cc_ready)(void *arg);
+	void	(*cc_down)(void *arg);
+	void	(*cc_batch)(void *arg, struct batch *, int err);
+	void	(*cc_settled)(void *arg, struct batch *, int err);
+};
+
+struct consume;
+
+struct consume	*consume_new(struct ev_loop *, const struct config *,
+		    const char *consumer, const struct consume_cb *, void *arg,
+		    struct worker_stats *);
+void		 consume_free(struct consume *);
+/* Begin connecting; reconnects by itself with backoff until freed. */
+void		 consume_start(struct consume *);
+int		 consume_is_up(const struct consume *);
+/* Replaying our own pending list (after start or a reconnect)? */
+int		 consume_in_history(const struct consume *);
+/* A read is outstanding? */
+int		 consume_reading(const struct consume *);
+/* Issue one XREADGROUP into b (must be empty).  -1 when not possible now. */
+int		 consume_read(struct consume *, struct batch *);
+/*
+ * Dead-letter the poison entries of b and XACK every entry of b that reached a
+ * terminal state (written, dead-lettered or trimmed), in one MULTI/EXEC so an
+ * entry is never acknowledged without its DLQ copy.  -1 when not connected.
+ */
+int		 consume_settle(struct consume *, struct batch *);
 
 /*
  * Blocking helper for the master at start-up: connect with a timeout and run

@@ -1,5 +1,5 @@
 /* Sanity checks of the shared helpers: buf and log escaping. */
-#include "config.h"
+#include "autoconf.h"
 
 #include <string.h>
 

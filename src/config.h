@@ -1,0 +1,65 @@
+/* Configuration: INI file, then environment overrides, then validation. */
+#ifndef PROCESSOR_CONFIG_H
+#define PROCESSOR_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH	"/etc/processor/processor.conf"
+
+enum hypertable_mode {
+	HYPERTABLE_AUTO = 0,
+	HYPERTABLE_ON,
+	HYPERTABLE_OFF
+};
+
+struct config {
+	char	*cf_file;		/* file actually read, or NULL for built-in defaults */
+
+	/* [redis] */
+	char	*cf_redis_url;		/* redis://[:password@]host[:port][/db] or unix:///path */
+	char	*cf_stream;		/* telemetry:t */
+	char	*cf_group;		/* processor */
+	char	*cf_consumer_prefix;	/* default: host name */
+	char	*cf_start_id;		/* XGROUP CREATE start id, default "0" */
+	int	 cf_batch_size;		/* XREADGROUP COUNT */
+	int	 cf_block_ms;		/* XREADGROUP BLOCK */
+	int	 cf_claim_idle_ms;	/* XAUTOCLAIM min-idle */
+	int	 cf_claim_interval_ms;	/* how often to sweep other consumers */
+	int	 cf_max_deliveries;	/* delivery limit before dead-lettering undecoded */
+	long	 cf_dlq_maxlen;		/* approximate cap of <stream>:dlq */
+	size_t	 cf_max_payload;	/* bytes; larger payloads are poison */
+
+	/* [postgres] */
+	char	*cf_pg_url;		/* libpq conninfo or URI */
+	enum hypertable_mode cf_hypertable;
+	char	*cf_chunk_interval;	/* e.g. "1 day" */
+	int	 cf_statement_timeout_ms;
+
+	/* [processor] */
+	int	 cf_workers;		/* 0 means auto (number of CPUs) */
+	int	 cf_max_devices;	/* per-worker state cap */
+	int	 cf_log_level;		/* enum log_level */
+	int	 cf_max_inflight;	/* batches read but not yet settled, per worker */
+	int	 cf_startup_timeout_ms;
+	int	 cf_shutdown_timeout_ms;
+	int	 cf_max_restarts;	/* crash-loop guard: restarts ... */
+	int	 cf_restart_window_ms;	/* ... within this window */
+
+	/* [http] */
+	char	*cf_http_listen;	/* host:port, empty = off */
+
+	/* [control] */
+	char	*cf_control_socket;
+};
+
+/*
+ * Load defaults, then the file (path NULL: CONFIG_DEFAULT_PATH if it exists,
+ * else none), then the environment.  On error returns -1 and writes a message
+ * of the form "FILE:LINE: key 'k': reason" into err.
+ */
+int	config_load(struct config *, const char *path, char *err, size_t errlen);
+void	config_free(struct config *);
+/* The effective number of workers (resolves auto). */
+int	config_workers(const struct config *);
+
+#endif

@@ -1,0 +1,677 @@
+/* Redis Stream consumer on hiredis async + libev: read, settle, reconnect. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <ev.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libev.h>
+
+#include "buf.h"
+#include "config.h"
+#include "core/batch.h"
+#include "core/consume.h"
+#include "core/redisurl.h"
+#include "log.h"
+#include "metrics.h"
+
+#define RECONNECT_MIN_S		0.1
+#define RECONNECT_MAX_S		5.0
+#define READ_GUARD_MARGIN_S	5.0	/* beyond BLOCK before we call a read hung */
+#define DLQ_PAYLOAD_MAX		65536	/* larger payloads keep a prefix in the DLQ */
+
+struct consume {
+	struct ev_loop		*c_loop;
+	const struct config	*c_cf;
+	char			 c_consumer[256];
+	char			 c_dlq[512];
+	struct redis_addr	 c_addr;
+	const struct consume_cb	*c_cb;
+	void			*c_arg;
+	struct worker_stats	*c_stats;
+
+	redisAsyncContext	*c_ac;
+	int			 c_up;		/* connected and group ensured */
+	int			 c_history;	/* replaying our pending list */
+	char			 c_cursor[64];	/* history position */
+	struct batch		*c_reading;	/* batch of the outstanding read */
+	double			 c_backoff;
+	ev_timer		 c_reconnect;
+	ev_timer		 c_guard;
+
+	/* argv scratch for XACK/XADD, reused across settles */
+	const char		**c_argv;
+	size_t			*c_argvlen;
+	size_t			 c_argcap;
+	struct buf		 c_scratch;
+};
+
+static void	consume_connect(struct consume *);
+
+static void
+consume_set_up(struct consume *c, int up)
+{
+	c->c_up = up;
+	if (up)
+		c->c_stats->ws_flags |= WS_REDIS_UP;
+	else
+		c->c_stats->ws_flags &= ~(uint32_t)WS_REDIS_UP;
+}
+
+static void
+consume_schedule_reconnect(struct consume *c)
+{
+	double	jitter = (double)(rand() % 100) / 1000.0;
+
+	ev_timer_stop(c->c_loop, &c->c_reconnect);
+	ev_timer_set(&c->c_reconnect, c->c_backoff + jitter, 0.);
+	ev_timer_start(c->c_loop, &c->c_reconnect);
+	c->c_backoff *= 2;
+	if (c->c_backoff > RECONNECT_MAX_S)
+		c->c_backoff = RECONNECT_MAX_S;
+}
+
+static void
+consume_reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	consume_connect(w->data);
+}
+
+/* A read that outlives BLOCK by a margin means a dead connection: drop it. */
+static void
+consume_guard_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct consume	*c = w->data;
+
+	(void)loop;
+	(void)revents;
+	if (c->c_ac == NULL)
+		return;
+	log_warnx("XREADGROUP got no reply within %.1f s: dropping the Redis "
+	    "connection", c->c_cf->cf_block_ms / 1000.0 + READ_GUARD_MARGIN_S);
+	c->c_stats->ws_redis_errors++;
+	redisAsyncFree(c->c_ac);	/* runs pending callbacks with NULL */
+}
+
+static int
+reply_is_error(const redisReply *r, const char *prefix)
+{
+	return r != NULL && r->type == REDIS_REPLY_ERROR &&
+	    strncmp(r->str, prefix, strlen(prefix)) == 0;
+}
+
+static void
+consume_group_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct consume	*c = priv;
+	redisReply	*r = reply;
+
+	(void)ac;
+	if (r == NULL)
+		return;		/* disconnected; the disconnect callback handles it */
+	if (r->type == REDIS_REPLY_ERROR && !reply_is_error(r, "BUSYGROUP")) {
+		log_error("XGROUP CREATE %s %s failed: %s", c->c_cf->cf_stream,
+		    c->c_cf->cf_group, r->str);
+		c->c_stats->ws_redis_errors++;
+		redisAsyncDisconnect(c->c_ac);
+		return;
+	}
+	c->c_backoff = RECONNECT_MIN_S;
+	c->c_history = 1;
+	snprintf(c->c_cursor, sizeof(c->c_cursor), "0");
+	consume_set_up(c, 1);
+	log_info("consuming stream %s group %s as %s", c->c_cf->cf_stream,
+	    c->c_cf->cf_group, c->c_consumer);
+	c->c_cb->cc_ready(c->c_arg);
+}
+
+static void
+consume_auth_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct consume	*c = priv;
+	redisReply	*r = reply;
+
+	(void)ac;
+	if (r != NULL && r->type == REDIS_REPLY_ERROR) {
+		log_error("Redis AUTH/SELECT failed: %s", r->str);
+		c->c_stats->ws_redis_errors++;
+	}
+}
+
+static void
+consume_send_group_create(struct consume *c)
+{
+	const char	*argv[] = { "XGROUP", "CREATE", c->c_cf->cf_stream,
+	    c->c_cf->cf_group, c->c_cf->cf_start_id, "MKSTREAM" };
+
+	redisAsyncCommandArgv(c->c_ac, consume_group_cb, c, 6, argv, NULL);
+}
+
+static void
+consume_connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct consume	*c = ac->data;
+	char		 db[16];
+
+	if (status != REDIS_OK) {
+		if (c->c_up || c->c_backoff <= RECONNECT_MIN_S)
+			log_warnx("cannot connect to Redis: %s", ac->errstr);
+		c->c_ac = NULL;		/* hiredis frees it */
+		c->c_stats->ws_redis_errors++;
+		consume_schedule_reconnect(c);
+		return;
+	}
+	log_info("connected to Redis");
+	redisEnableKeepAlive(&c->c_ac->c);
+	if (c->c_addr.ra_password[0] != '\0') {
+		if (c->c_addr.ra_user[0] != '\0')
+			redisAsyncCommand(c->c_ac, consume_auth_cb, c, "AUTH %s %s",
+			    c->c_addr.ra_user, c->c_addr.ra_password);
+		else
+			redisAsyncCommand(c->c_ac, consume_auth_cb, c, "AUTH %s",
+			    c->c_addr.ra_password);
+	}
+	if (c->c_addr.ra_db != 0) {
+		snprintf(db, sizeof(db), "%d", c->c_addr.ra_db);
+		redisAsyncCommand(c->c_ac, consume_auth_cb, c, "SELECT %s", db);
+	}
+	consume_send_group_create(c);
+}
+
+static void
+consume_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct consume	*c = ac->data;
+	int		 was_up = c->c_up;
+
+	(void)status;
+	c->c_ac = NULL;
+	ev_timer_stop(c->c_loop, &c->c_guard);
+	consume_set_up(c, 0);
+	if (was_up) {
+		log_warnx("lost the Redis connection%s%s",
+		    ac->errstr[0] ? ": " : "", ac->errstr);
+		c->c_cb->cc_down(c->c_arg);
+	}
+	consume_schedule_reconnect(c);
+}
+
+static void
+consume_connect(struct consume *c)
+{
+	if (c->c_addr.ra_path[0] != '\0')
+		c->c_ac = redisAsyncConnectUnix(c->c_addr.ra_path);
+	else
+		c->c_ac = redisAsyncConnect(c->c_addr.ra_host, c->c_addr.ra_port);
+	if (c->c_ac == NULL || c->c_ac->err) {
+		log_warnx("cannot connect to Redis: %s",
+		    c->c_ac ? c->c_ac->errstr : "out of memory");
+		if (c->c_ac != NULL)
+			redisAsyncFree(c->c_ac);
+		c->c_ac = NULL;
+		consume_schedule_reconnect(c);
+		return;
+	}
+	c->c_ac->data = c;
+	redisLibevAttach(c->c_loop, c->c_ac);
+	redisAsyncSetConnectCallback(c->c_ac, consume_connect_cb);
+	redisAsyncSetDisconnectCallback(c->c_ac, consume_disconnect_cb);
+}
+
+struct consume *
+consume_new(struct ev_loop *loop, const struct config *cf, const char *consumer,
+    const struct consume_cb *cb, void *arg, struct worker_stats *stats)
+{
+	struct consume	*c;
+	char		 err[256];
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (redisurl_parse(cf->cf_redis_url, &c->c_addr, err, sizeof(err)) == -1) {
+		log_error("redis url: %s", err);
+		free(c);
+		return NULL;
+	}
+	c->c_loop = loop;
+	c->c_cf = cf;
+	snprintf(c->c_consumer, sizeof(c->c_consumer), "%s", consumer);
+	snprintf(c->c_dlq, sizeof(c->c_dlq), "%s:dlq", cf->cf_stream);
+	c->c_cb = cb;
+	c->c_arg = arg;
+	c->c_stats = stats;
+	c->c_backoff = RECONNECT_MIN_S;
+	ev_timer_init(&c->c_reconnect, consume_reconnect_cb, 0., 0.);
+	c->c_reconnect.data = c;
+	ev_timer_init(&c->c_guard, consume_guard_cb, 0., 0.);
+	c->c_guard.data = c;
+	buf_init(&c->c_scratch);
+	return c;
+}
+
+void
+consume_free(struct consume *c)
+{
+	if (c == NULL)
+		return;
+	ev_timer_stop(c->c_loop, &c->c_reconnect);
+	ev_timer_stop(c->c_loop, &c->c_guard);
+	if (c->c_ac != NULL) {
+		c->c_ac->data = c;
+		redisAsyncSetDisconnectCallback(c->c_ac, NULL);
+		redisAsyncFree(c->c_ac);
+	}
+	free(c->c_argv);
+	free(c->c_argvlen);
+	buf_free(&c->c_scratch);
+	free(c);
+}
+
+void
+consume_start(struct consume *c)
+{
+	consume_connect(c);
+}
+
+int
+consume_is_up(const struct consume *c)
+{
+	return c->c_up;
+}
+
+int
+consume_in_history(const struct consume *c)
+{
+	return c->c_history;
+}
+
+int
+consume_reading(const struct consume *c)
+{
+	return c->c_reading != NULL;
+}
+
+/* Find the "payload" field in a flat [field, value, ...] array. */
+static const redisReply *
+consume_payload_field(const redisReply *fields)
+{
+	size_t	i;
+
+	for (i = 0; i + 1 < fields->elements; i += 2) {
+		const redisReply *k = fields->element[i];
+
+		if (k->type == REDIS_REPLY_STRING && k->len == 7 &&
+		    memcmp(k->str, "payload", 7) == 0)
+			return fields->element[i + 1];
+	}
+	return NULL;
+}
+
+static int
+consume_add_entry(struct consume *c, struct batch *b, const redisReply *e)
+{
+	const redisReply	*id, *fields, *payload;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING)
+		return -1;
+	id = e->element[0];
+	fields = e->element[1];
+	if (fields->type == REDIS_REPLY_NIL) {
+		/* trimmed or XDEL'd while pending: ACK it, never dereference */
+		c->c_stats->ws_trimmed++;
+		return batch_add(b, id->str, id->len, NULL, 0);
+	}
+	if (fields->type != REDIS_REPLY_ARRAY)
+		return -1;
+	payload = consume_payload_field(fields);
+	if (payload == NULL || payload->type != REDIS_REPLY_STRING) {
+		if (batch_add(b, id->str, id->len, "", 0) == -1)
+			return -1;
+		return batch_poison(b, b->b_n - 1, DLQ_STAGE_DECODE,
+		    "missing_payload", "entry has no 'payload' field");
+	}
+	return batch_add(b, id->str, id->len, payload->str, payload->len);
+}
+
+/* Reply shape: nil on timeout, else [[stream, [[id, fields|nil], ...]]]. */
+static int
+consume_parse_read(struct consume *c, struct batch *b, const redisReply *r)
+{
+	const redisReply	*entries;
+	size_t			 i;
+
+	if (r->type == REDIS_REPLY_NIL)
+		return 0;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_ARRAY ||
+	    r->element[0]->elements != 2)
+		return -1;
+	entries = r->element[0]->element[1];
+	if (entries->type != REDIS_REPLY_ARRAY)
+		return -1;
+	for (i = 0; i < entries->elements; i++)
+		if (consume_add_entry(c, b, entries->element[i]) == -1)
+			return -1;
+	return 0;
+}
+
+static void
+consume_group_lost(struct consume *c)
+{
+	c->c_stats->ws_group_recreated++;
+	log_error("consumer group %s on %s is gone (Redis restarted without its "
+	    "data?): recreating it; entries published before the loss and not "
+	    "yet read may be lost upstream", c->c_cf->cf_group, c->c_cf->cf_stream);
+	c->c_history = 1;
+	snprintf(c->c_cursor, sizeof(c->c_cursor), "0");
+	consume_send_group_create(c);
+}
+
+static void
+consume_read_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct consume	*c = priv;
+	redisReply	*r = reply;
+	struct batch	*b = c->c_reading;
+	int		 err = 0;
+
+	(void)ac;
+	ev_timer_stop(c->c_loop, &c->c_guard);
+	c->c_reading = NULL;
+	if (r == NULL) {
+		err = -1;
+	} else if (reply_is_error(r, "NOGROUP")) {
+		consume_group_lost(c);
+		err = -1;
+	} else if (r->type == REDIS_REPLY_ERROR) {
+		log_error("XREADGROUP failed: %s", r->str);
+		c->c_stats->ws_redis_errors++;
+		err = -1;
+	} else if (consume_parse_read(c, b, r) == -1) {
+		log_error("XREADGROUP returned a reply of an unexpected shape");
+		c->c_stats->ws_redis_errors++;
+		err = -1;
+	}
+	if (err) {
+		batch_reset(b);
+	} else if (b->b_history) {
+		if (b->b_n == 0) {
+			c->c_history = 0;
+			log_info("pending entries of %s replayed; reading new entries",
+			    c->c_consumer);
+		} else
+			snprintf(c->c_cursor, sizeof(c->c_cursor), "%s",
+			    batch_id(b, b->b_n - 1));
+	}
+	b->b_read_at = ev_now(c->c_loop);
+	c->c_stats->ws_consumed += b->b_n;
+	c->c_cb->cc_batch(c->c_arg, b, err);
+}
+
+int
+consume_read(struct consume *c, struct batch *b)
+{
+	char		 count[16], block[16];
+	const char	*argv[11];
+	int		 argc = 0;
+	double		 guard;
+
+	if (!c->c_up || c->c_ac == NULL || c->c_reading != NULL)
+		return -1;
+	snprintf(count, sizeof(count), "%d", c->c_cf->cf_batch_size);
+	snprintf(block, sizeof(block), "%d", c->c_cf->cf_block_ms);
+	argv[argc++] = "XREADGROUP";
+	argv[argc++] = "GROUP";
+	argv[argc++] = c->c_cf->cf_group;
+	argv[argc++] = c->c_consumer;
+	argv[argc++] = "COUNT";
+	argv[argc++] = count;
+	if (!c->c_history) {	/* a history read returns at once: no BLOCK */
+		argv[argc++] = "BLOCK";
+		argv[argc++] = block;
+	}
+	argv[argc++] = "STREAMS";
+	argv[argc++] = c->c_cf->cf_stream;
+	argv[argc++] = c->c_history ? c->c_cursor : ">";
+	if (redisAsyncCommandArgv(c->c_ac, consume_read_cb, c, argc, argv,
+	    NULL) != REDIS_OK)
+		return -1;
+	b->b_history = c->c_history;
+	c->c_reading = b;
+	guard = (c->c_history ? 0 : c->c_cf->cf_block_ms / 1000.0) +
+	    READ_GUARD_MARGIN_S;
+	ev_timer_set(&c->c_guard, guard, 0.);
+	ev_timer_start(c->c_loop, &c->c_guard);
+	return 0;
+}
+
+static int
+consume_argv_reserve(struct consume *c, size_t n)
+{
+	const char	**argv;
+	size_t		 *lens;
+
+	if (n <= c->c_argcap)
+		return 0;
+	if ((argv = realloc(c->c_argv, n * sizeof(*argv))) == NULL)
+		return -1;
+	c->c_argv = argv;
+	if ((lens = realloc(c->c_argvlen, n * sizeof(*lens))) == NULL)
+		return -1;
+	c->c_argvlen = lens;
+	c->c_argcap = n;
+	return 0;
+}
+
+static void
+consume_settle_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct batch	*b = priv;
+	struct consume	*c = ac->data;
+	redisReply	*r = reply;
+	size_t		 i, ndlq = 0;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		if (r != NULL) {
+			log_error("MULTI/EXEC settling a batch failed: %s",
+			    r->type == REDIS_REPLY_ERROR ? r->str : "aborted");
+			c->c_stats->ws_redis_errors++;
+		}
+		c->c_cb->cc_settled(c->c_arg, b, -1);
+		return;
+	}
+	for (i = 0; i + 1 < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING)
+			ndlq++;
+	c->c_stats->ws_dead_lettered += ndlq;
+	c->c_stats->ws_acked += b->b_n;
+	c->c_cb->cc_settled(c->c_arg, b, 0);
+}
+
+static void
+consume_ignore_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	(void)ac;
+	(void)reply;
+	(void)priv;
+}
+
+static void
+consume_failed_at(char *out, size_t outsz)
+{
+	struct timespec	ts;
+	struct tm	tm;
+	char		base[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, outsz, "%s.%03ldZ", base, ts.tv_nsec / 1000000L);
+}
+
+static void
+consume_push(struct consume *c, int *argc, const char *s, size_t n)
+{
+	c->c_argv[*argc] = s;
+	c->c_argvlen[*argc] = n;
+	(*argc)++;
+}
+
+#define PUSHS(s)	consume_push(c, &argc, (s), strlen(s))
+
+/* XADD <dlq> MAXLEN ~ N * id .. payload .. error .. reason .. stage .. consumer .. failed_at .. deliveries .. */
+static int
+consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
+    const char *failed_at)
+{
+	const struct batch_entry *e = &b->b_entries[i];
+	char		 maxlen[24], deliveries[16], plen[24];
+	size_t		 n = e->be_payload_len;
+	int		 argc = 0;
+
+	snprintf(maxlen, sizeof(maxlen), "%ld", c->c_cf->cf_dlq_maxlen);
+	snprintf(deliveries, sizeof(deliveries), "%u", e->be_deliveries);
+	snprintf(plen, sizeof(plen), "%zu", n);
+	PUSHS("XADD"); PUSHS(c->c_dlq); PUSHS("MAXLEN"); PUSHS("~");
+	PUSHS(maxlen); PUSHS("*");
+	PUSHS("id"); PUSHS(batch_id(b, i));
+	PUSHS("payload");
+	consume_push(c, &argc, batch_payload(b, i),
+	    n > DLQ_PAYLOAD_MAX ? DLQ_PAYLOAD_MAX : n);
+	PUSHS("payload_len"); PUSHS(plen);
+	PUSHS("error"); PUSHS(batch_error(b, i));
+	PUSHS("reason"); PUSHS(e->be_reason ? e->be_reason : "unknown");
+	PUSHS("stage"); PUSHS(dlq_stage_name(e->be_stage));
+	PUSHS("consumer"); PUSHS(c->c_consumer);
+	PUSHS("failed_at"); PUSHS(failed_at);
+	PUSHS("deliveries"); PUSHS(deliveries);
+	return redisAsyncCommandArgv(c->c_ac, consume_ignore_cb, NULL, argc,
+	    c->c_argv, c->c_argvlen) == REDIS_OK ? 0 : -1;
+}
+
+static int
+consume_send_xack(struct consume *c, const struct batch *b)
+{
+	size_t	i;
+	int	argc = 0;
+
+	PUSHS("XACK"); PUSHS(c->c_cf->cf_stream); PUSHS(c->c_cf->cf_group);
+	for (i = 0; i < b->b_n; i++)
+		PUSHS(batch_id(b, i));
+	return redisAsyncCommandArgv(c->c_ac, consume_ignore_cb, NULL, argc,
+	    c->c_argv, c->c_argvlen) == REDIS_OK ? 0 : -1;
+}
+
+#undef PUSHS
+
+int
+consume_settle(struct consume *c, struct batch *b)
+{
+	char		 failed_at[64];
+	const char	*exec = "EXEC";
+	size_t		 i;
+
+	if (!c->c_up || c->c_ac == NULL)
+		return -1;
+	if (consume_argv_reserve(c, b->b_n + 32) == -1)
+		return -1;
+	consume_failed_at(failed_at, sizeof(failed_at));
+	if (redisAsyncCommand(c->c_ac, consume_ignore_cb, NULL, "MULTI") != REDIS_OK)
+		return -1;
+	for (i = 0; i < b->b_n; i++) {
+		if (b->b_entries[i].be_status != ENTRY_POISON)
+			continue;
+		log_emit(LOG_LVL_ERROR, NULL, "dead-lettering entry %s (%s): %s",
+		    batch_id(b, i), b->b_entries[i].be_reason, batch_error(b, i));
+		if (consume_send_dlq(c, b, i, failed_at) == -1)
+			return -1;
+	}
+	if (consume_send_xack(c, b) == -1)
+		return -1;
+	/* hiredis only fails to queue on OOM or a closed context; EXEC decides */
+	return redisAsyncCommandArgv(c->c_ac, consume_settle_cb, b, 1, &exec,
+	    NULL) == REDIS_OK ? 0 : -1;
+}
+
+static redisContext *
+consume_sync_connect(const struct redis_addr *ra, char *err, size_t errlen)
+{
+	struct timeval	 tv = { 5, 0 };
+	redisContext	*rc;
+
+	if (ra->ra_path[0] != '\0')
+		rc = redisConnectUnixWithTimeout(ra->ra_path, tv);
+	else
+		rc = redisConnectWithTimeout(ra->ra_host, ra->ra_port, tv);
+	if (rc == NULL || rc->err) {
+		snprintf(err, errlen, "cannot connect to Redis: %s",
+		    rc ? rc->errstr : "out of memory");
+		redisFree(rc);
+		return NULL;
+	}
+	redisSetTimeout(rc, tv);
+	return rc;
+}
+
+static int
+consume_sync_command(redisContext *rc, char *err, size_t errlen,
+    const char *what, int argc, const char **argv)
+{
+	redisReply	*r = redisCommandArgv(rc, argc, argv, NULL);
+	int		 ret = 0;
+
+	if (r == NULL) {
+		snprintf(err, errlen, "%s failed: %s", what, rc->errstr);
+		return -1;
+	}
+	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0) {
+		snprintf(err, errlen, "%s failed: %s", what, r->str);
+		ret = -1;
+	}
+	freeReplyObject(r);
+	return ret;
+}
+
+int
+consume_ensure_group_sync(const struct config *cf, char *err, size_t errlen)
+{
+	struct redis_addr	 ra;
+	redisContext		*rc;
+	char			 db[16];
+	const char		*auth[] = { "AUTH", NULL, NULL };
+	const char		*sel[] = { "SELECT", db };
+	const char		*create[] = { "XGROUP", "CREATE", cf->cf_stream,
+	    cf->cf_group, cf->cf_start_id, "MKSTREAM" };
+	int			 ret = -1;
+
+	if (redisurl_parse(cf->cf_redis_url, &ra, err, errlen) == -1)
+		return -1;
+	if ((rc = consume_sync_connect(&ra, err, errlen)) == NULL)
+		return -1;
+	if (ra.ra_password[0] != '\0') {
+		int n = 2;
+
+		auth[1] = ra.ra_user[0] ? ra.ra_user : ra.ra_password;
+		if (ra.ra_user[0]) {
+			auth[2] = ra.ra_password;
+			n = 3;
+		}
+		if (consume_sync_command(rc, err, errlen, "AUTH", n, auth) == -1)
+			goto out;
+	}
+	snprintf(db, sizeof(db), "%d", ra.ra_db);
+	if (ra.ra_db != 0 &&
+	    consume_sync_command(rc, err, errlen, "SELECT", 2, sel) == -1)
+		goto out;
+	ret = consume_sync_command(rc, err, errlen, "XGROUP CREATE", 6, create);
+out:
+	redisFree(rc);
+	return ret;
+}

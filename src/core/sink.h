@@ -1,0 +1,29 @@
+/* Hooks run after a batch commits: how the domain layer plugs into the core. */
+#ifndef PROCESSOR_SINK_H
+#define PROCESSOR_SINK_H
+
+#include <stddef.h>
+
+#include "core/position.h"
+
+/*
+ * Called in the worker after the rows of a batch committed, with the
+ * positions that were written (new or duplicate), in (device_id, ts) order.
+ * A hook must not block the loop and must not keep the pointers.
+ */
+struct sink_hook {
+	const char	*sh_name;
+	void		(*sh_fn)(void *arg, const struct position *const *rows,
+			    size_t n);
+	void		*sh_arg;
+};
+
+#define SINK_MAX_HOOKS	8
+
+/* Append a hook; hooks run in registration order.  0, or -1 when full. */
+int	sink_register(const struct sink_hook *);
+void	sink_run(const struct position *const *rows, size_t n);
+size_t	sink_count(void);
+void	sink_clear(void);
+
+#endif

@@ -1,0 +1,652 @@
+/* PostgreSQL writer: libpq non-blocking on the worker's loop, binary COPY per batch. */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+#include <libpq-fe.h>
+
+#include "buf.h"
+#include "config.h"
+#include "core/batch.h"
+#include "core/write.h"
+#include "log.h"
+#include "metrics.h"
+
+#define RECONNECT_MIN_S		0.1
+#define RECONNECT_MAX_S		5.0
+#define CONNECT_TIMEOUT_S	10.0
+#define GUARD_MARGIN_S		10.0	/* beyond statement_timeout */
+#define PG_EPOCH_OFFSET_US	946684800000000LL	/* 2000-01-01 - 1970-01-01 */
+
+#define POSITION_COLUMNS "device_id, ts, latitude, longitude, altitude, " \
+	"angle, satellites, speed, priority, event_io_id, attributes"
+#define POSITION_NCOLS	11
+
+/*
+ * One string, one round trip: the server runs BEGIN, waits for the COPY
+ * data, then runs the INSERT and COMMIT that follow in the same query.
+ */
+static const char write_sql[] =
+	"BEGIN; "
+	"COPY pg_temp.positions_stage (" POSITION_COLUMNS ") FROM STDIN (FORMAT binary); "
+	"INSERT INTO positions (" POSITION_COLUMNS ") "
+	"SELECT " POSITION_COLUMNS " FROM pg_temp.positions_stage "
+	"ON CONFLICT (device_id, ts) DO NOTHING; "
+	"COMMIT";
+
+enum write_phase {
+	WP_DOWN = 0,
+	WP_CONNECTING,
+	WP_SETUP,	/* session settings + staging table */
+	WP_IDLE,
+	WP_COPY,	/* sending COPY data */
+	WP_RESULTS,	/* collecting results */
+	WP_ROLLBACK
+};
+
+struct write {
+	struct ev_loop		*w_loop;
+	const struct config	*w_cf;
+	const struct write_cb	*w_cb;
+	void			*w_arg;
+	struct worker_stats	*w_stats;
+	PGconn			*w_conn;
+	enum write_phase	 w_phase;
+	ev_io			 w_io;
+	ev_timer		 w_reconnect;
+	ev_timer		 w_guard;
+	double			 w_backoff;
+	int			 w_was_up;
+
+	struct batch		*w_batch;
+	struct buf		 w_copy;
+	size_t			 w_copy_sent;
+	int			 w_copy_ended;
+	int			 w_nresults;
+	enum write_result	 w_result;
+	char			 w_sqlstate[8];
+	char			 w_message[512];
+	uint64_t		 w_inserted;
+};
+
+static void	write_connect(struct write *);
+static void	write_io_cb(struct ev_loop *, ev_io *, int);
+
+static void
+write_watch(struct write *w, int events)
+{
+	int	fd = PQsocket(w->w_conn);
+
+	ev_io_stop(w->w_loop, &w->w_io);
+	if (fd < 0)
+		return;
+	ev_io_set(&w->w_io, fd, events);
+	ev_io_start(w->w_loop, &w->w_io);
+}
+
+static void
+write_guard(struct write *w, double seconds)
+{
+	ev_timer_stop(w->w_loop, &w->w_guard);
+	if (seconds > 0) {
+		ev_timer_set(&w->w_guard, seconds, 0.);
+		ev_timer_start(w->w_loop, &w->w_guard);
+	}
+}
+
+static void
+write_schedule_reconnect(struct write *w)
+{
+	double	jitter = (double)(rand() % 100) / 1000.0;
+
+	ev_timer_stop(w->w_loop, &w->w_reconnect);
+	ev_timer_set(&w->w_reconnect, w->w_backoff + jitter, 0.);
+	ev_timer_start(w->w_loop, &w->w_reconnect);
+	w->w_backoff *= 2;
+	if (w->w_backoff > RECONNECT_MAX_S)
+		w->w_backoff = RECONNECT_MAX_S;
+}
+
+static void
+write_finish_batch(struct write *w, enum write_result res)
+{
+	struct batch	*b = w->w_batch;
+
+	if (b == NULL)
+		return;
+	w->w_batch = NULL;
+	b->b_inserted = w->w_inserted;
+	w->w_cb->wc_done(w->w_arg, b, res, w->w_sqlstate[0] ? w->w_sqlstate : NULL,
+	    w->w_message);
+}
+
+/* Drop the connection; a batch in flight is reported transient. */
+static void
+write_reset(struct write *w, const char *why)
+{
+	ev_io_stop(w->w_loop, &w->w_io);
+	write_guard(w, 0);
+	if (w->w_conn != NULL) {
+		PQfinish(w->w_conn);
+		w->w_conn = NULL;
+	}
+	w->w_phase = WP_DOWN;
+	w->w_stats->ws_flags &= ~(uint32_t)WS_PG_UP;
+	if (w->w_was_up) {
+		log_warnx("lost the PostgreSQL connection: %s", why);
+		w->w_was_up = 0;
+		w->w_cb->wc_down(w->w_arg);
+	}
+	if (w->w_batch != NULL) {
+		w->w_stats->ws_write_errors[WERR_TRANSIENT]++;
+		w->w_sqlstate[0] = '\0';
+		snprintf(w->w_message, sizeof(w->w_message), "%s", why);
+		write_finish_batch(w, WRITE_TRANSIENT);
+	}
+	write_schedule_reconnect(w);
+}
+
+static void
+write_reconnect_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)revents;
+	write_connect(t->data);
+}
+
+static void
+write_guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct write	*w = t->data;
+
+	(void)loop;
+	(void)revents;
+	write_reset(w, w->w_phase == WP_CONNECTING ?
+	    "connection attempt timed out" : "no answer from the server in time");
+}
+
+static void
+write_notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+enum write_result
+write_classify(const char *sqlstate, int connection_bad)
+{
+	if (connection_bad || sqlstate == NULL || sqlstate[0] == '\0')
+		return WRITE_TRANSIENT;
+	if (strncmp(sqlstate, "08", 2) == 0 ||	/* connection exception */
+	    strncmp(sqlstate, "40", 2) == 0 ||	/* serialization, deadlock */
+	    strncmp(sqlstate, "53", 2) == 0 ||	/* insufficient resources */
+	    strncmp(sqlstate, "57", 2) == 0 ||	/* admin shutdown, query canceled */
+	    strncmp(sqlstate, "58", 2) == 0 ||	/* system error (io) */
+	    strcmp(sqlstate, "55P03") == 0 ||	/* lock_timeout */
+	    strcmp(sqlstate, "25P03") == 0 ||	/* idle-in-transaction timeout */
+	    strcmp(sqlstate, "23505") == 0)	/* our key despite ON CONFLICT: retry */
+		return WRITE_TRANSIENT;
+	if (strncmp(sqlstate, "22", 2) == 0 ||	/* data exception */
+	    strncmp(sqlstate, "23", 2) == 0 ||	/* integrity (CHECK, NOT NULL) */
+	    strcmp(sqlstate, "54000") == 0)	/* program limit (value too big) */
+		return WRITE_DATA;
+	return WRITE_FATAL;
+}
+
+static void
+write_setup_done(struct write *w)
+{
+	w->w_phase = WP_IDLE;
+	w->w_backoff = RECONNECT_MIN_S;
+	w->w_was_up = 1;
+	w->w_stats->ws_flags |= WS_PG_UP;
+	write_guard(w, 0);
+	log_info("connected to PostgreSQL");
+	w->w_cb->wc_up(w->w_arg);
+}
+
+static void
+write_send_setup(struct write *w)
+{
+	char	sql[768];
+
+	snprintf(sql, sizeof(sql),
+	    "SET TimeZone = 'UTC'; "
+	    "SET statement_timeout = %d; "
+	    "SET lock_timeout = %d; "
+	    "SET idle_in_transaction_session_timeout = %d; "
+	    "CREATE TEMP TABLE IF NOT EXISTS positions_stage "
+	    "(LIKE positions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
+	    w->w_cf->cf_statement_timeout_ms, w->w_cf->cf_statement_timeout_ms,
+	    w->w_cf->cf_statement_timeout_ms * 2);
+	if (!PQsendQuery(w->w_conn, sql)) {
+		write_reset(w, PQerrorMessage(w->w_conn));
+		return;
+	}
+	w->w_phase = WP_SETUP;
+	w->w_nresults = 0;
+	w->w_result = WRITE_OK;
+	write_watch(w, EV_READ | EV_WRITE);
+}
+
+static void
+write_poll_connect(struct write *w)
+{
+	switch (PQconnectPoll(w->w_conn)) {
+	case PGRES_POLLING_READING:
+		write_watch(w, EV_READ);
+		break;
+	case PGRES_POLLING_WRITING:
+		write_watch(w, EV_WRITE);
+		break;
+	case PGRES_POLLING_OK:
+		if (PQsetnonblocking(w->w_conn, 1) == -1) {
+			write_reset(w, PQerrorMessage(w->w_conn));
+			break;
+		}
+		PQsetNoticeProcessor(w->w_conn, write_notice, w);
+		write_send_setup(w);
+		break;
+	default:
+		if (w->w_backoff <= RECONNECT_MIN_S)
+			log_warnx("cannot connect to PostgreSQL: %.*s",
+			    (int)strcspn(PQerrorMessage(w->w_conn), "\n"),
+			    PQerrorMessage(w->w_conn));
+		PQfinish(w->w_conn);
+		w->w_conn = NULL;
+		w->w_phase = WP_DOWN;
+		ev_io_stop(w->w_loop, &w->w_io);
+		write_guard(w, 0);
+		write_schedule_reconnect(w);
+	}
+}
+
+static void
+write_connect(struct write *w)
+{
+	const char	*keys[] = { "dbname", "application_name", NULL };
+	const char	*vals[] = { w->w_cf->cf_pg_url, "processor", NULL };
+
+	w->w_conn = PQconnectStartParams(keys, vals, 1);
+	if (w->w_conn == NULL || PQstatus(w->w_conn) == CONNECTION_BAD) {
+		log_warnx("cannot connect to PostgreSQL: %s",
+		    w->w_conn ? PQerrorMessage(w->w_conn) : "out of memory");
+		if (w->w_conn != NULL)
+			PQfinish(w->w_conn);
+		w->w_conn = NULL;
+		write_schedule_reconnect(w);
+		return;
+	}
+	w->w_phase = WP_CONNECTING;
+	write_guard(w, CONNECT_TIMEOUT_S);
+	write_poll_connect(w);
+}
+
+static void
+put16(struct buf *b, int16_t v)
+{
+	uint16_t	n = htons((uint16_t)v);
+
+	buf_append(b, &n, 2);
+}
+
+static void
+put32(struct buf *b, int32_t v)
+{
+	uint32_t	n = htonl((uint32_t)v);
+
+	buf_append(b, &n, 4);
+}
+
+static void
+put64(struct buf *b, int64_t v)
+{
+	put32(b, (int32_t)((uint64_t)v >> 32));
+	put32(b, (int32_t)((uint64_t)v & 0xffffffffu));
+}
+
+static void
+put_f8(struct buf *b, double d)
+{
+	int64_t	v;
+
+	memcpy(&v, &d, 8);
+	put32(b, 8);
+	put64(b, v);
+}
+
+static void
+put_f4(struct buf *b, int present, double d)
+{
+	float	f = (float)d;
+	int32_t	v;
+
+	if (!present) {
+		put32(b, -1);
+		return;
+	}
+	memcpy(&v, &f, 4);
+	put32(b, 4);
+	put32(b, v);
+}
+
+static void
+put_i2(struct buf *b, int present, int v)
+{
+	if (!present) {
+		put32(b, -1);
+		return;
+	}
+	put32(b, 2);
+	put16(b, (int16_t)v);
+}
+
+static void
+write_encode_row(struct buf *out, const struct position *p)
+{
+	size_t	dlen = strlen(p->p_device);
+
+	put16(out, POSITION_NCOLS);
+	put32(out, (int32_t)dlen);
+	buf_append(out, p->p_device, dlen);
+	put32(out, 8);
+	put64(out, p->p_ts_us - PG_EPOCH_OFFSET_US);
+	put_f8(out, p->p_lat);
+	put_f8(out, p->p_lon);
+	put_f4(out, p->p_has & POS_HAS_ALTITUDE, p->p_altitude);
+	put_i2(out, p->p_has & POS_HAS_ANGLE, p->p_angle);
+	put_i2(out, p->p_has & POS_HAS_SATELLITES, p->p_satellites);
+	put_f4(out, p->p_has & POS_HAS_SPEED, p->p_speed);
+	put_i2(out, p->p_has & POS_HAS_PRIORITY, p->p_priority);
+	if (p->p_has & POS_HAS_EVENT_IO) {
+		put32(out, 4);
+		put32(out, p->p_event_io);
+	} else
+		put32(out, -1);
+	/* jsonb binary format: a version byte (1) then the JSON text */
+	put32(out, (int32_t)p->p_attrs_len + 1);
+	buf_putc(out, 1);
+	buf_append(out, p->p_attrs, p->p_attrs_len);
+}
+
+int
+write_encode_copy(struct buf *out, const struct batch *b, const uint32_t *idx,
+    size_t n)
+{
+	static const char	 sig[11] = "PGCOPY\n\377\r\n";
+	size_t			 i;
+
+	/* Reserve once for the typical row so the loop rarely reallocates. */
+	if (buf_reserve(out, 19 + n * 160) == -1)
+		return -1;
+	buf_append(out, sig, sizeof(sig));
+	put32(out, 0);		/* flags */
+	put32(out, 0);		/* header extension length */
+	for (i = 0; i < n; i++)
+		write_encode_row(out, &b->b_entries[idx[i]].be_pos);
+	put16(out, -1);
+	/* buf_append only fails on ENOMEM; check once at the end */
+	return buf_reserve(out, 0);
+}
+
+static void
+write_record_error(struct write *w, PGresult *res)
+{
+	const char	*state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char	*msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	enum write_result r;
+
+	if (w->w_result != WRITE_OK)
+		return;		/* keep the first error */
+	r = write_classify(state, PQstatus(w->w_conn) == CONNECTION_BAD);
+	w->w_result = r;
+	snprintf(w->w_sqlstate, sizeof(w->w_sqlstate), "%s", state ? state : "");
+	snprintf(w->w_message, sizeof(w->w_message), "%s",
+	    msg ? msg : PQerrorMessage(w->w_conn));
+}
+
+/* Send as much COPY data as the socket takes; 1 when all is sent and ended. */
+static int
+write_pump_copy(struct write *w)
+{
+	int	r;
+
+	while (w->w_copy_sent < w->w_copy.b_len) {
+		size_t	chunk = w->w_copy.b_len - w->w_copy_sent;
+
+		if (chunk > 65536)
+			chunk = 65536;
+		r = PQputCopyData(w->w_conn, w->w_copy.b_data + w->w_copy_sent,
+		    (int)chunk);
+		if (r == 0)
+			return 0;	/* buffers full: wait for write-ready */
+		if (r < 0)
+			return -1;
+		w->w_copy_sent += chunk;
+	}
+	if (!w->w_copy_ended) {
+		r = PQputCopyEnd(w->w_conn, NULL);
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			return -1;
+		w->w_copy_ended = 1;
+	}
+	r = PQflush(w->w_conn);
+	if (r < 0)
+		return -1;
+	return r == 0;
+}
+
+static void
+write_batch_results_done(struct write *w)
+{
+	enum write_result	res = w->w_result;
+
+	if (res != WRITE_OK && PQtransactionStatus(w->w_conn) != PQTRANS_IDLE) {
+		/* the server left the transaction open and failed: roll back */
+		if (!PQsendQuery(w->w_conn, "ROLLBACK")) {
+			write_reset(w, PQerrorMessage(w->w_conn));
+			return;
+		}
+		w->w_phase = WP_ROLLBACK;
+		write_watch(w, EV_READ | EV_WRITE);
+		return;
+	}
+	w->w_phase = WP_IDLE;
+	write_guard(w, 0);
+	ev_io_stop(w->w_loop, &w->w_io);
+	if (res == WRITE_DATA)
+		w->w_stats->ws_write_errors[WERR_DATA]++;
+	else if (res == WRITE_FATAL)
+		w->w_stats->ws_write_errors[WERR_FATAL]++;
+	else if (res == WRITE_TRANSIENT)
+		w->w_stats->ws_write_errors[WERR_TRANSIENT]++;
+	write_finish_batch(w, res);
+}
+
+/* Handle one result of the batch query; 1 when the COPY phase begins. */
+static int
+write_batch_result(struct write *w, PGresult *res)
+{
+	const char	*tuples;
+
+	switch (PQresultStatus(res)) {
+	case PGRES_COPY_IN:
+		return 1;
+	case PGRES_COMMAND_OK:
+		if (strncmp(PQcmdStatus(res), "INSERT", 6) == 0) {
+			tuples = PQcmdTuples(res);
+			w->w_inserted = strtoull(tuples, NULL, 10);
+		} else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0 &&
+		    w->w_result == WRITE_OK) {
+			w->w_result = WRITE_TRANSIENT;
+			snprintf(w->w_message, sizeof(w->w_message),
+			    "transaction rolled back at COMMIT");
+		}
+		return 0;
+	default:
+		write_record_error(w, res);
+		return 0;
+	}
+}
+
+static void
+write_drain_results(struct write *w)
+{
+	PGresult	*res;
+
+	if (!PQconsumeInput(w->w_conn)) {
+		write_reset(w, PQerrorMessage(w->w_conn));
+		return;
+	}
+	while (!PQisBusy(w->w_conn)) {
+		if ((res = PQgetResult(w->w_conn)) == NULL) {
+			if (w->w_phase == WP_SETUP) {
+				if (w->w_result != WRITE_OK) {
+					log_error("PostgreSQL session setup failed: %s",
+					    w->w_message);
+					write_reset(w, w->w_message);
+				} else
+					write_setup_done(w);
+			} else if (w->w_phase == WP_ROLLBACK) {
+				w->w_phase = WP_RESULTS;
+				PQtransactionStatus(w->w_conn) == PQTRANS_IDLE ?
+				    write_batch_results_done(w) :
+				    write_reset(w, "ROLLBACK did not end the transaction");
+			} else
+				write_batch_results_done(w);
+			return;
+		}
+		if (w->w_phase == WP_SETUP || w->w_phase == WP_ROLLBACK) {
+			if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+				write_record_error(w, res);
+		} else if (write_batch_result(w, res)) {
+			PQclear(res);
+			w->w_phase = WP_COPY;
+			write_watch(w, EV_WRITE);
+			return;
+		}
+		PQclear(res);
+	}
+}
+
+static void
+write_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct write	*w = io->data;
+	int		 r;
+
+	(void)loop;
+	if (w->w_phase == WP_CONNECTING) {
+		write_poll_connect(w);
+		return;
+	}
+	if (revents & EV_WRITE) {
+		if (w->w_phase == WP_COPY) {
+			if ((r = write_pump_copy(w)) < 0) {
+				write_reset(w, PQerrorMessage(w->w_conn));
+				return;
+			}
+			if (r == 1) {
+				w->w_phase = WP_RESULTS;
+				write_watch(w, EV_READ);
+			}
+			return;
+		}
+		if ((r = PQflush(w->w_conn)) < 0) {
+			write_reset(w, PQerrorMessage(w->w_conn));
+			return;
+		}
+		if (r == 0)
+			write_watch(w, EV_READ);
+	}
+	if (revents & EV_READ)
+		write_drain_results(w);
+}
+
+struct write *
+write_new(struct ev_loop *loop, const struct config *cf,
+    const struct write_cb *cb, void *arg, struct worker_stats *stats)
+{
+	struct write	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->w_loop = loop;
+	w->w_cf = cf;
+	w->w_cb = cb;
+	w->w_arg = arg;
+	w->w_stats = stats;
+	w->w_backoff = RECONNECT_MIN_S;
+	ev_init(&w->w_io, write_io_cb);
+	w->w_io.data = w;
+	ev_timer_init(&w->w_reconnect, write_reconnect_cb, 0., 0.);
+	w->w_reconnect.data = w;
+	ev_timer_init(&w->w_guard, write_guard_cb, 0., 0.);
+	w->w_guard.data = w;
+	buf_init(&w->w_copy);
+	return w;
+}
+
+void
+write_free(struct write *w)
+{
+	if (w == NULL)
+		return;
+	ev_io_stop(w->w_loop, &w->w_io);
+	ev_timer_stop(w->w_loop, &w->w_reconnect);
+	ev_timer_stop(w->w_loop, &w->w_guard);
+	if (w->w_conn != NULL)
+		PQfinish(w->w_conn);
+	buf_free(&w->w_copy);
+	free(w);
+}
+
+void
+write_start(struct write *w)
+{
+	write_connect(w);
+}
+
+int
+write_is_up(const struct write *w)
+{
+	return w->w_phase == WP_IDLE || w->w_phase == WP_COPY ||
+	    w->w_phase == WP_RESULTS || w->w_phase == WP_ROLLBACK;
+}
+
+int
+write_busy(const struct write *w)
+{
+	return w->w_batch != NULL;
+}
+
+int
+write_submit(struct write *w, struct batch *b, const uint32_t *idx, size_t n)
+{
+	if (w->w_phase != WP_IDLE || w->w_batch != NULL)
+		return -1;
+	buf_reset(&w->w_copy);
+	if (write_encode_copy(&w->w_copy, b, idx, n) == -1)
+		return -1;
+	if (!PQsendQuery(w->w_conn, write_sql)) {
+		write_reset(w, PQerrorMessage(w->w_conn));
+		return -1;
+	}
+	w->w_batch = b;
+	w->w_copy_sent = 0;
+	w->w_copy_ended = 0;
+	w->w_inserted = 0;
+	w->w_result = WRITE_OK;
+	w->w_sqlstate[0] = '\0';
+	w->w_message[0] = '\0';
+	w->w_phase = WP_RESULTS;
+	write_watch(w, EV_READ | EV_WRITE);
+	write_guard(w, w->w_cf->cf_statement_timeout_ms / 1000.0 + GUARD_MARGIN_S);
+	return 0;
+}

@@ -1,0 +1,143 @@
+/* A worker process: its own loop, signals, the master link, and the pipeline. */
+#include "autoconf.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "config.h"
+#include "core/pipeline.h"
+#include "exitcodes.h"
+#include "fault.h"
+#include "log.h"
+#include "metrics.h"
+#include "worker.h"
+
+struct worker {
+	struct ev_loop		*wk_loop;
+	const struct config	*wk_cf;
+	int			 wk_slot;
+	char			 wk_consumer[256];
+	struct worker_stats	 wk_stats;
+	struct pipeline		*wk_pipeline;
+	ev_signal		 wk_sigterm;
+	ev_signal		 wk_sigint;
+	double			 wk_stop_started;
+	int			 wk_stopping;
+	int			 wk_standalone;	/* no master (ipc_fd == -1) */
+};
+
+static void
+worker_consuming(void *arg)
+{
+	struct worker	*wk = arg;
+
+	/* without a master this process is the daemon: say when it is ready */
+	log_info("%s: connected to Redis and PostgreSQL, consuming",
+	    wk->wk_standalone ? "ready" : "up");
+}
+
+static void
+worker_log_totals(const struct worker *wk)
+{
+	const struct worker_stats *s = &wk->wk_stats;
+
+	log_info("worker %d stopped: consumed %llu, inserted %llu, duplicates "
+	    "%llu, poison %llu, dead-lettered %llu, acknowledged %llu, trimmed %llu",
+	    wk->wk_slot, (unsigned long long)s->ws_consumed,
+	    (unsigned long long)s->ws_inserted,
+	    (unsigned long long)s->ws_duplicates, (unsigned long long)s->ws_poison,
+	    (unsigned long long)s->ws_dead_lettered,
+	    (unsigned long long)s->ws_acked, (unsigned long long)s->ws_trimmed);
+}
+
+static void
+worker_stopped(void *arg)
+{
+	struct worker	*wk = arg;
+
+	log_info("drained: every entry read was committed and acknowledged "
+	    "(%.3f s)", ev_time() - wk->wk_stop_started);
+	ev_break(wk->wk_loop, EVBREAK_ALL);
+}
+
+/* Stop reading, settle what is in flight, then leave the loop. */
+static void
+worker_stop(struct worker *wk, const char *why)
+{
+	if (wk->wk_stopping)
+		return;
+	wk->wk_stopping = 1;
+	wk->wk_stop_started = ev_time();
+	log_info("stopping (%s): finishing %lu in-flight entries", why,
+	    pipeline_inflight_entries(wk->wk_pipeline));
+	pipeline_stop(wk->wk_pipeline, worker_stopped, wk);
+}
+
+static void
+worker_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	worker_stop(w->data, w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void
+worker_signals(struct worker *wk)
+{
+	sigset_t	none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a closed socket is an error return, not death */
+	signal(SIGHUP, SIG_IGN);	/* reload is the master's business */
+	ev_signal_init(&wk->wk_sigterm, worker_signal_cb, SIGTERM);
+	wk->wk_sigterm.data = wk;
+	ev_signal_start(wk->wk_loop, &wk->wk_sigterm);
+	ev_signal_init(&wk->wk_sigint, worker_signal_cb, SIGINT);
+	wk->wk_sigint.data = wk;
+	ev_signal_start(wk->wk_loop, &wk->wk_sigint);
+}
+
+int
+worker_main(const struct config *cf, int slot, int ipc_fd)
+{
+	struct worker	wk;
+
+	(void)ipc_fd;
+	memset(&wk, 0, sizeof(wk));
+	wk.wk_cf = cf;
+	wk.wk_slot = slot;
+	wk.wk_stats.ws_version = METRICS_VERSION;
+	snprintf(wk.wk_consumer, sizeof(wk.wk_consumer), "%s-%d",
+	    cf->cf_consumer_prefix, slot);
+	if (fault_active("crash_on_start"))
+		abort();
+	/* a fresh loop: never reuse the parent's after fork (ev.pod) */
+	if ((wk.wk_loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
+		log_error("ev_loop_new failed");
+		return WORKER_EXIT_RESTART;
+	}
+	worker_signals(&wk);
+	wk.wk_pipeline = pipeline_new(wk.wk_loop, cf, wk.wk_consumer, &wk.wk_stats);
+	if (wk.wk_pipeline == NULL) {
+		log_error("cannot set up the pipeline");
+		ev_loop_destroy(wk.wk_loop);
+		return WORKER_EXIT_PERMANENT;
+	}
+	wk.wk_standalone = ipc_fd == -1;
+	pipeline_on_consuming(wk.wk_pipeline, worker_consuming, &wk);
+	log_info("worker %d starting as consumer %s", slot, wk.wk_consumer);
+	pipeline_start(wk.wk_pipeline);
+	ev_run(wk.wk_loop, 0);
+	worker_log_totals(&wk);
+	pipeline_free(wk.wk_pipeline);
+	ev_signal_stop(wk.wk_loop, &wk.wk_sigterm);
+	ev_signal_stop(wk.wk_loop, &wk.wk_sigint);
+	ev_loop_destroy(wk.wk_loop);
+	return WORKER_EXIT_CLEAN;
+}

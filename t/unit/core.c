@@ -1,0 +1,206 @@
+/* Unit tests of the pure parts of the data path: URLs, batches, COPY encoding, error classes, migration files. */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "core/batch.h"
+#include "core/redisurl.h"
+#include "core/write.h"
+#include "migrate_files.h"
+#include "tap.h"
+
+static void
+test_redisurl(void)
+{
+	struct redis_addr	ra;
+	char			err[128];
+
+	ok(redisurl_parse("redis://127.0.0.1:6390/2", &ra, err, sizeof(err)) == 0 &&
+	    strcmp(ra.ra_host, "127.0.0.1") == 0 && ra.ra_port == 6390 &&
+	    ra.ra_db == 2, "redis url with host, port and db");
+	ok(redisurl_parse("redis://localhost", &ra, err, sizeof(err)) == 0 &&
+	    ra.ra_port == 6379 && ra.ra_db == 0, "redis url defaults");
+	ok(redisurl_parse("redis://u:p%@h:1", &ra, err, sizeof(err)) == 0 &&
+	    strcmp(ra.ra_user, "u") == 0 && strcmp(ra.ra_password, "p%") == 0,
+	    "redis url user and password");
+	ok(redisurl_parse("redis://secret@h", &ra, err, sizeof(err)) == 0 &&
+	    strcmp(ra.ra_password, "secret") == 0 && ra.ra_user[0] == '\0',
+	    "redis url password only");
+	ok(redisurl_parse("unix:///run/redis.sock?db=3", &ra, err, sizeof(err)) == 0 &&
+	    strcmp(ra.ra_path, "/run/redis.sock") == 0 && ra.ra_db == 3,
+	    "unix socket url");
+	ok(redisurl_parse("http://x", &ra, err, sizeof(err)) == -1 &&
+	    strstr(err, "not a redis://") != NULL, "other schemes rejected: %s", err);
+	ok(redisurl_parse("redis://h:99999", &ra, err, sizeof(err)) == -1,
+	    "bad port rejected");
+	ok(redisurl_parse("redis://h/x", &ra, err, sizeof(err)) == -1,
+	    "bad db rejected");
+	ok(redisurl_parse("redis://:6379", &ra, err, sizeof(err)) == -1,
+	    "missing host rejected");
+}
+
+static void
+test_classify(void)
+{
+	is_int(write_classify(NULL, 1), WRITE_TRANSIENT, "lost connection is transient");
+	is_int(write_classify(NULL, 0), WRITE_TRANSIENT, "no SQLSTATE is transient");
+	is_int(write_classify("57P01", 0), WRITE_TRANSIENT, "admin shutdown is transient");
+	is_int(write_classify("40P01", 0), WRITE_TRANSIENT, "deadlock is transient");
+	is_int(write_classify("53100", 0), WRITE_TRANSIENT, "disk full is transient");
+	is_int(write_classify("55P03", 0), WRITE_TRANSIENT, "lock timeout is transient");
+	is_int(write_classify("57014", 0), WRITE_TRANSIENT, "statement timeout is transient");
+	is_int(write_classify("22021", 0), WRITE_DATA, "bad encoding is data");
+	is_int(write_classify("22P02", 0), WRITE_DATA, "bad text representation is data");
+	is_int(write_classify("23514", 0), WRITE_DATA, "CHECK violation is data");
+	is_int(write_classify("54000", 0), WRITE_DATA, "program limit is data");
+	is_int(write_classify("23505", 0), WRITE_TRANSIENT, "our key despite ON CONFLICT is retried");
+	is_int(write_classify("42P01", 0), WRITE_FATAL, "missing table is fatal");
+	is_int(write_classify("28P01", 0), WRITE_FATAL, "auth failure is fatal");
+}
+
+static void
+add_valid(struct batch *b, const char *id, const char *dev, int64_t ts)
+{
+	struct batch_entry	*e;
+
+	batch_add(b, id, strlen(id), "{}", 2);
+	e = &b->b_entries[b->b_n - 1];
+	e->be_status = ENTRY_VALID;
+	snprintf(e->be_pos.p_device, sizeof(e->be_pos.p_device), "%s", dev);
+	e->be_pos.p_ts_us = ts;
+	e->be_attrs_off = b->b_attrs.b_len;
+	buf_puts(&b->b_attrs, "{\"1\":2}");
+	e->be_pos.p_attrs_len = 7;
+}
+
+static void
+test_batch(void)
+{
+	struct batch	*b = batch_new();
+
+	add_valid(b, "1700000000123-0", "b", 2);
+	add_valid(b, "1700000000124-0", "a", 9);
+	batch_add(b, "1700000000125-0", 15, NULL, 0);
+	add_valid(b, "1700000000126-1", "a", 3);
+	batch_poison(b, 0, DLQ_STAGE_WRITE, "rejected_by_postgres", "bad row");
+	batch_fix_attrs(b);
+	batch_sort_valid(b);
+	is_int((long long)b->b_n, 4, "batch holds four entries");
+	is_int(b->b_entries[2].be_status, ENTRY_TRIMMED, "nil payload marks a trimmed entry");
+	is_int((long long)b->b_entries[0].be_id_ms, 1700000000123LL, "entry id millisecond part");
+	is_string(batch_id(b, 3), "1700000000126-1", "entry id kept");
+	is_string(batch_error(b, 0), "bad row", "poison message kept");
+	is_string(dlq_stage_name(b->b_entries[0].be_stage), "write", "stage name");
+	is_int((long long)b->b_nvalid, 2, "poison and trimmed entries are not written");
+	ok(b->b_order[0] == 3 && b->b_order[1] == 1,
+	    "valid entries sorted by device then time");
+	ok(memcmp(b->b_entries[1].be_pos.p_attrs, "{\"1\":2}", 7) == 0,
+	    "attrs re-pointed into the batch buffer");
+	batch_reset(b);
+	is_int((long long)b->b_n, 0, "reset empties the batch");
+	batch_free(b);
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	uint32_t	v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+static void
+test_copy_encoding(void)
+{
+	struct batch	*b = batch_new();
+	struct buf	 out;
+	uint32_t	 idx[1] = { 0 };
+	const unsigned char *p;
+	struct position	*pos;
+
+	buf_init(&out);
+	add_valid(b, "1-0", "dev", 946684800000000LL + 1);
+	pos = &b->b_entries[0].be_pos;
+	pos->p_lat = 1.5;
+	pos->p_has = POS_HAS_ANGLE;
+	pos->p_angle = 270;
+	batch_fix_attrs(b);
+	ok(write_encode_copy(&out, b, idx, 1) == 0, "encode one row");
+	p = (const unsigned char *)out.b_data;
+	ok(memcmp(p, "PGCOPY\n\377\r\n\0", 11) == 0, "binary COPY signature");
+	is_int(p[19] << 8 | p[20], 11, "eleven fields per row");
+	is_int(get32(p + 21), 3, "device_id length");
+	is_mem(p + 25, 3, "dev", 3, "device_id bytes");
+	is_int(get32(p + 28), 8, "timestamptz is 8 bytes");
+	is_int(get32(p + 36), 1, "timestamp relative to 2000-01-01 (low word)");
+	is_int((long long)(p[out.b_len - 2] << 8 | p[out.b_len - 1]), 0xffff,
+	    "trailer -1");
+	/* fixed part: sig 11 + flags 4 + ext 4 + count 2 + dev 4+3 + ts 4+8 +
+	 * lat 4+8 + lon 4+8 + alt 4 + angle 4+2 + sats 4 + speed 4 + prio 4 +
+	 * event 4 + jsonb 4+1+7 + trailer 2 */
+	is_int((long long)out.b_len, 11 + 4 + 4 + 2 + 7 + 12 + 12 + 12 + 4 + 6 +
+	    4 + 4 + 4 + 4 + 12 + 2, "row length with NULLs and jsonb version byte");
+	buf_free(&out);
+	batch_free(b);
+}
+
+static void
+test_migrate_files(void)
+{
+	char	 a[32], b[32], err[256], dir[] = "/tmp/processor-mig-XXXXXX";
+	struct migrate_set set;
+	FILE	*f;
+	char	 path[512];
+
+	is_int(migrate_file_version("0001_positions.sql"), 1, "version of 0001_positions.sql");
+	is_int(migrate_file_version("0012_a_b2.sql"), 12, "version of 0012_a_b2.sql");
+	is_int(migrate_file_version("1_x.sql"), -1, "short version rejected");
+	is_int(migrate_file_version("0001_X.sql"), -1, "upper case rejected");
+	is_int(migrate_file_version("0001_x.sql~"), -1, "backup file ignored");
+	migrate_checksum("select 1;", 9, a);
+	migrate_checksum("select 1;", 9, b);
+	is_string(a, b, "checksum is stable");
+	migrate_checksum("select 2;", 9, b);
+	ok(strcmp(a, b) != 0, "checksum changes with the text");
+	is_string(a, "fnv1a64:6be44a1ac7ee378b", "checksum value is fixed forever");
+
+	if (mkdtemp(dir) == NULL)
+		bail("mkdtemp");
+	snprintf(path, sizeof(path), "%s/0002_b.sql", dir);
+	f = fopen(path, "w"); fputs("select 2;", f); fclose(f);
+	snprintf(path, sizeof(path), "%s/0001_a.sql", dir);
+	f = fopen(path, "w"); fputs("select 1;", f); fclose(f);
+	snprintf(path, sizeof(path), "%s/README", dir);
+	f = fopen(path, "w"); fputs("x", f); fclose(f);
+	ok(migrate_files_load(dir, &set, err, sizeof(err)) == 0, "load migrations");
+	ok(set.ms_n == 2 && set.ms_files[0].mf_version == 1 &&
+	    set.ms_files[1].mf_version == 2, "sorted by version, others ignored");
+	is_string(set.ms_files[0].mf_checksum, a, "file checksum matches its text");
+	migrate_files_free(&set);
+	snprintf(path, sizeof(path), "%s/0001_dup.sql", dir);
+	f = fopen(path, "w"); fputs("select 3;", f); fclose(f);
+	ok(migrate_files_load(dir, &set, err, sizeof(err)) == -1 &&
+	    strstr(err, "share version 0001") != NULL, "duplicate version refused: %s", err);
+	ok(migrate_files_load("/nonexistent/dir", &set, err, sizeof(err)) == -1 &&
+	    strstr(err, "/nonexistent/dir") != NULL, "missing directory named: %s", err);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		diag("could not remove %s", dir);
+}
+
+int
+main(void)
+{
+	plan_lazy();
+	test_redisurl();
+	test_classify();
+	test_batch();
+	test_copy_encoding();
+	test_migrate_files();
+	return tap_done();
+}
