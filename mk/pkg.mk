@@ -9,8 +9,9 @@ dist_man_MANS += man/processor.8 man/processor-position.7 man/processor-schema.7
 
 # The shipped configuration: /etc/processor/processor.conf.  The Debian
 # package marks it a conffile and gives it root:processor 0640 (postinst).
+# Not dist_: mk/config.mk already puts etc/processor.conf in EXTRA_DIST.
 pkgsysconfdir = $(sysconfdir)/processor
-dist_pkgsysconf_DATA = etc/processor.conf
+pkgsysconf_DATA = etc/processor.conf
 
 # Migrations, read at start-up by the master (PKGDATADIR/sql, applied in
 # name order), and the contract DDL of the tables Directus owns, for
