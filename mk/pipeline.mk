@@ -21,3 +21,4 @@ libprocessor_a_SOURCES += src/worker.c src/worker.h src/fault.c src/fault.h src/
 check_PROGRAMS += t/unit/core.t
 t_unit_core_t_SOURCES = t/unit/core.c
 t_unit_core_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
+libprocessor_a_SOURCES += src/crash.c src/crash.h

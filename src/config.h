@@ -53,13 +53,18 @@ struct config {
 };
 
 /*
- * Load defaults, then the file (path NULL: CONFIG_DEFAULT_PATH if it exists,
- * else none), then the environment.  On error returns -1 and writes a message
- * of the form "FILE:LINE: key 'k': reason" into err.
+ * Load defaults, then the file (path NULL: $PROCESSOR_CONFIG, which must
+ * exist, else CONFIG_DEFAULT_PATH if it exists, else none), then the
+ * environment (REDIS_URL, POSTGRES_URL, PROCESSOR_<SECTION>_<KEY>).  On error
+ * returns -1 and writes a message such as "FILE:LINE: key 'k' in [s]: reason"
+ * or "environment VAR: reason" into err (may be NULL).  cf is overwritten,
+ * never freed, so pass a fresh struct; after a failure it is zeroed and safe
+ * to config_free.  Touches no global state: reload loads a new struct.
  */
 int	config_load(struct config *, const char *path, char *err, size_t errlen);
+/* Frees and zeroes; calling it twice is harmless. */
 void	config_free(struct config *);
-/* The effective number of workers (resolves auto). */
+/* The effective number of workers (resolves auto: online CPUs, 1..64). */
 int	config_workers(const struct config *);
 
 #endif

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,30 @@ log_parse_level(const char *s, enum log_level *out)
 	return -1;
 }
 
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
+static size_t
+log_utf8_len(const unsigned char *s, size_t n)
+{
+	size_t		len, i;
+	uint32_t	cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (len > n)
+		return 0;
+	cp = s[0] & (0xff >> (len + 1));
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
 size_t
 log_json_escape(char *dst, size_t dstsz, const char *s, size_t n)
 {
@@ -100,6 +125,16 @@ log_json_escape(char *dst, size_t dstsz, const char *s, size_t n)
 				esc[4] = hex[c >> 4];
 				esc[5] = hex[c & 0xf];
 				plen = 6;
+			} else if (c >= 0x80) {
+				/* keep the line valid JSON whatever bytes a message quotes */
+				plen = log_utf8_len((const unsigned char *)s + i, n - i);
+				if (plen == 0) {
+					piece = "\\ufffd";
+					plen = 6;
+				} else {
+					piece = s + i;
+					i += plen - 1;
+				}
 			} else {
 				piece = (const char *)&s[i];
 				plen = 1;

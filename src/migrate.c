@@ -224,6 +224,13 @@ migrate_locked(PGconn *conn, const struct config *cf,
 	return MIGRATE_OK;
 }
 
+static void
+migrate_notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 static PGconn *
 migrate_connect(const struct config *cf, char *err, size_t errlen)
 {
@@ -239,6 +246,7 @@ migrate_connect(const struct config *cf, char *err, size_t errlen)
 		PQfinish(conn);
 		return NULL;
 	}
+	PQsetNoticeProcessor(conn, migrate_notice, NULL);
 	return conn;
 }
 

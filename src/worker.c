@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "core/pipeline.h"
+#include "crash.h"
 #include "exitcodes.h"
 #include "fault.h"
 #include "log.h"
@@ -29,6 +30,7 @@ struct worker {
 	double			 wk_stop_started;
 	int			 wk_stopping;
 	int			 wk_standalone;	/* no master (ipc_fd == -1) */
+	int			 wk_was_ready;
 };
 
 static void
@@ -38,7 +40,8 @@ worker_consuming(void *arg)
 
 	/* without a master this process is the daemon: say when it is ready */
 	log_info("%s: connected to Redis and PostgreSQL, consuming",
-	    wk->wk_standalone ? "ready" : "up");
+	    wk->wk_standalone && !wk->wk_was_ready ? "ready" : "up");
+	wk->wk_was_ready = 1;
 }
 
 static void
@@ -47,12 +50,16 @@ worker_log_totals(const struct worker *wk)
 	const struct worker_stats *s = &wk->wk_stats;
 
 	log_info("worker %d stopped: consumed %llu, inserted %llu, duplicates "
-	    "%llu, poison %llu, dead-lettered %llu, acknowledged %llu, trimmed %llu",
+	    "%llu, poison %llu, dead-lettered %llu, acknowledged %llu, trimmed %llu, "
+	    "rehydrated %llu, claimed %llu, delivery-limit %llu, group-recreated %llu",
 	    wk->wk_slot, (unsigned long long)s->ws_consumed,
 	    (unsigned long long)s->ws_inserted,
 	    (unsigned long long)s->ws_duplicates, (unsigned long long)s->ws_poison,
 	    (unsigned long long)s->ws_dead_lettered,
-	    (unsigned long long)s->ws_acked, (unsigned long long)s->ws_trimmed);
+	    (unsigned long long)s->ws_acked, (unsigned long long)s->ws_trimmed,
+	    (unsigned long long)s->ws_rehydrated, (unsigned long long)s->ws_claimed,
+	    (unsigned long long)s->ws_delivery_limit,
+	    (unsigned long long)s->ws_group_recreated);
 }
 
 static void
@@ -115,8 +122,7 @@ worker_main(const struct config *cf, int slot, int ipc_fd)
 	wk.wk_stats.ws_version = METRICS_VERSION;
 	snprintf(wk.wk_consumer, sizeof(wk.wk_consumer), "%s-%d",
 	    cf->cf_consumer_prefix, slot);
-	if (fault_active("crash_on_start"))
-		abort();
+	crash_install(slot);
 	/* a fresh loop: never reuse the parent's after fork (ev.pod) */
 	if ((wk.wk_loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
 		log_error("ev_loop_new failed");

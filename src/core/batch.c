@@ -20,6 +20,7 @@ batch_free(struct batch *b)
 	buf_free(&b->b_arena);
 	buf_free(&b->b_attrs);
 	buf_free(&b->b_errors);
+	buf_free(&b->b_cold);
 	free(b->b_entries);
 	free(b->b_order);
 	free(b);
@@ -32,6 +33,8 @@ batch_reset(struct batch *b)
 	buf_reset(&b->b_arena);
 	buf_reset(&b->b_attrs);
 	buf_reset(&b->b_errors);
+	buf_reset(&b->b_cold);
+	b->b_ncold = 0;
 	b->b_n = 0;
 	b->b_nvalid = 0;
 	b->b_history = 0;
@@ -184,4 +187,13 @@ dlq_stage_name(enum dlq_stage s)
 		return "delivery-limit";
 	}
 	return "unknown";
+}
+
+int
+batch_add_cold(struct batch *b, const char *device)
+{
+	if (buf_puts(&b->b_cold, device) == -1 || buf_putc(&b->b_cold, '\0') == -1)
+		return -1;
+	b->b_ncold++;
+	return 0;
 }

@@ -48,6 +48,8 @@ struct batch {
 	double		 b_read_at;	/* ev_time() when the reply arrived */
 	double		 b_write_started;
 	uint64_t	 b_inserted;
+	struct buf	 b_cold;	/* devices new to this worker's state, NUL-separated */
+	size_t		 b_ncold;
 	struct batch	*b_next;	/* worker queues */
 };
 
@@ -68,5 +70,7 @@ void		 batch_fix_attrs(struct batch *);
 /* Fill b_order with the valid entries sorted by (device_id, ts). 0 or -1. */
 int		 batch_sort_valid(struct batch *);
 const char	*dlq_stage_name(enum dlq_stage);
+/* Remember a device to rehydrate from positions.  0 or -1. */
+int		 batch_add_cold(struct batch *, const char *device);
 
 #endif

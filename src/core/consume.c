@@ -37,8 +37,11 @@ struct consume {
 
 	redisAsyncContext	*c_ac;
 	int			 c_up;		/* connected and group ensured */
+	int			 c_freeing;	/* consume_free under way */
+	int			 c_had_group;	/* the group existed at least once */
 	int			 c_history;	/* replaying our pending list */
 	char			 c_cursor[64];	/* history position */
+	char			 c_claim_cursor[64];	/* XAUTOCLAIM sweep position */
 	struct batch		*c_reading;	/* batch of the outstanding read */
 	double			 c_backoff;
 	ev_timer		 c_reconnect;
@@ -52,6 +55,8 @@ struct consume {
 };
 
 static void	consume_connect(struct consume *);
+static int	consume_argv_reserve(struct consume *, size_t);
+static void	consume_push(struct consume *, int *, const char *, size_t);
 
 static void
 consume_set_up(struct consume *c, int up)
@@ -123,6 +128,15 @@ consume_group_cb(redisAsyncContext *ac, void *reply, void *priv)
 		redisAsyncDisconnect(c->c_ac);
 		return;
 	}
+	if (r->type != REDIS_REPLY_ERROR && c->c_had_group) {
+		/* we created it, yet it existed before: Redis lost its data */
+		c->c_stats->ws_group_recreated++;
+		log_error("consumer group %s on %s was gone (Redis restarted "
+		    "without its data?) and was recreated; entries published "
+		    "before the loss and not yet read may be lost upstream",
+		    c->c_cf->cf_group, c->c_cf->cf_stream);
+	}
+	c->c_had_group = 1;
 	c->c_backoff = RECONNECT_MIN_S;
 	c->c_history = 1;
 	snprintf(c->c_cursor, sizeof(c->c_cursor), "0");
@@ -195,6 +209,8 @@ consume_disconnect_cb(const redisAsyncContext *ac, int status)
 	c->c_ac = NULL;
 	ev_timer_stop(c->c_loop, &c->c_guard);
 	consume_set_up(c, 0);
+	if (c->c_freeing)
+		return;
 	if (was_up) {
 		log_warnx("lost the Redis connection%s%s",
 		    ac->errstr[0] ? ": " : "", ac->errstr);
@@ -247,6 +263,7 @@ consume_new(struct ev_loop *loop, const struct config *cf, const char *consumer,
 	c->c_arg = arg;
 	c->c_stats = stats;
 	c->c_backoff = RECONNECT_MIN_S;
+	snprintf(c->c_claim_cursor, sizeof(c->c_claim_cursor), "0-0");
 	ev_timer_init(&c->c_reconnect, consume_reconnect_cb, 0., 0.);
 	c->c_reconnect.data = c;
 	ev_timer_init(&c->c_guard, consume_guard_cb, 0., 0.);
@@ -260,13 +277,11 @@ consume_free(struct consume *c)
 {
 	if (c == NULL)
 		return;
+	c->c_freeing = 1;	/* hiredis 0.14 cannot unset the disconnect callback */
+	if (c->c_ac != NULL)
+		redisAsyncFree(c->c_ac);	/* fails outstanding commands: callbacks run */
 	ev_timer_stop(c->c_loop, &c->c_reconnect);
 	ev_timer_stop(c->c_loop, &c->c_guard);
-	if (c->c_ac != NULL) {
-		c->c_ac->data = c;
-		redisAsyncSetDisconnectCallback(c->c_ac, NULL);
-		redisAsyncFree(c->c_ac);
-	}
 	free(c->c_argv);
 	free(c->c_argvlen);
 	buf_free(&c->c_scratch);
@@ -365,13 +380,76 @@ consume_parse_read(struct consume *c, struct batch *b, const redisReply *r)
 static void
 consume_group_lost(struct consume *c)
 {
-	c->c_stats->ws_group_recreated++;
-	log_error("consumer group %s on %s is gone (Redis restarted without its "
-	    "data?): recreating it; entries published before the loss and not "
-	    "yet read may be lost upstream", c->c_cf->cf_group, c->c_cf->cf_stream);
+	log_warnx("XREADGROUP: NOGROUP: recreating consumer group %s on %s",
+	    c->c_cf->cf_group, c->c_cf->cf_stream);
 	c->c_history = 1;
 	snprintf(c->c_cursor, sizeof(c->c_cursor), "0");
 	consume_send_group_create(c);
+}
+
+static void
+consume_deliver(struct consume *c, struct batch *b, int err)
+{
+	ev_timer_stop(c->c_loop, &c->c_guard);
+	c->c_reading = NULL;
+	if (err)
+		batch_reset(b);
+	b->b_read_at = ev_now(c->c_loop);
+	c->c_stats->ws_consumed += b->b_n;
+	c->c_cb->cc_batch(c->c_arg, b, err);
+}
+
+/* XPENDING extended reply: [[id, owner, idle-ms, times-delivered], ...] in id order. */
+static void
+consume_counts_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct consume	*c = priv;
+	struct batch	*b = c->c_reading;
+	redisReply	*r = reply;
+	size_t		 i = 0, j;
+
+	(void)ac;
+	if (r == NULL) {
+		consume_deliver(c, b, -1);
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY) {
+		/* counts are an aid, not a condition: go on without them */
+		log_warnx("XPENDING failed: %s", r->type == REDIS_REPLY_ERROR ?
+		    r->str : "unexpected reply");
+		consume_deliver(c, b, 0);
+		return;
+	}
+	for (j = 0; j < r->elements && i < b->b_n; j++) {
+		const redisReply *e = r->element[j];
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
+		    e->element[0]->type != REDIS_REPLY_STRING)
+			continue;
+		while (i < b->b_n && strcmp(batch_id(b, i), e->element[0]->str) != 0)
+			i++;
+		if (i < b->b_n && e->element[3]->type == REDIS_REPLY_INTEGER)
+			b->b_entries[i].be_deliveries = (uint32_t)e->element[3]->integer;
+	}
+	consume_deliver(c, b, 0);
+}
+
+/*
+ * Entries we have seen before (our pending list, or claimed from another
+ * consumer) may be the ones that kill workers: learn how often each was
+ * delivered so the pipeline can dead-letter those past max_deliveries.
+ */
+static void
+consume_send_counts(struct consume *c, struct batch *b)
+{
+	char		 count[16];
+	const char	*argv[] = { "XPENDING", c->c_cf->cf_stream, c->c_cf->cf_group,
+	    batch_id(b, 0), batch_id(b, b->b_n - 1), count, c->c_consumer };
+
+	snprintf(count, sizeof(count), "%zu", b->b_n);
+	if (redisAsyncCommandArgv(c->c_ac, consume_counts_cb, c, 7, argv,
+	    NULL) != REDIS_OK)
+		consume_deliver(c, b, -1);
 }
 
 static void
@@ -383,8 +461,6 @@ consume_read_cb(redisAsyncContext *ac, void *reply, void *priv)
 	int		 err = 0;
 
 	(void)ac;
-	ev_timer_stop(c->c_loop, &c->c_guard);
-	c->c_reading = NULL;
 	if (r == NULL) {
 		err = -1;
 	} else if (reply_is_error(r, "NOGROUP")) {
@@ -399,20 +475,137 @@ consume_read_cb(redisAsyncContext *ac, void *reply, void *priv)
 		c->c_stats->ws_redis_errors++;
 		err = -1;
 	}
-	if (err) {
-		batch_reset(b);
-	} else if (b->b_history) {
-		if (b->b_n == 0) {
-			c->c_history = 0;
-			log_info("pending entries of %s replayed; reading new entries",
-			    c->c_consumer);
-		} else
-			snprintf(c->c_cursor, sizeof(c->c_cursor), "%s",
-			    batch_id(b, b->b_n - 1));
+	if (err || !b->b_history) {
+		consume_deliver(c, b, err);
+		return;
 	}
-	b->b_read_at = ev_now(c->c_loop);
-	c->c_stats->ws_consumed += b->b_n;
-	c->c_cb->cc_batch(c->c_arg, b, err);
+	if (b->b_n == 0) {
+		c->c_history = 0;
+		log_info("pending entries of %s replayed; reading new entries",
+		    c->c_consumer);
+		consume_deliver(c, b, 0);
+		return;
+	}
+	snprintf(c->c_cursor, sizeof(c->c_cursor), "%s", batch_id(b, b->b_n - 1));
+	consume_send_counts(c, b);
+}
+
+/* XAUTOCLAIM reply (Redis 7): [next-cursor, [[id, fields], ...], [deleted-id, ...]]. */
+static int
+consume_parse_claim(struct consume *c, struct batch *b, const redisReply *r)
+{
+	const redisReply	*entries;
+	size_t			 i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY)
+		return -1;
+	snprintf(c->c_claim_cursor, sizeof(c->c_claim_cursor), "%s",
+	    r->element[0]->str);
+	entries = r->element[1];
+	for (i = 0; i < entries->elements; i++)
+		if (consume_add_entry(c, b, entries->element[i]) == -1)
+			return -1;
+	/* ids gone from the stream were dropped from the PEL by Redis itself */
+	if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY)
+		c->c_stats->ws_trimmed += r->element[2]->elements;
+	c->c_stats->ws_claimed += b->b_n;
+	return 0;
+}
+
+static void
+consume_claim_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct consume	*c = priv;
+	redisReply	*r = reply;
+	struct batch	*b = c->c_reading;
+
+	(void)ac;
+	if (r == NULL || reply_is_error(r, "NOGROUP") ||
+	    r->type == REDIS_REPLY_ERROR || consume_parse_claim(c, b, r) == -1) {
+		if (r != NULL && r->type == REDIS_REPLY_ERROR)
+			log_error("XAUTOCLAIM failed: %s", r->str);
+		if (r != NULL)
+			c->c_stats->ws_redis_errors++;
+		snprintf(c->c_claim_cursor, sizeof(c->c_claim_cursor), "0-0");
+		consume_deliver(c, b, -1);
+		return;
+	}
+	if (b->b_n > 0)
+		log_info("claimed %zu entries idle for more than %d ms from other "
+		    "consumers", b->b_n, c->c_cf->cf_claim_idle_ms);
+	b->b_history = 1;	/* seen before: check delivery counts */
+	if (b->b_n == 0)
+		consume_deliver(c, b, 0);
+	else
+		consume_send_counts(c, b);
+}
+
+int
+consume_claim(struct consume *c, struct batch *b)
+{
+	char		 idle[16], count[16];
+	const char	*argv[] = { "XAUTOCLAIM", c->c_cf->cf_stream,
+	    c->c_cf->cf_group, c->c_consumer, idle, c->c_claim_cursor, "COUNT",
+	    count };
+
+	if (!c->c_up || c->c_ac == NULL || c->c_reading != NULL)
+		return -1;
+	snprintf(idle, sizeof(idle), "%d", c->c_cf->cf_claim_idle_ms);
+	snprintf(count, sizeof(count), "%d", c->c_cf->cf_batch_size);
+	if (redisAsyncCommandArgv(c->c_ac, consume_claim_cb, c, 8, argv,
+	    NULL) != REDIS_OK)
+		return -1;
+	c->c_reading = b;
+	ev_timer_set(&c->c_guard, READ_GUARD_MARGIN_S, 0.);
+	ev_timer_start(c->c_loop, &c->c_guard);
+	return 0;
+}
+
+int
+consume_claim_finished(const struct consume *c)
+{
+	return strcmp(c->c_claim_cursor, "0-0") == 0;
+}
+
+static void
+consume_renew_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	redisReply	*r = reply;
+
+	(void)ac;
+	(void)priv;
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		log_warnx("XCLAIM lease renewal failed: %s", r->str);
+}
+
+/*
+ * Entries we hold while PostgreSQL is slow or down go idle in the PEL; a
+ * sweeper elsewhere would claim them and bump their delivery count until
+ * valid records hit the delivery limit.  XCLAIM ... 0 JUSTID resets idle
+ * without counting a delivery.
+ */
+int
+consume_renew(struct consume *c, const struct batch *b)
+{
+	size_t	i;
+	int	argc = 0;
+
+	if (!c->c_up || c->c_ac == NULL || b->b_n == 0)
+		return -1;
+	if (consume_argv_reserve(c, b->b_n + 8) == -1)
+		return -1;
+	consume_push(c, &argc, "XCLAIM", 6);
+	consume_push(c, &argc, c->c_cf->cf_stream, strlen(c->c_cf->cf_stream));
+	consume_push(c, &argc, c->c_cf->cf_group, strlen(c->c_cf->cf_group));
+	consume_push(c, &argc, c->c_consumer, strlen(c->c_consumer));
+	consume_push(c, &argc, "0", 1);
+	for (i = 0; i < b->b_n; i++)
+		consume_push(c, &argc, batch_id(b, i), strlen(batch_id(b, i)));
+	consume_push(c, &argc, "JUSTID", 6);
+	return redisAsyncCommandArgv(c->c_ac, consume_renew_cb, NULL, argc,
+	    c->c_argv, c->c_argvlen) == REDIS_OK ? 0 : -1;
 }
 
 int
@@ -425,7 +618,14 @@ consume_read(struct consume *c, struct batch *b)
 
 	if (!c->c_up || c->c_ac == NULL || c->c_reading != NULL)
 		return -1;
-	snprintf(count, sizeof(count), "%d", c->c_cf->cf_batch_size);
+	/*
+	 * Our pending list after a restart may hold the entry that killed us.
+	 * Every read of an entry counts a delivery, so replay it one entry per
+	 * batch: each entry commits before the next is read, and only the killer's
+	 * count grows towards max_deliveries, never its innocent neighbours'.
+	 */
+	snprintf(count, sizeof(count), "%d", c->c_history ? 1 :
+	    c->c_cf->cf_batch_size);
 	snprintf(block, sizeof(block), "%d", c->c_cf->cf_block_ms);
 	argv[argc++] = "XREADGROUP";
 	argv[argc++] = "GROUP";

@@ -38,6 +38,15 @@ int		 consume_reading(const struct consume *);
 /* Issue one XREADGROUP into b (must be empty).  -1 when not possible now. */
 int		 consume_read(struct consume *, struct batch *);
 /*
+ * Issue one XAUTOCLAIM step into b: entries idle longer than claim_idle_ms in
+ * any consumer's pending list become ours.  Continue the sweep until
+ * consume_claim_finished().  Delivery counts are filled in (be_deliveries).
+ */
+int		 consume_claim(struct consume *, struct batch *);
+int		 consume_claim_finished(const struct consume *);
+/* Reset the idle time of b's entries (XCLAIM JUSTID) so no sweeper takes them. */
+int		 consume_renew(struct consume *, const struct batch *);
+/*
  * Dead-letter the poison entries of b and XACK every entry of b that reached a
  * terminal state (written, dead-lettered or trimmed), in one MULTI/EXEC so an
  * entry is never acknowledged without its DLQ copy.  -1 when not connected.

@@ -15,6 +15,7 @@
 #include "core/sink.h"
 #include "core/state.h"
 #include "core/write.h"
+#include "crash.h"
 #include "fault.h"
 #include "log.h"
 #include "metrics.h"
@@ -64,6 +65,10 @@ struct pipeline {
 	double			 p_retry_backoff;
 	ev_timer		 p_retry;
 	ev_idle			 p_kick;	/* run pipeline_pump outside callbacks */
+	ev_timer		 p_claim;	/* XAUTOCLAIM sweep every claim_interval */
+	ev_timer		 p_renew;	/* lease renewal of held entries */
+	int			 p_claim_due;
+	int			 p_claiming;
 	void			(*p_on_consuming)(void *);
 	void			*p_on_consuming_arg;
 	const struct position	**p_rows;	/* hook argument, reused */
@@ -161,12 +166,37 @@ pipeline_decode_entry(struct pipeline *p, struct batch *b, size_t i,
 	if (codec_decode(batch_payload(b, i), e->be_payload_len, &p->p_limits,
 	    &e->be_pos, &b->b_attrs, &err) == 0) {
 		e->be_status = ENTRY_VALID;
+		/* once updated the device is known, so each cold device is listed once */
+		if (state_lookup(p->p_state, e->be_pos.p_device) == NULL &&
+		    batch_add_cold(b, e->be_pos.p_device) == -1)
+			fatalx("out of memory listing cold devices");
 		state_update(p->p_state, &e->be_pos, now_us, NULL);
 		return;
 	}
 	p->p_stats->ws_poison++;
 	if (batch_poison(b, i, DLQ_STAGE_DECODE, codec_reason_code(err.ce_reason),
 	    err.ce_msg) == -1)
+		fatalx("out of memory recording a poison entry");
+}
+
+/*
+ * An entry delivered more than max_deliveries times has probably killed the
+ * workers that read it: dead-letter it without decoding it again.
+ */
+static void
+pipeline_delivery_limit(struct pipeline *p, struct batch *b, size_t i)
+{
+	struct batch_entry	*e = &b->b_entries[i];
+	char			 msg[160];
+
+	if (e->be_status != ENTRY_NEW ||
+	    e->be_deliveries <= (uint32_t)p->p_cf->cf_max_deliveries)
+		return;
+	snprintf(msg, sizeof(msg), "delivered %u times (max_deliveries %d): "
+	    "dead-lettered without decoding", e->be_deliveries,
+	    p->p_cf->cf_max_deliveries);
+	p->p_stats->ws_delivery_limit++;
+	if (batch_poison(b, i, DLQ_STAGE_DELIVERY_LIMIT, "delivery_limit", msg) == -1)
 		fatalx("out of memory recording a poison entry");
 }
 
@@ -179,8 +209,11 @@ pipeline_decode(struct pipeline *p, struct batch *b)
 	for (i = 0; i < b->b_n; i++) {
 		if (b->b_entries[i].be_status == ENTRY_POISON)
 			p->p_stats->ws_poison++;	/* e.g. no payload field */
+		pipeline_delivery_limit(p, b, i);
+		crash_set_entry(batch_id(b, i));
 		pipeline_decode_entry(p, b, i, now_us);
 	}
+	crash_set_entry(NULL);
 	batch_fix_attrs(b);
 	batch_sort_valid(b);
 	p->p_stats->ws_devices = state_count(p->p_state);
@@ -199,6 +232,11 @@ pipeline_read_cb(void *arg, struct batch *b, int err)
 {
 	struct pipeline	*p = arg;
 
+	if (p->p_claiming) {
+		p->p_claiming = 0;
+		if (err || consume_claim_finished(p->p_consume))
+			p->p_claim_due = 0;	/* sweep over; the timer starts the next */
+	}
 	if (err || b->b_n == 0) {
 		pipeline_put_batch(p, b);
 		pipeline_kick(p);
@@ -440,8 +478,44 @@ pipeline_pump_read(struct pipeline *p)
 		pipeline_retry_later(p, RETRY_MAX_S);
 		return;
 	}
+	if (p->p_claim_due && !consume_in_history(p->p_consume)) {
+		if (consume_claim(p->p_consume, b) == -1)
+			pipeline_put_batch(p, b);
+		else
+			p->p_claiming = 1;
+		return;
+	}
 	if (consume_read(p->p_consume, b) == -1)
 		pipeline_put_batch(p, b);
+}
+
+static void
+pipeline_claim_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pipeline	*p = w->data;
+
+	(void)loop;
+	(void)revents;
+	p->p_claim_due = 1;
+	pipeline_kick(p);
+}
+
+static void
+pipeline_renew_queue(struct pipeline *p, const struct batch *b)
+{
+	for (; b != NULL; b = b->b_next)
+		consume_renew(p->p_consume, b);
+}
+
+static void
+pipeline_renew_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pipeline	*p = w->data;
+
+	(void)loop;
+	(void)revents;
+	pipeline_renew_queue(p, p->p_writeq.q_head);
+	pipeline_renew_queue(p, p->p_settleq.q_head);
 }
 
 static void
@@ -489,10 +563,21 @@ static const struct consume_cb pipeline_consume_cb = {
 	.cc_settled = pipeline_settled_cb,
 };
 
+/* The freshest stored fix of a device this worker had not seen. */
+static void
+pipeline_rehydrate(void *arg, const struct position *pos)
+{
+	struct pipeline	*p = arg;
+
+	if (state_seed(p->p_state, pos) != NULL)
+		p->p_stats->ws_rehydrated++;
+}
+
 static const struct write_cb pipeline_write_cb = {
 	.wc_up = pipeline_up_cb,
 	.wc_down = pipeline_up_cb,
 	.wc_done = pipeline_write_done,
+	.wc_rehydrate = pipeline_rehydrate,
 };
 
 struct pipeline *
@@ -513,6 +598,13 @@ pipeline_new(struct ev_loop *loop, const struct config *cf,
 	p->p_retry.data = p;
 	ev_idle_init(&p->p_kick, pipeline_kick_cb);
 	p->p_kick.data = p;
+	ev_timer_init(&p->p_claim, pipeline_claim_cb, 0.,
+	    cf->cf_claim_interval_ms / 1000.0);
+	p->p_claim.data = p;
+	ev_timer_init(&p->p_renew, pipeline_renew_cb, 0.,
+	    cf->cf_claim_idle_ms / 3000.0);
+	p->p_renew.data = p;
+	p->p_claim_due = 1;	/* a dead consumer's work is claimed at start too */
 	p->p_state = state_new((size_t)cf->cf_max_devices);
 	p->p_consume = consume_new(loop, cf, consumer, &pipeline_consume_cb, p,
 	    stats);
@@ -543,6 +635,8 @@ pipeline_free(struct pipeline *p)
 	consume_free(p->p_consume);	/* fails an outstanding read: batch to pool */
 	write_free(p->p_write);
 	ev_timer_stop(p->p_loop, &p->p_retry);
+	ev_timer_stop(p->p_loop, &p->p_claim);
+	ev_timer_stop(p->p_loop, &p->p_renew);
 	ev_idle_stop(p->p_loop, &p->p_kick);	/* after the callbacks above */
 	pipeline_free_queue(p->p_pool);
 	pipeline_free_queue(p->p_writeq.q_head);
@@ -556,6 +650,8 @@ pipeline_free(struct pipeline *p)
 void
 pipeline_start(struct pipeline *p)
 {
+	ev_timer_again(p->p_loop, &p->p_claim);
+	ev_timer_again(p->p_loop, &p->p_renew);
 	write_start(p->p_write);
 	consume_start(p->p_consume);
 }

@@ -16,6 +16,7 @@ struct device_state {
 
 struct state;
 
+/* NULL when max_devices is 0 or too large (>= 2^31), or out of memory. */
 struct state	*state_new(size_t max_devices);
 void		 state_free(struct state *);
 /* NULL when not tracked.  Does not change LRU order. */
@@ -23,11 +24,20 @@ struct device_state *state_lookup(struct state *, const char *device);
 /*
  * Record a position: insert (evicting the least recently used device when
  * full) or update; moves the device to most recently used.  ds_last only
- * moves forward in time.  *inserted (may be NULL) says whether it was new.
+ * moves forward in time (an older fix still counts a record and refreshes
+ * ds_last_seen_us).  *inserted (may be NULL) says whether it was new.
+ * Returns NULL when p_device is empty or longer than POSITION_DEVICE_MAX, or
+ * when out of memory while the table is below capacity.
+ * The pointers returned here and by state_lookup/state_seed stay valid
+ * until the next state_update or state_seed, which may evict the device.
  */
 struct device_state *state_update(struct state *, const struct position *,
 	    int64_t now_us, int *inserted);
-/* Seed a cold device (rehydration) without counting a record. */
+/*
+ * Seed a cold device (rehydration) without counting a record: a new entry
+ * (most recently used, may evict) with ds_records 0 and ds_last_seen_us 0.
+ * A tracked device keeps its LRU place and takes the seed only if newer.
+ */
 struct device_state *state_seed(struct state *, const struct position *);
 size_t		 state_count(const struct state *);
 uint64_t	 state_evictions(const struct state *);

@@ -38,6 +38,14 @@ static const char write_sql[] =
 	"ON CONFLICT (device_id, ts) DO NOTHING; "
 	"COMMIT";
 
+/* The latest stored fix per cold device: one index probe each. */
+static const char rehydrate_sql[] =
+	"SELECT p.device_id, (extract(epoch FROM p.ts) * 1000000)::int8, "
+	"p.latitude, p.longitude, p.altitude, p.angle, p.satellites, p.speed, "
+	"p.priority, p.event_io_id "
+	"FROM unnest(%s::text[]) AS d(id) CROSS JOIN LATERAL "
+	"(SELECT * FROM positions WHERE device_id = d.id ORDER BY ts DESC LIMIT 1) p; ";
+
 enum write_phase {
 	WP_DOWN = 0,
 	WP_CONNECTING,
@@ -64,6 +72,7 @@ struct write {
 
 	struct batch		*w_batch;
 	struct buf		 w_copy;
+	struct buf		 w_query;
 	size_t			 w_copy_sent;
 	int			 w_copy_ended;
 	int			 w_nresults;
@@ -126,8 +135,12 @@ write_finish_batch(struct write *w, enum write_result res)
 
 /* Drop the connection; a batch in flight is reported transient. */
 static void
-write_reset(struct write *w, const char *why)
+write_reset(struct write *w, const char *reason)
 {
+	char	why[512];
+
+	/* reason often points into the connection that PQfinish frees */
+	snprintf(why, sizeof(why), "%.*s", (int)strcspn(reason, "\n"), reason);
 	ev_io_stop(w->w_loop, &w->w_io);
 	write_guard(w, 0);
 	if (w->w_conn != NULL) {
@@ -469,6 +482,56 @@ write_batch_results_done(struct write *w)
 	write_finish_batch(w, res);
 }
 
+static void
+write_rehydrate_row(struct write *w, const PGresult *res, int row)
+{
+	struct position	pos;
+
+	memset(&pos, 0, sizeof(pos));
+	snprintf(pos.p_device, sizeof(pos.p_device), "%s", PQgetvalue(res, row, 0));
+	pos.p_ts_us = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+	pos.p_lat = strtod(PQgetvalue(res, row, 2), NULL);
+	pos.p_lon = strtod(PQgetvalue(res, row, 3), NULL);
+	if (!PQgetisnull(res, row, 4)) {
+		pos.p_has |= POS_HAS_ALTITUDE;
+		pos.p_altitude = strtod(PQgetvalue(res, row, 4), NULL);
+	}
+	if (!PQgetisnull(res, row, 5)) {
+		pos.p_has |= POS_HAS_ANGLE;
+		pos.p_angle = (int16_t)atoi(PQgetvalue(res, row, 5));
+	}
+	if (!PQgetisnull(res, row, 6)) {
+		pos.p_has |= POS_HAS_SATELLITES;
+		pos.p_satellites = (int16_t)atoi(PQgetvalue(res, row, 6));
+	}
+	if (!PQgetisnull(res, row, 7)) {
+		pos.p_has |= POS_HAS_SPEED;
+		pos.p_speed = strtod(PQgetvalue(res, row, 7), NULL);
+	}
+	if (!PQgetisnull(res, row, 8)) {
+		pos.p_has |= POS_HAS_PRIORITY;
+		pos.p_priority = (int16_t)atoi(PQgetvalue(res, row, 8));
+	}
+	if (!PQgetisnull(res, row, 9)) {
+		pos.p_has |= POS_HAS_EVENT_IO;
+		pos.p_event_io = (int32_t)strtol(PQgetvalue(res, row, 9), NULL, 10);
+	}
+	w->w_cb->wc_rehydrate(w->w_arg, &pos);
+}
+
+static void
+write_rehydrate_rows(struct write *w, const PGresult *res)
+{
+	int	i;
+
+	if (w->w_batch != NULL)
+		w->w_batch->b_ncold = 0;	/* answered: not asked again on a retry */
+	if (w->w_cb->wc_rehydrate == NULL)
+		return;
+	for (i = 0; i < PQntuples(res); i++)
+		write_rehydrate_row(w, res, i);
+}
+
 /* Handle one result of the batch query; 1 when the COPY phase begins. */
 static int
 write_batch_result(struct write *w, PGresult *res)
@@ -478,6 +541,9 @@ write_batch_result(struct write *w, PGresult *res)
 	switch (PQresultStatus(res)) {
 	case PGRES_COPY_IN:
 		return 1;
+	case PGRES_TUPLES_OK:
+		write_rehydrate_rows(w, res);
+		return 0;
 	case PGRES_COMMAND_OK:
 		if (strncmp(PQcmdStatus(res), "INSERT", 6) == 0) {
 			tuples = PQcmdTuples(res);
@@ -590,6 +656,7 @@ write_new(struct ev_loop *loop, const struct config *cf,
 	ev_timer_init(&w->w_guard, write_guard_cb, 0., 0.);
 	w->w_guard.data = w;
 	buf_init(&w->w_copy);
+	buf_init(&w->w_query);
 	return w;
 }
 
@@ -604,6 +671,7 @@ write_free(struct write *w)
 	if (w->w_conn != NULL)
 		PQfinish(w->w_conn);
 	buf_free(&w->w_copy);
+	buf_free(&w->w_query);
 	free(w);
 }
 
@@ -626,15 +694,65 @@ write_busy(const struct write *w)
 	return w->w_batch != NULL;
 }
 
+/* An array literal of the cold devices: {"a","b\\"c"}. */
+static int
+write_cold_array(struct buf *out, const struct batch *b)
+{
+	const char	*dev = b->b_cold.b_data;
+	size_t		 i;
+
+	buf_putc(out, '{');
+	for (i = 0; i < b->b_ncold; i++, dev += strlen(dev) + 1) {
+		const char *c;
+
+		if (i > 0)
+			buf_putc(out, ',');
+		buf_putc(out, '"');
+		for (c = dev; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_putc(out, '\\');
+			buf_putc(out, *c);
+		}
+		buf_putc(out, '"');
+	}
+	buf_putc(out, '}');
+	return buf_cstr(out) == NULL ? -1 : 0;
+}
+
+static int
+write_build_query(struct write *w, const struct batch *b)
+{
+	struct buf	 arr;
+	char		*lit;
+	int		 rc = 0;
+
+	buf_reset(&w->w_query);
+	if (b->b_ncold > 0 && w->w_cb->wc_rehydrate != NULL) {
+		buf_init(&arr);
+		if (write_cold_array(&arr, b) == -1 ||
+		    (lit = PQescapeLiteral(w->w_conn, arr.b_data, arr.b_len)) == NULL) {
+			buf_free(&arr);
+			return -1;
+		}
+		rc = buf_printf(&w->w_query, rehydrate_sql, lit);
+		PQfreemem(lit);
+		buf_free(&arr);
+	}
+	if (rc == 0)
+		rc = buf_puts(&w->w_query, write_sql);
+	return rc;
+}
+
 int
 write_submit(struct write *w, struct batch *b, const uint32_t *idx, size_t n)
 {
 	if (w->w_phase != WP_IDLE || w->w_batch != NULL)
 		return -1;
 	buf_reset(&w->w_copy);
-	if (write_encode_copy(&w->w_copy, b, idx, n) == -1)
+	if (write_encode_copy(&w->w_copy, b, idx, n) == -1 ||
+	    write_build_query(w, b) == -1)
 		return -1;
-	if (!PQsendQuery(w->w_conn, write_sql)) {
+	if (!PQsendQuery(w->w_conn, buf_cstr(&w->w_query))) {
 		write_reset(w, PQerrorMessage(w->w_conn));
 		return -1;
 	}

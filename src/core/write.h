@@ -22,6 +22,8 @@ struct write_cb {
 	void	(*wc_down)(void *arg);
 	void	(*wc_done)(void *arg, struct batch *, enum write_result,
 		    const char *sqlstate, const char *message);
+	/* the latest stored fix of each of the batch's cold devices (b_cold) */
+	void	(*wc_rehydrate)(void *arg, const struct position *);
 };
 
 struct write;
@@ -36,7 +38,9 @@ int		 write_busy(const struct write *);
  * Write the valid entries idx[0..n) of b (indices into b_entries, already in
  * (device_id, ts) order) in one transaction: COPY into a temporary staging
  * table, then INSERT ... ON CONFLICT (device_id, ts) DO NOTHING, one round
- * trip.  -1 when not connected or busy.
+ * trip.  When b lists cold devices (b_cold), the same round trip first reads
+ * their latest stored fix for wc_rehydrate, and clears the list.
+ * -1 when not connected or busy.
  */
 int		 write_submit(struct write *, struct batch *, const uint32_t *idx,
 		    size_t n);

@@ -15,7 +15,7 @@ main(void)
 	size_t		 n;
 	int		 i;
 
-	plan(6);
+	plan(8);
 	buf_init(&b);
 	for (i = 0; i < 1000; i++)
 		buf_printf(&b, "%d,", i);
@@ -29,5 +29,9 @@ main(void)
 	is_int((long long)n, 15, "log escape reports its length");
 	n = log_json_escape(out, 4, "abcdef", 6);
 	ok(n == 6 && strlen(out) == 3, "log escape truncates safely");
+	log_json_escape(out, sizeof(out), "\xc3\xa9x\xff\xc3", 5);
+	is_string(out, "\xc3\xa9x\\ufffd\\ufffd", "valid UTF-8 kept, invalid bytes replaced");
+	log_json_escape(out, sizeof(out), "\xed\xa0\x80", 3);
+	is_string(out, "\\ufffd\\ufffd\\ufffd", "UTF-8 encoded surrogate replaced");
 	return tap_done();
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/perl
+# Fault suite 6: every kind of poison mixed into 10 000 good records; each lands in the DLQ once
+# with its reason, the good ones all land, nothing stays pending.  Includes a row that only
+# PostgreSQL refuses (a CHECK constraint), found by splitting the batch.
+use strict;
+use warnings;
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Harness qw(wait_until);
+
+Harness::need(qw(redis pg));
+my $r = Harness::Redis->start;
+my $pg = Harness::Pg->start;
+my $S = 'telemetry:t';
+
+sub rec
+{
+	my (%o) = @_;
+	my $dev = $o{device} // 'zoo-1';
+	my $ts = $o{ts} // '"2026-05-01T10:00:00Z"';
+	my $lat = $o{lat} // '45.1';
+	my $attrs = $o{attrs} // '{}';
+	return qq({"device_id":"$dev","timestamp":$ts,"latitude":$lat,"longitude":15.9,"attributes":$attrs});
+}
+
+my @zoo = (
+	[ 'invalid JSON',          'bad_json',         '{"device_id":"x",' ],
+	[ 'truncated UTF-8',       'bad_utf8',         rec(device => "abc\xc3") ],
+	[ 'bare 0xC3 in a value',  'bad_utf8',         rec(attrs => qq({"1":"\xc3"})) ],
+	[ '1 MiB + 1 payload',     'too_large',        rec(attrs => '{"1":"' . ('x' x 1_048_576) . '"}') ],
+	[ '10 000-deep nesting',   'too_deep',         rec(attrs => ('[' x 10_000) . (']' x 10_000)) ],
+	[ 'unknown sentinel',      'unknown_sentinel', rec(attrs => '{"5":{"__date":"2026"}}') ],
+	[ 'bad base64',            'bad_base64',       rec(attrs => '{"5":{"__buffer_b64":"AQID!A=="}}') ],
+	[ 'bigint 12a',            'bad_bigint',       rec(attrs => '{"5":{"__bigint":"12a"}}') ],
+	[ 'latitude 999',          'out_of_range',     rec(lat => 999) ],
+	[ 'year 9999',             'bad_timestamp',    rec(ts => '"9999-01-01T00:00:00Z"') ],
+	[ 'NaN as a string',       'wrong_type',       rec(lat => '"NaN"') ],
+	[ 'duplicate keys',        'duplicate_key',    '{"device_id":"a","device_id":"b","timestamp":0,"latitude":1,"longitude":1}' ],
+	[ 'NUL byte in device_id', 'nul_byte',         rec(device => 'zoo\u0000') ],
+	[ 'missing latitude',      'missing_field',    '{"device_id":"a","timestamp":0,"longitude":1}' ],
+	[ 'refused by PostgreSQL', 'rejected_by_postgres', rec(device => 'refused-by-check') ],
+);
+
+# A value the codec accepts but the database refuses: the write path must isolate it.
+my $p = Harness::Processor->start(redis => $r, pg => $pg,
+    config => { redis => { consumer_prefix => 'zoo', block_ms => 200, batch_size => 500 } });
+ok($p->wait_ready(60), 'processor ready') or BAIL_OUT('no start');
+$pg->psql(q{alter table positions add constraint zoo_check check (device_id <> 'refused-by-check')});
+
+# Interleave: good records around every poison, so each bad one shares its batch with good ones.
+my %expect;	# entry id => [name, reason]
+my $good = 0;
+my $g = Harness::gen(redis => $r, n => 5_000, devices => 50, seed => 11);
+$good += $g->{valid};
+for my $z (@zoo) {
+	my $id = $r->cmd('XADD', $S, '*', 'payload', $z->[2]);
+	$expect{$id} = $z;
+}
+my $noid = $r->cmd('XADD', $S, '*', 'v', '1', 'codec', '8E');
+$expect{$noid} = [ 'missing payload field', 'missing_payload' ];
+$g = Harness::gen(redis => $r, n => 5_000, devices => 50, seed => 12, base_ms => 1_900_000_000_000);
+$good += $g->{valid};
+
+my $nbad = scalar keys %expect;
+ok(wait_until(sub { $r->xlen("$S:dlq") >= $nbad && $r->pending($S, 'processor') == 0 },
+    timeout => 120, desc => 'zoo settled'), 'every entry settled');
+is($pg->psql('select count(*) from positions'), $good, "all $good good records stored, nothing else");
+
+my %seen;
+for my $e (@{$r->cmd('XRANGE', "$S:dlq", '-', '+')}) {
+	my %f = @{$e->[1]};
+	push @{$seen{$f{id}}}, \%f;
+}
+is(scalar(keys %seen), $nbad, "exactly the $nbad poison entries are in the DLQ");
+for my $id (sort keys %expect) {
+	my ($name, $reason) = @{$expect{$id}};
+	my $got = $seen{$id} // [];
+	is(scalar @$got, 1, "$name: dead-lettered once");
+	is($got->[0]{reason}, $reason, "$name: reason $reason") or diag("error: $got->[0]{error}");
+}
+my ($big) = grep { $_->[1] eq 'too_large' } values %expect;
+my ($bigid) = grep { $expect{$_} == $big } keys %expect;
+cmp_ok(length $seen{$bigid}[0]{payload}, '<', 1_048_576, 'huge payload kept as a prefix in the DLQ');
+is($seen{$bigid}[0]{payload_len}, length($big->[2]), 'with its full length');
+my ($pgid) = grep { $expect{$_}[1] eq 'rejected_by_postgres' } keys %expect;
+is($seen{$pgid}[0]{stage}, 'write', 'database refusal dead-lettered at the write stage');
+like($seen{$pgid}[0]{error}, qr/23514/, 'with the SQLSTATE');
+ok($p->wait_log(qr/isolating the bad rows/, 5), 'batch split logged');
+is($p->stop, 0, 'clean exit');
+done_testing;
