@@ -25,7 +25,6 @@ dist_directussql_DATA =
 EXTRA_DIST += \
 	Dockerfile \
 	.dockerignore \
-	docs/operations.md \
 	docs/packaging.md \
 	packaging/systemd/processor.service \
 	packaging/sysusers.d/processor.conf \
