@@ -114,6 +114,10 @@ logl(6, 'info', 'master', "redis $url");
 logl(6, 'info', 'master', "env $ENV{PROCESSOR_REDIS_URL}") if $ENV{PROCESSOR_REDIS_URL};
 logl(2, 'critical', 'master', 'boom') if $ENV{FAKE_CRIT};
 logl(6, 'info', 'master', 'consuming, ready');
+if (my $ns = $ENV{NOTIFY_SOCKET}) {
+	require IO::Socket::UNIX;
+	IO::Socket::UNIX->new(Type => Socket::SOCK_DGRAM(), Peer => $ns)->send("READY=1\nSTATUS=consuming");
+}
 sleep 1 while 1;
 EOF
 close $fh;
@@ -121,8 +125,9 @@ chmod 0755, $fake;
 
 local $ENV{PROCESSOR_REDIS_URL} = 'redis://127.0.0.1:1';	# must not reach the daemon
 my $p = Harness::Processor->start(binary => $fake, redis => $r, pg => $pg,
-    config => { processor => { workers => 2 } }, env => { FAKE_EXIT => 3 });
+    config => { processor => { workers => 2 } }, env => { FAKE_EXIT => 3 }, notify => 1);
 ok($p->wait_ready(10), 'wait_ready');
+like($p->wait_notify(qr/READY=1/, 10), qr/STATUS=consuming/, 'sd_notify datagram received');
 like(Harness::slurp($p->config_path), qr/\[processor\]\nworkers = 2\n/, 'INI config written');
 ok($p->http_port, 'http listen port allocated');
 is($p->control_socket, $p->dir . '/control.sock', 'control socket in the temp dir');
@@ -161,7 +166,8 @@ SKIP: {
 
 lap('gen');
 # --- cleanup leaves nothing behind: normal exit, die, and SIGTERM of a test process
-# (the Harness also cleans up on SIGPIPE, INT and HUP)
+# (the Harness also cleans up on INT and HUP, and ignores SIGPIPE so a vanished prove
+# does not keep END from running)
 my $child = Harness::tmpdir('child') . '/child.t';
 open($fh, '>', $child) or die;
 print $fh <<'EOF';

@@ -173,6 +173,8 @@ pipeline_decode_entry(struct pipeline *p, struct batch *b, size_t i,
 		state_update(p->p_state, &e->be_pos, now_us, NULL);
 		return;
 	}
+	if (err.ce_reason == CODEC_NO_MEMORY)	/* says nothing about the record */
+		fatalx("out of memory decoding entry %s", batch_id(b, i));
 	p->p_stats->ws_poison++;
 	if (batch_poison(b, i, DLQ_STAGE_DECODE, codec_reason_code(err.ce_reason),
 	    err.ce_msg) == -1)

@@ -160,7 +160,7 @@ on 127.0.0.1, as PostgreSQL's Cluster.pm get_free_port does.  Ports come from
 sub free_port
 {
 	my $base = ($ENV{TMPDIR} && -d $ENV{TMPDIR} ? $ENV{TMPDIR} : '/tmp') . '/processor-test-ports';
-	mkdir $base, 01777;
+	chmod 01777, $base if mkdir $base;
 	for (1 .. 2000) {
 		my $port = 15000 + int(rand(17000));
 		next if $PORT_LOCKS{$port};
@@ -582,7 +582,10 @@ sub _on_signal
 $SIG{INT} = \&_on_signal;
 $SIG{TERM} = \&_on_signal;
 $SIG{HUP} = \&_on_signal;
-$SIG{PIPE} = \&_on_signal;	# prove went away: still leave nothing behind
+# If prove goes away, writing TAP must not kill us before END has stopped the servers: with
+# SIGPIPE ignored the write fails and the test runs on to its cleanup.  spawn and run_cmd
+# restore the default for the programs they start.
+$SIG{PIPE} = 'IGNORE';
 
 END {
 	if ($$ == $OWNER_PID) {
