@@ -208,32 +208,36 @@ LOG_WRAPPER(log_info, LOG_LVL_INFO)
 LOG_WRAPPER(log_warnx, LOG_LVL_WARN)
 LOG_WRAPPER(log_error, LOG_LVL_ERROR)
 
-/* Like log_warnx, with ": strerror(errno)" appended. */
+/* Log at level with ": strerror(errno)" appended; errno is kept. */
+static void
+log_verrno(enum log_level level, const char *fmt, va_list ap)
+{
+	char	msg[1024];
+	int	saved_errno = errno;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_emit(level, NULL, "%s: %s", msg, strerror(saved_errno));
+	errno = saved_errno;
+}
+
 void
 log_warn(const char *fmt, ...)
 {
-	char	msg[1024];
 	va_list	ap;
-	int	saved_errno = errno;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_verrno(LOG_LVL_WARN, fmt, ap);
 	va_end(ap);
-	log_emit(LOG_LVL_WARN, NULL, "%s: %s", msg, strerror(saved_errno));
-	errno = saved_errno;
 }
 
 void
 fatal(const char *fmt, ...)
 {
-	char	msg[1024];
 	va_list	ap;
-	int	saved_errno = errno;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_verrno(LOG_LVL_CRIT, fmt, ap);
 	va_end(ap);
-	log_emit(LOG_LVL_CRIT, NULL, "%s: %s", msg, strerror(saved_errno));
 	exit(1);
 }
 

@@ -1,128 +1,89 @@
-/* processor: command line, configuration, start-up checks, then run. */
+/* processor: command line, configuration check, then the master. */
 #include "autoconf.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "config.h"
-#include "core/consume.h"
 #include "exitcodes.h"
 #include "log.h"
-#include "migrate.h"
-#include "worker.h"
+#include "master.h"
 
 static void
-usage(FILE *out)
+usage(FILE *f)
 {
-	fprintf(out, "usage: processor [-dhnV] [-c file]\n"
-	    "  -c file   configuration file (default %s if it exists)\n"
-	    "  -d        debug logging\n"
-	    "  -n        check the configuration and exit\n"
-	    "  -V        print the version and exit\n"
-	    "  -h        this help\n", CONFIG_DEFAULT_PATH);
-}
-
-static double
-now_s(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/*
- * Retry a start-up step that needs a server until startup_timeout: a
- * database that comes up a little after us is normal under systemd.
- */
-static int
-startup_step(const struct config *cf, const char *what,
-    int (*step)(const struct config *, char *, size_t))
-{
-	double	deadline = now_s() + cf->cf_startup_timeout_ms / 1000.0;
-	double	delay = 0.2;
-	char	err[1024];
-	int	rc;
-
-	for (;;) {
-		rc = step(cf, err, sizeof(err));
-		if (rc == 0)
-			return 0;
-		if (rc == MIGRATE_FATAL) {
-			log_emit(LOG_LVL_CRIT, NULL, "%s: %s", what, err);
-			return EXIT_CONFIG;
-		}
-		if (now_s() + delay > deadline) {
-			log_emit(LOG_LVL_CRIT, NULL, "%s: %s (gave up after %d ms)",
-			    what, err, cf->cf_startup_timeout_ms);
-			return EXIT_TEMPFAIL;
-		}
-		log_warnx("%s: %s; retrying in %.1f s", what, err, delay);
-		usleep((useconds_t)(delay * 1e6));
-		delay = delay * 2 > 5 ? 5 : delay * 2;
-	}
-}
-
-static int
-step_migrate(const struct config *cf, char *err, size_t errlen)
-{
-	return migrate_run(cf, NULL, err, errlen);
-}
-
-static int
-step_group(const struct config *cf, char *err, size_t errlen)
-{
-	return consume_ensure_group_sync(cf, err, errlen);
+	fprintf(f, "usage: processor [-dhnV] [-c file]\n"
+	    "  -c, --config FILE  configuration file (default %s if it exists)\n"
+	    "  -d, --debug        log at debug level\n"
+	    "  -n, --check        check the configuration and exit\n"
+	    "  -V, --version      print the version and exit\n"
+	    "  -h, --help         this help\n", CONFIG_DEFAULT_PATH);
 }
 
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct config	 cf;
 	const char	*path = NULL;
 	char		 err[1024];
-	int		 ch, check = 0, debug = 0, rc;
+	int		 ch, debug = 0, check = 0;
+	enum log_level	 level;
 
-	while ((ch = getopt(argc, argv, "c:dhnV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dnVh", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': path = optarg; break;
-		case 'd': debug = 1; break;
-		case 'n': check = 1; break;
-		case 'V': printf("processor %s\n", PACKAGE_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			printf("processor %s\n", PACKAGE_VERSION);
+			return EXIT_CLEAN;
+		case 'h':
+			usage(stdout);
+			return EXIT_CLEAN;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
+		fprintf(stderr, "processor: unexpected argument '%s'\n",
+		    argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+
+	err[0] = '\0';
 	if (config_load(&cf, path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "processor: %s\n", err);
+		if (check)
+			fprintf(stderr, "processor: %s\n", err);
+		else
+			log_emit(LOG_LVL_CRIT, NULL, "configuration error: %s",
+			    err);
 		config_free(&cf);
 		return EXIT_CONFIG;
 	}
 	if (check) {
-		printf("configuration OK (%s)\n", cf.cf_file ? cf.cf_file :
-		    "built-in defaults and environment");
+		printf("processor: configuration OK (%s)\n", cf.cf_file ?
+		    cf.cf_file : "built-in defaults and environment");
 		config_free(&cf);
-		return 0;
+		return EXIT_CLEAN;
 	}
-	log_init(debug ? LOG_LVL_DEBUG : (enum log_level)cf.cf_log_level, "main");
-	signal(SIGPIPE, SIG_IGN);
-	log_info("processor %s starting (config %s)", PACKAGE_VERSION,
-	    cf.cf_file ? cf.cf_file : "built-in defaults and environment");
-	if ((rc = startup_step(&cf, "migrations", step_migrate)) == 0 &&
-	    (rc = startup_step(&cf, "consumer group", step_group)) == 0) {
-		log_procinit("worker 0");
-		rc = worker_main(&cf, 0, -1);
-	}
-	config_free(&cf);
-	return rc;
+	level = debug ? LOG_LVL_DEBUG : (enum log_level)cf.cf_log_level;
+	return master_run(&cf, path, level, debug);
 }

@@ -16,6 +16,7 @@
 #include "fault.h"
 #include "log.h"
 #include "metrics.h"
+#include "wlink.h"
 #include "worker.h"
 
 struct worker {
@@ -42,6 +43,7 @@ worker_consuming(void *arg)
 	log_info("%s: connected to Redis and PostgreSQL, consuming",
 	    wk->wk_standalone && !wk->wk_was_ready ? "ready" : "up");
 	wk->wk_was_ready = 1;
+	wlink_flush_stats();	/* the master's readiness should not wait 500 ms */
 }
 
 static void
@@ -94,6 +96,34 @@ worker_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 static void
+worker_master_shutdown(void *arg)
+{
+	worker_stop(arg, "master asked");
+}
+
+static void
+worker_master_gone(void *arg)
+{
+	worker_stop(arg, "master gone");
+}
+
+static void
+worker_master_drain(void *arg)
+{
+	struct worker	*wk = arg;
+
+	pipeline_pause(wk->wk_pipeline, 1);
+}
+
+static void
+worker_master_resume(void *arg)
+{
+	struct worker	*wk = arg;
+
+	pipeline_pause(wk->wk_pipeline, 0);
+}
+
+static void
 worker_signals(struct worker *wk)
 {
 	sigset_t	none;
@@ -136,11 +166,29 @@ worker_main(const struct config *cf, int slot, int ipc_fd)
 		return WORKER_EXIT_PERMANENT;
 	}
 	wk.wk_standalone = ipc_fd == -1;
+	{
+		struct wlink_cb cb = {
+			.wc_shutdown = worker_master_shutdown,
+			.wc_drain = worker_master_drain,
+			.wc_resume = worker_master_resume,
+			.wc_master_gone = worker_master_gone,
+			.wc_arg = &wk,
+		};
+
+		if (wlink_start(wk.wk_loop, ipc_fd, slot, wk.wk_consumer,
+		    &wk.wk_stats, &cb) == -1) {
+			log_error("cannot start the master link");
+			pipeline_free(wk.wk_pipeline);
+			ev_loop_destroy(wk.wk_loop);
+			return WORKER_EXIT_RESTART;
+		}
+	}
 	pipeline_on_consuming(wk.wk_pipeline, worker_consuming, &wk);
 	log_info("worker %d starting as consumer %s", slot, wk.wk_consumer);
 	pipeline_start(wk.wk_pipeline);
 	ev_run(wk.wk_loop, 0);
 	worker_log_totals(&wk);
+	wlink_stop();	/* final counters to the master */
 	pipeline_free(wk.wk_pipeline);
 	ev_signal_stop(wk.wk_loop, &wk.wk_sigterm);
 	ev_signal_stop(wk.wk_loop, &wk.wk_sigint);

@@ -227,6 +227,10 @@ write_send_setup(struct write *w)
 {
 	char	sql[768];
 
+	/*
+	 * lock_timeout below statement_timeout, so waiting on a lock ends as
+	 * 55P03 (a lock problem, said so in the log) rather than a bare timeout.
+	 */
 	snprintf(sql, sizeof(sql),
 	    "SET TimeZone = 'UTC'; "
 	    "SET statement_timeout = %d; "
@@ -234,7 +238,7 @@ write_send_setup(struct write *w)
 	    "SET idle_in_transaction_session_timeout = %d; "
 	    "CREATE TEMP TABLE IF NOT EXISTS positions_stage "
 	    "(LIKE positions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
-	    w->w_cf->cf_statement_timeout_ms, w->w_cf->cf_statement_timeout_ms,
+	    w->w_cf->cf_statement_timeout_ms, w->w_cf->cf_statement_timeout_ms / 2,
 	    w->w_cf->cf_statement_timeout_ms * 2);
 	if (!PQsendQuery(w->w_conn, sql)) {
 		write_reset(w, PQerrorMessage(w->w_conn));
@@ -765,6 +769,8 @@ write_submit(struct write *w, struct batch *b, const uint32_t *idx, size_t n)
 	w->w_message[0] = '\0';
 	w->w_phase = WP_RESULTS;
 	write_watch(w, EV_READ | EV_WRITE);
-	write_guard(w, w->w_cf->cf_statement_timeout_ms / 1000.0 + GUARD_MARGIN_S);
+	/* statement_timeout 0 means none: then no client-side guard either */
+	write_guard(w, w->w_cf->cf_statement_timeout_ms == 0 ? 0 :
+	    w->w_cf->cf_statement_timeout_ms / 1000.0 + GUARD_MARGIN_S);
 	return 0;
 }

@@ -1,0 +1,228 @@
+/* Master-only poll of the consumer group's lag and pending count (XINFO GROUPS). */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libev.h>
+
+#include "config.h"
+#include "core/redisurl.h"
+#include "lag.h"
+#include "log.h"
+#include "prom.h"
+
+#define LAG_MAX_BUSY_TICKS	2	/* polls a reply may be late before we reconnect */
+
+static struct {
+	struct ev_loop		*lg_loop;
+	const struct config	*lg_cf;
+	redisAsyncContext	*lg_ac;
+	ev_timer		 lg_timer;
+	int			 lg_busy;	/* ticks the current poll is outstanding */
+	int			 lg_warned;
+	struct prom_group	 lg_group;
+} lag;
+
+static void
+lag_connected(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK) {
+		if (!lag.lg_warned)
+			log_warnx("lag poll: cannot connect to Redis: %s",
+			    ac->errstr);
+		lag.lg_warned = 1;
+		lag.lg_ac = NULL;	/* hiredis frees it */
+		lag.lg_busy = 0;
+		lag.lg_group.pg_known = 0;
+	}
+}
+
+static void
+lag_disconnected(const redisAsyncContext *ac, int status)
+{
+	(void)ac;
+	(void)status;
+	lag.lg_ac = NULL;
+	lag.lg_busy = 0;
+	lag.lg_group.pg_known = 0;
+}
+
+static long long
+lag_integer(const redisReply *r)
+{
+	if (r->type == REDIS_REPLY_INTEGER)
+		return r->integer;
+	if (r->type == REDIS_REPLY_STRING)
+		return atoll(r->str);
+	return -1;	/* nil: Redis 7.0 cannot tell the lag (e.g. after XDEL) */
+}
+
+/* Find our group in an XINFO GROUPS reply (array of flat key/value arrays). */
+static int
+lag_parse_groups(const redisReply *r, const char *group, struct prom_group *g)
+{
+	const redisReply	*e, *k, *v;
+	size_t			 i, j;
+	int			 found;
+
+	if (r->type != REDIS_REPLY_ARRAY)
+		return -1;
+	for (i = 0; i < r->elements; i++) {
+		e = r->element[i];
+		if (e->type != REDIS_REPLY_ARRAY)
+			continue;
+		found = 0;
+		g->pg_pending = 0;
+		g->pg_lag = -1;
+		for (j = 0; j + 1 < e->elements; j += 2) {
+			k = e->element[j];
+			v = e->element[j + 1];
+			if (k->type != REDIS_REPLY_STRING)
+				continue;
+			if (strcmp(k->str, "name") == 0)
+				found = v->type == REDIS_REPLY_STRING &&
+				    strcmp(v->str, group) == 0;
+			else if (strcmp(k->str, "pending") == 0)
+				g->pg_pending = lag_integer(v);
+			else if (strcmp(k->str, "lag") == 0)
+				g->pg_lag = lag_integer(v);
+		}
+		if (found)
+			return 0;
+	}
+	return -1;
+}
+
+static void
+lag_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply	*r = reply;
+	struct prom_group	 g;
+
+	(void)ac;
+	(void)arg;
+	lag.lg_busy = 0;
+	if (r == NULL)
+		return;
+	memset(&g, 0, sizeof(g));
+	if (r->type == REDIS_REPLY_ERROR) {
+		if (!lag.lg_warned)
+			log_warnx("lag poll: XINFO GROUPS failed: %s", r->str);
+		lag.lg_warned = 1;
+		lag.lg_group.pg_known = 0;
+		return;
+	}
+	if (lag_parse_groups(r, lag.lg_cf->cf_group, &g) == -1) {
+		lag.lg_group.pg_known = 0;
+		return;
+	}
+	g.pg_known = 1;
+	lag.lg_group = g;
+	lag.lg_warned = 0;
+}
+
+static void
+lag_ignore(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply	*r = reply;
+
+	(void)ac;
+	(void)arg;
+	if (r != NULL && r->type == REDIS_REPLY_ERROR && !lag.lg_warned)
+		log_warnx("lag poll: Redis refused AUTH/SELECT: %s", r->str);
+}
+
+static int
+lag_connect(void)
+{
+	struct redis_addr	ra;
+	char			err[256];
+
+	if (redisurl_parse(lag.lg_cf->cf_redis_url, &ra, err, sizeof(err)) == -1) {
+		log_warnx("lag poll: %s", err);
+		return -1;
+	}
+	lag.lg_ac = ra.ra_path[0] ? redisAsyncConnectUnix(ra.ra_path) :
+	    redisAsyncConnect(ra.ra_host, ra.ra_port);
+	if (lag.lg_ac == NULL)
+		return -1;
+	if (lag.lg_ac->err) {
+		redisAsyncFree(lag.lg_ac);
+		lag.lg_ac = NULL;
+		return -1;
+	}
+	redisLibevAttach(lag.lg_loop, lag.lg_ac);
+	redisAsyncSetConnectCallback(lag.lg_ac, lag_connected);
+	redisAsyncSetDisconnectCallback(lag.lg_ac, lag_disconnected);
+	if (ra.ra_password[0] != '\0' && ra.ra_user[0] != '\0')
+		redisAsyncCommand(lag.lg_ac, lag_ignore, NULL, "AUTH %s %s",
+		    ra.ra_user, ra.ra_password);
+	else if (ra.ra_password[0] != '\0')
+		redisAsyncCommand(lag.lg_ac, lag_ignore, NULL, "AUTH %s",
+		    ra.ra_password);
+	if (ra.ra_db != 0)
+		redisAsyncCommand(lag.lg_ac, lag_ignore, NULL, "SELECT %d",
+		    ra.ra_db);
+	return 0;
+}
+
+static void
+lag_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	if (lag.lg_busy > 0 && ++lag.lg_busy > LAG_MAX_BUSY_TICKS) {
+		lag_reconfigure(lag.lg_cf);	/* a stuck connection: start over */
+		return;
+	}
+	if (lag.lg_busy > 0)
+		return;
+	if (lag.lg_ac == NULL && lag_connect() == -1)
+		return;
+	if (redisAsyncCommand(lag.lg_ac, lag_reply, NULL, "XINFO GROUPS %s",
+	    lag.lg_cf->cf_stream) == REDIS_OK)
+		lag.lg_busy = 1;
+}
+
+int
+lag_start(struct ev_loop *loop, const struct config *cf)
+{
+	memset(&lag, 0, sizeof(lag));
+	lag.lg_loop = loop;
+	lag.lg_cf = cf;
+	ev_timer_init(&lag.lg_timer, lag_tick, 0.5, LAG_INTERVAL);
+	ev_timer_start(loop, &lag.lg_timer);
+	return 0;
+}
+
+void
+lag_reconfigure(const struct config *cf)
+{
+	lag.lg_cf = cf;
+	if (lag.lg_ac != NULL)
+		redisAsyncFree(lag.lg_ac);	/* calls lag_disconnected */
+	lag.lg_ac = NULL;
+	lag.lg_busy = 0;
+	lag.lg_group.pg_known = 0;
+}
+
+void
+lag_stop(void)
+{
+	if (lag.lg_loop == NULL)
+		return;
+	ev_timer_stop(lag.lg_loop, &lag.lg_timer);
+	lag_reconfigure(lag.lg_cf);
+	lag.lg_loop = NULL;
+}
+
+void
+lag_get(struct prom_group *g)
+{
+	*g = lag.lg_group;
+}

@@ -1,0 +1,159 @@
+/* The worker's end of the master link: HELLO, periodic stats, master commands. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "ipc.h"
+#include "log.h"
+#include "metrics.h"
+#include "wlink.h"
+
+#define WLINK_STATS_INTERVAL	0.5	/* seconds */
+
+static struct {
+	struct ev_loop		*wl_loop;
+	struct ipc_chan		 wl_chan;
+	ev_timer		 wl_timer;
+	struct worker_stats	*wl_stats;
+	struct wlink_cb		 wl_cb;
+	uint32_t		 wl_slot;
+	uint32_t		 wl_pid;
+	int			 wl_running;
+} wlink;
+
+static void
+wlink_call(void (*fn)(void *))
+{
+	if (fn != NULL)
+		fn(wlink.wl_cb.wc_arg);
+}
+
+static int
+wlink_dispatch(struct ipc_chan *c, const struct ipc_hdr *h,
+    const void *payload, size_t len, void *arg)
+{
+	(void)c;
+	(void)payload;
+	(void)arg;
+	if (len != 0) {
+		log_error("master sent %s with %zu payload bytes",
+		    ipc_type_name(h->ih_type), len);
+		return -1;
+	}
+	switch (h->ih_type) {
+	case MSG_SHUTDOWN:
+		log_info("master asked to shut down");
+		wlink_call(wlink.wl_cb.wc_shutdown);
+		return 0;
+	case MSG_DRAIN:
+		wlink_call(wlink.wl_cb.wc_drain);
+		return 0;
+	case MSG_RESUME:
+		wlink_call(wlink.wl_cb.wc_resume);
+		return 0;
+	default:
+		log_error("master sent unexpected %s",
+		    ipc_type_name(h->ih_type));
+		return -1;
+	}
+}
+
+static void
+wlink_closed(struct ipc_chan *c, int error, void *arg)
+{
+	(void)arg;
+	if (error == 0)
+		log_warnx("master link closed: master is gone");
+	else
+		log_error("master link broken: %s", strerror(error));
+	ev_timer_stop(wlink.wl_loop, &wlink.wl_timer);
+	ipc_close(c);
+	wlink.wl_running = 0;
+	wlink_call(wlink.wl_cb.wc_master_gone);
+}
+
+void
+wlink_flush_stats(void)
+{
+	if (!wlink.wl_running)
+		return;
+	/* Absolute snapshots: skipping one while the master is slow loses nothing. */
+	if (ipc_queued(&wlink.wl_chan) > 0)
+		return;
+	wlink.wl_stats->ws_version = METRICS_VERSION;
+	if (ipc_compose(&wlink.wl_chan, MSG_STATS, wlink.wl_slot, wlink.wl_pid,
+	    wlink.wl_stats, sizeof(*wlink.wl_stats)) == -1)
+		log_warn("cannot queue stats for the master");
+}
+
+static void
+wlink_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	wlink_flush_stats();
+}
+
+static void
+wlink_fault(void)
+{
+	if (fault_active("crash_on_start")) {
+		log_warnx("fault injection: crash_on_start");
+		abort();
+	}
+}
+
+int
+wlink_start(struct ev_loop *loop, int fd, int slot, const char *consumer,
+    struct worker_stats *stats, const struct wlink_cb *cb)
+{
+	struct ipc_hello	hello;
+
+	if (fd == -1)
+		return 0;
+	wlink_fault();
+	memset(&wlink, 0, sizeof(wlink));
+	wlink.wl_loop = loop;
+	wlink.wl_stats = stats;
+	wlink.wl_cb = *cb;
+	wlink.wl_slot = (uint32_t)slot;
+	wlink.wl_pid = (uint32_t)getpid();
+	ipc_init(&wlink.wl_chan, loop, fd, wlink_dispatch, wlink_closed, NULL);
+	wlink.wl_running = 1;
+
+	memset(&hello, 0, sizeof(hello));
+	hello.hl_version = IPC_HELLO_VERSION;
+	strncpy(hello.hl_consumer, consumer, sizeof(hello.hl_consumer) - 1);
+	stats->ws_version = METRICS_VERSION;
+	if (ipc_compose(&wlink.wl_chan, MSG_HELLO, wlink.wl_slot,
+	    wlink.wl_pid, &hello, sizeof(hello)) == -1 ||
+	    ipc_compose(&wlink.wl_chan, MSG_STATS, wlink.wl_slot,
+	    wlink.wl_pid, stats, sizeof(*stats)) == -1) {
+		wlink_stop();
+		return -1;
+	}
+	ev_timer_init(&wlink.wl_timer, wlink_timer_cb, WLINK_STATS_INTERVAL,
+	    WLINK_STATS_INTERVAL);
+	ev_timer_start(loop, &wlink.wl_timer);
+	return 0;
+}
+
+void
+wlink_stop(void)
+{
+	if (!wlink.wl_running)
+		return;
+	ev_timer_stop(wlink.wl_loop, &wlink.wl_timer);
+	/* Final numbers, so the master's totals count the last batch. */
+	wlink.wl_stats->ws_version = METRICS_VERSION;
+	(void)ipc_compose(&wlink.wl_chan, MSG_STATS, wlink.wl_slot,
+	    wlink.wl_pid, wlink.wl_stats, sizeof(*wlink.wl_stats));
+	(void)ipc_flush(&wlink.wl_chan);
+	ipc_close(&wlink.wl_chan);
+	wlink.wl_running = 0;
+}
