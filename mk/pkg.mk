@@ -19,8 +19,13 @@ pkgsysconf_DATA = etc/processor.conf
 sqldir = $(pkgdatadir)/sql
 dist_sql_DATA = \
 	sql/0001_positions.sql
+# Not dist_: src/domain/local.mk already puts them in EXTRA_DIST.  The
+# migration runner only reads NNNN_name.sql files directly in sql/, so this
+# subdirectory is never applied.
 directussqldir = $(pkgdatadir)/sql/directus
-dist_directussql_DATA =
+directussql_DATA = \
+	sql/directus/0001_contract.sql \
+	sql/directus/0002_io_mappings_seed.sql
 
 EXTRA_DIST += \
 	Dockerfile \

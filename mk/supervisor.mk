@@ -11,7 +11,7 @@ libprocessor_a_SOURCES += \
 	src/notify.c src/notify.h \
 	src/lag.c src/lag.h
 
-check_PROGRAMS += t/unit/ipc.t t/unit/prom.t t/unit/pacing.t t/unit/wlink.t
+check_PROGRAMS += t/unit/ipc.t t/unit/prom.t t/unit/pacing.t t/unit/wlink.t t/unit/notify.t
 t_unit_ipc_t_SOURCES = t/unit/ipc.c
 t_unit_ipc_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
 t_unit_prom_t_SOURCES = t/unit/prom.c
@@ -20,3 +20,5 @@ t_unit_pacing_t_SOURCES = t/unit/pacing.c
 t_unit_pacing_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
 t_unit_wlink_t_SOURCES = t/unit/wlink.c
 t_unit_wlink_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
+t_unit_notify_t_SOURCES = t/unit/notify.c
+t_unit_notify_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)

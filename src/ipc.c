@@ -16,6 +16,10 @@ static const char *const ipc_names[MSG_TYPE_END] = {
 	[MSG_SHUTDOWN] = "SHUTDOWN",
 	[MSG_DRAIN] = "DRAIN",
 	[MSG_RESUME] = "RESUME",
+	[MSG_DEVICE_QUERY] = "DEVICE_QUERY",
+	[MSG_DEVICE_REPLY] = "DEVICE_REPLY",
+	[MSG_CLAIM] = "CLAIM",
+	[MSG_CLAIM_REPLY] = "CLAIM_REPLY",
 };
 
 const char *

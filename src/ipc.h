@@ -19,6 +19,11 @@ enum ipc_type {
 	MSG_SHUTDOWN,		/* master -> worker: finish in-flight work, exit 0 */
 	MSG_DRAIN,		/* master -> worker: stop reading new entries */
 	MSG_RESUME,		/* master -> worker: read again after MSG_DRAIN */
+	/* control socket (ctlipc.h payloads) */
+	MSG_DEVICE_QUERY,	/* master -> worker: struct ctl_ipc_device_query */
+	MSG_DEVICE_REPLY,	/* worker -> master: struct ctl_ipc_device_reply */
+	MSG_CLAIM,		/* master -> worker: struct ctl_ipc_claim, sweep now */
+	MSG_CLAIM_REPLY,	/* worker -> master: struct ctl_ipc_claim_reply */
 	MSG_TYPE_END
 };
 

@@ -1,4 +1,4 @@
-/* Master-only poll of the consumer group's lag and pending count (XINFO GROUPS). */
+/* Master-only poll of the consumer group's lag and pending count (XINFO GROUPS) and the DLQ length. */
 #include "autoconf.h"
 
 #include <stdio.h>
@@ -25,6 +25,7 @@ static struct {
 	int			 lg_busy;	/* ticks the current poll is outstanding */
 	int			 lg_warned;
 	struct prom_group	 lg_group;
+	int64_t			 lg_dlq_len;	/* XLEN <stream>:dlq, -1 unknown */
 } lag;
 
 static void
@@ -126,6 +127,17 @@ lag_reply(redisAsyncContext *ac, void *reply, void *arg)
 }
 
 static void
+lag_dlq_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply	*r = reply;
+
+	(void)ac;
+	(void)arg;
+	lag.lg_dlq_len = r != NULL && r->type == REDIS_REPLY_INTEGER ?
+	    r->integer : -1;
+}
+
+static void
 lag_ignore(redisAsyncContext *ac, void *reply, void *arg)
 {
 	const redisReply	*r = reply;
@@ -187,12 +199,15 @@ lag_tick(struct ev_loop *loop, ev_timer *t, int revents)
 	if (redisAsyncCommand(lag.lg_ac, lag_reply, NULL, "XINFO GROUPS %s",
 	    lag.lg_cf->cf_stream) == REDIS_OK)
 		lag.lg_busy = 1;
+	redisAsyncCommand(lag.lg_ac, lag_dlq_reply, NULL, "XLEN %s:dlq",
+	    lag.lg_cf->cf_stream);
 }
 
 int
 lag_start(struct ev_loop *loop, const struct config *cf)
 {
 	memset(&lag, 0, sizeof(lag));
+	lag.lg_dlq_len = -1;
 	lag.lg_loop = loop;
 	lag.lg_cf = cf;
 	ev_timer_init(&lag.lg_timer, lag_tick, 0.5, LAG_INTERVAL);
@@ -225,4 +240,5 @@ void
 lag_get(struct prom_group *g)
 {
 	*g = lag.lg_group;
+	g->pg_dlq_len = lag.lg_dlq_len;
 }

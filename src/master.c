@@ -44,6 +44,7 @@
 
 #include "config.h"
 #include "buf.h"
+#include "control.h"
 #include "core/consume.h"
 #include "exitcodes.h"
 #include "http.h"
@@ -262,28 +263,40 @@ master_http_start(void)
 	return 0;
 }
 
+/* Totals over all slots and the number of ready workers; 0 or -1. */
+static int
+master_totals(struct worker_stats *sum, int *ready)
+{
+	struct prom_input	 in;
+	struct prom_worker	*pw;
+	int			 i;
+
+	if ((pw = calloc((size_t)supervise_slots() + 1, sizeof(*pw))) == NULL)
+		return -1;
+	master_prom_input(&in, pw);
+	prom_sum(&in, sum);
+	*ready = 0;
+	for (i = 0; i < in.pi_nworkers; i++)
+		*ready += pw[i].pw_ready;
+	free(pw);
+	return 0;
+}
+
 /* A one-line summary for systemctl status. */
 static void
 master_status(const char *phase)
 {
-	struct prom_input	 in;
-	struct prom_worker	*pw;
-	struct worker_stats	 sum;
-	struct buf		 reason;
-	int			 slot, up = 0;
+	struct worker_stats	sum;
+	struct buf		reason;
+	int			ready;
 
-	if ((pw = calloc((size_t)supervise_slots() + 1, sizeof(*pw))) == NULL)
+	if (master_totals(&sum, &ready) == -1)
 		return;
-	master_prom_input(&in, pw);
-	prom_sum(&in, &sum);
-	for (slot = 0; slot < in.pi_nworkers; slot++)
-		up += pw[slot].pw_ready;
-	free(pw);
 	buf_init(&reason);
 	if (master_ready(&reason))
 		buf_puts(&reason, "ready");
 	notify_send("STATUS=%s: %d/%d workers ready, %.0f rows/s, %llu rows "
-	    "inserted (%s)", phase, up, supervise_wanted(), m.m_rate,
+	    "inserted (%s)", phase, ready, supervise_wanted(), m.m_rate,
 	    (unsigned long long)sum.ws_inserted, buf_cstr(&reason));
 	buf_free(&reason);
 }
@@ -304,19 +317,15 @@ master_phase(void)
 static void
 master_status_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	struct prom_input	 in;
-	struct prom_worker	*pw;
-	struct worker_stats	 sum;
-	uint64_t		 now = pacing_now_ms();
+	struct worker_stats	sum;
+	uint64_t		now = pacing_now_ms();
+	int			ready;
 
 	(void)loop;
 	(void)t;
 	(void)revents;
-	if ((pw = calloc((size_t)supervise_slots() + 1, sizeof(*pw))) == NULL)
+	if (master_totals(&sum, &ready) == -1)
 		return;
-	master_prom_input(&in, pw);
-	prom_sum(&in, &sum);
-	free(pw);
 	if (m.m_last_status_ms != 0 && now > m.m_last_status_ms)
 		m.m_rate = (double)(sum.ws_inserted - m.m_last_inserted) *
 		    1000.0 / (double)(now - m.m_last_status_ms);
@@ -389,7 +398,7 @@ master_roll(void)
 void
 master_worker_up(struct worker *w)
 {
-	(void)w;
+	control_worker_up(w);	/* control socket: a drained master drains it */
 	master_roll();
 	master_check_ready();
 }
@@ -578,9 +587,28 @@ master_timers(void)
 	}
 }
 
+/* control socket hooks (control.c) */
+static const struct control_master master_control = {
+	.cm_ready = master_ready,
+	.cm_phase = master_phase,
+};
+
+static void
+master_control_start(void)
+{
+	if (control_start(m.m_loop, &m.m_cf, &master_control) == -1)
+		log_error("control socket %s: %s; processorctl will not work",
+		    m.m_cf.cf_control_socket, strerror(errno));
+	else
+		log_info("control socket listening on %s",
+		    m.m_cf.cf_control_socket);
+}
+/* end of control socket hooks */
+
 static void
 master_cleanup(void)
 {
+	control_stop();
 	http_stop();
 	lag_stop();
 	supervise_free();
@@ -621,6 +649,7 @@ master_run(struct config *cf, const char *path, enum log_level level,
 		return EXIT_TEMPFAIL;
 	}
 	lag_start(m.m_loop, &m.m_cf);
+	master_control_start();
 	master_timers();
 	m.m_state = M_RUNNING;
 	if (supervise_start() == -1) {

@@ -222,6 +222,11 @@ prom_workers(struct buf *b, const struct prom_input *in)
 static void
 prom_group(struct buf *b, const struct prom_group *g)
 {
+	if (g->pg_dlq_len >= 0) {
+		prom_head(b, "processor_dlq_length", "gauge",
+		    "Entries in the dead-letter stream <stream>:dlq (capped near dlq_maxlen).");
+		buf_printf(b, "processor_dlq_length %" PRId64 "\n", g->pg_dlq_len);
+	}
 	if (!g->pg_known)
 		return;
 	prom_head(b, "processor_consumer_group_pending", "gauge",

@@ -22,6 +22,7 @@ struct prom_group {
 	int			 pg_known;	/* the last poll succeeded */
 	int64_t			 pg_pending;	/* XINFO GROUPS pending */
 	int64_t			 pg_lag;	/* XINFO GROUPS lag; -1 when Redis says nil */
+	int64_t			 pg_dlq_len;	/* XLEN <stream>:dlq; -1 unknown */
 };
 
 struct prom_input {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "exitcodes.h"
 #include "log.h"
 #include "master.h"
@@ -180,6 +181,9 @@ supervise_dispatch(struct ipc_chan *c, const struct ipc_hdr *h,
 		return supervise_hello(w, p, len);
 	case MSG_STATS:
 		return supervise_stats(w, p, len);
+	case MSG_DEVICE_REPLY:		/* control socket (control.c) */
+	case MSG_CLAIM_REPLY:
+		return control_worker_msg(w, h, p, len);
 	default:
 		log_error("worker %d sent unexpected %s", w->w_slot,
 		    ipc_type_name(h->ih_type));

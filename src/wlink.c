@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctlipc.h"
+#include "exitcodes.h"
 #include "fault.h"
 #include "ipc.h"
 #include "log.h"
@@ -32,13 +34,64 @@ wlink_call(void (*fn)(void *))
 		fn(wlink.wl_cb.wc_arg);
 }
 
+/* Control socket requests relayed by the master: answer from our state. */
+static int
+wlink_control(const struct ipc_hdr *h, const void *payload, size_t len)
+{
+	struct ctl_ipc_device_query	q;
+	struct ctl_ipc_device_reply	r;
+	struct ctl_ipc_claim		cl;
+
+	if (h->ih_type == MSG_DEVICE_QUERY && len == sizeof(q)) {
+		memcpy(&q, payload, sizeof(q));
+		q.dq_device[sizeof(q.dq_device) - 1] = '\0';
+		memset(&r, 0, sizeof(r));
+		if (wlink.wl_cb.wc_device != NULL)
+			wlink.wl_cb.wc_device(wlink.wl_cb.wc_arg, q.dq_device, &r);
+		r.dr_id = q.dq_id;
+		if (ipc_compose(&wlink.wl_chan, MSG_DEVICE_REPLY, wlink.wl_slot,
+		    wlink.wl_pid, &r, sizeof(r)) == -1)
+			log_warn("cannot queue a device reply for the master");
+		return 0;
+	}
+	if (h->ih_type == MSG_CLAIM && len == sizeof(cl)) {
+		memcpy(&cl, payload, sizeof(cl));
+		if (wlink.wl_cb.wc_claim != NULL)
+			wlink.wl_cb.wc_claim(wlink.wl_cb.wc_arg, cl.cl_id,
+			    cl.cl_idle_ms);
+		else
+			wlink_claim_done(cl.cl_id, 0, 0);
+		return 0;
+	}
+	log_error("master sent %s with %zu payload bytes",
+	    ipc_type_name(h->ih_type), len);
+	return -1;
+}
+
+void
+wlink_claim_done(uint32_t id, int ok, uint64_t claimed)
+{
+	struct ctl_ipc_claim_reply	r;
+
+	if (!wlink.wl_running)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cr_id = id;
+	r.cr_ok = ok != 0;
+	r.cr_claimed = claimed;
+	if (ipc_compose(&wlink.wl_chan, MSG_CLAIM_REPLY, wlink.wl_slot,
+	    wlink.wl_pid, &r, sizeof(r)) == -1)
+		log_warn("cannot queue a claim reply for the master");
+}
+
 static int
 wlink_dispatch(struct ipc_chan *c, const struct ipc_hdr *h,
     const void *payload, size_t len, void *arg)
 {
 	(void)c;
-	(void)payload;
 	(void)arg;
+	if (h->ih_type == MSG_DEVICE_QUERY || h->ih_type == MSG_CLAIM)
+		return wlink_control(h, payload, len);
 	if (len != 0) {
 		log_error("master sent %s with %zu payload bytes",
 		    ipc_type_name(h->ih_type), len);
@@ -105,6 +158,10 @@ wlink_fault(void)
 	if (fault_active("crash_on_start")) {
 		log_warnx("fault injection: crash_on_start");
 		abort();
+	}
+	if (fault_active("exit_permanent")) {
+		log_error("fault injection: exit_permanent");
+		exit(WORKER_EXIT_PERMANENT);
 	}
 }
 

@@ -2,9 +2,12 @@
 #ifndef PROCESSOR_WLINK_H
 #define PROCESSOR_WLINK_H
 
+#include <stdint.h>
+
 #include <ev.h>
 
 struct worker_stats;
+struct ctl_ipc_device_reply;
 
 /*
  * Callbacks run on the worker's loop when the master says so.  Any may be
@@ -16,6 +19,11 @@ struct wlink_cb {
 	void	(*wc_drain)(void *);		/* MSG_DRAIN: stop reading new entries */
 	void	(*wc_resume)(void *);		/* MSG_RESUME: read again */
 	void	(*wc_master_gone)(void *);
+	/* control socket: fill *out for MSG_DEVICE_QUERY (dr_found 0: unknown) */
+	void	(*wc_device)(void *, const char *device,
+		    struct ctl_ipc_device_reply *out);
+	/* MSG_CLAIM: sweep now, then wlink_claim_done(id, ...) */
+	void	(*wc_claim)(void *, uint32_t id, uint32_t idle_ms);
 	void	*wc_arg;
 };
 
@@ -30,12 +38,15 @@ struct wlink_cb {
  * There is one link per process.
  *
  * With FAULT_INJECTION compiled in, PROCESSOR_FAULT=crash_on_start makes
- * wlink_start abort() (tests of the master's crash-loop guard).
+ * wlink_start abort() and PROCESSOR_FAULT=exit_permanent makes it exit with
+ * WORKER_EXIT_PERMANENT (tests of the master's supervision policy).
  */
 int	wlink_start(struct ev_loop *, int fd, int slot, const char *consumer,
 	    struct worker_stats *stats, const struct wlink_cb *cb);
 /* Send a stats snapshot now (e.g. right after a state change or before exit). */
 void	wlink_flush_stats(void);
+/* The claim sweep asked for by MSG_CLAIM id is over: tell the master. */
+void	wlink_claim_done(uint32_t id, int ok, uint64_t claimed);
 /* Send a final snapshot (best effort, without the loop), stop watchers, close fd. */
 void	wlink_stop(void);
 

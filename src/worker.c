@@ -11,6 +11,8 @@
 
 #include "config.h"
 #include "core/pipeline.h"
+#include "core/state.h"
+#include "ctlipc.h"
 #include "crash.h"
 #include "exitcodes.h"
 #include "fault.h"
@@ -123,6 +125,46 @@ worker_master_resume(void *arg)
 	pipeline_pause(wk->wk_pipeline, 0);
 }
 
+/* Control socket "device": the state this worker tracks for it. */
+static void
+worker_master_device(void *arg, const char *device,
+    struct ctl_ipc_device_reply *r)
+{
+	struct worker			*wk = arg;
+	const struct device_state	*ds;
+
+	if ((ds = pipeline_device(wk->wk_pipeline, device)) == NULL)
+		return;
+	r->dr_found = 1;
+	r->dr_ts_us = ds->ds_last.p_ts_us;
+	r->dr_lat = ds->ds_last.p_lat;
+	r->dr_lon = ds->ds_last.p_lon;
+	r->dr_altitude = ds->ds_last.p_altitude;
+	r->dr_speed = ds->ds_last.p_speed;
+	r->dr_event_io = ds->ds_last.p_event_io;
+	r->dr_angle = ds->ds_last.p_angle;
+	r->dr_satellites = ds->ds_last.p_satellites;
+	r->dr_priority = ds->ds_last.p_priority;
+	r->dr_has = ds->ds_last.p_has;
+	r->dr_last_seen_us = ds->ds_last_seen_us;
+	r->dr_records = ds->ds_records;
+}
+
+static void
+worker_claim_done(void *arg, int ok, unsigned long long claimed)
+{
+	wlink_claim_done((uint32_t)(uintptr_t)arg, ok, claimed);
+}
+
+static void
+worker_master_claim(void *arg, uint32_t id, uint32_t idle_ms)
+{
+	struct worker	*wk = arg;
+
+	pipeline_claim_now(wk->wk_pipeline, (int)idle_ms, worker_claim_done,
+	    (void *)(uintptr_t)id);
+}
+
 static void
 worker_signals(struct worker *wk)
 {
@@ -172,6 +214,8 @@ worker_main(const struct config *cf, int slot, int ipc_fd)
 			.wc_drain = worker_master_drain,
 			.wc_resume = worker_master_resume,
 			.wc_master_gone = worker_master_gone,
+			.wc_device = worker_master_device,
+			.wc_claim = worker_master_claim,
 			.wc_arg = &wk,
 		};
 

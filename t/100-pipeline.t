@@ -28,13 +28,7 @@ sub start_processor
 	return $p;
 }
 
-sub totals
-{
-	my ($p) = @_;
-	my $l = $p->wait_log(qr/stopped: consumed/, 5) or return {};
-	my %t = $l->{message} =~ /(\w[\w-]*) (\d+)/g;
-	return \%t;
-}
+sub totals { $_[0]->worker_totals }
 
 # --- 1. one record, every column, sentinels exact -------------------------------------
 my $p = start_processor();

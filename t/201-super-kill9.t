@@ -17,12 +17,7 @@ my $p = Harness::Processor->start(redis => $r, pg => $pg,
     config => { processor => { workers => 3 }, redis => { batch_size => 200 } });
 ok($p->wait_ready(60), 'ready');
 
-sub metrics
-{
-	my $res = HTTP::Tiny->new(timeout => 10)->get($p->metrics_url);
-	return {} unless $res->{success};
-	return { map { /^(\S+) (\S+)$/ ? ($1 => $2) : () } grep { !/^#/ } split /\n/, $res->{content} };
-}
+sub metrics { $p->metrics // {} }
 
 my $sum = Harness::gen(redis => $r, n => 60_000, devices => 300);
 ok(wait_until(sub { $pg->psql('select count(*) from positions') > 5000 }, timeout => 60,

@@ -32,8 +32,11 @@ ok($p->wait_log(qr/reload failed, keeping the running configuration: .*workers/,
 is_deeply([sort { $a <=> $b } $p->children], \@before, 'workers untouched');
 ok(!grep({ /RELOADING=1/ } $p->notify_messages), 'no RELOADING=1 for a refused reload');
 
-# Valid and changed: three workers.
+# Valid and changed: three workers, and the HTTP listener moves.
+my $old_port = $p->http_port;
+my $new_port = free_port();
 $good->{processor}{workers} = 3;
+$good->{http}{listen} = "127.0.0.1:$new_port";
 $p->write_config($good);
 $mark = $p->mark;
 $p->signal('HUP');
@@ -62,7 +65,9 @@ ok(wait_until(sub { $pg->psql('select count(*) from positions') == $sum->{valid}
     timeout => 120, desc => 'rows'), 'every row landed across the reload');
 ok(wait_until(sub { $r->pending('telemetry:t', 'processor') == 0 }, timeout => 30,
     desc => 'pending'), 'nothing pending');
-my $res = HTTP::Tiny->new->get($p->metrics_url);
-like($res->{content}, qr/^processor_workers_configured 3$/m, 'metrics see 3 workers');
+my $res = HTTP::Tiny->new->get("http://127.0.0.1:$new_port/metrics");
+like($res->{content}, qr/^processor_workers_configured 3$/m, 'metrics on the new port see 3 workers');
+is(HTTP::Tiny->new(timeout => 3)->get("http://127.0.0.1:$old_port/healthz")->{status}, 599,
+    'the old port is closed');
 is($p->stop, 0, 'clean stop');
 done_testing;

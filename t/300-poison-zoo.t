@@ -87,5 +87,7 @@ my ($pgid) = grep { $expect{$_}[1] eq 'rejected_by_postgres' } keys %expect;
 is($seen{$pgid}[0]{stage}, 'write', 'database refusal dead-lettered at the write stage');
 like($seen{$pgid}[0]{error}, qr/23514/, 'with the SQLSTATE');
 ok($p->wait_log(qr/isolating the bad rows/, 5), 'batch split logged');
+ok(wait_until(sub { (($p->metrics // {})->{processor_dlq_length} // -1) == $nbad }, timeout => 20,
+    desc => 'dlq gauge'), 'processor_dlq_length reports the DLQ length');
 is($p->stop, 0, 'clean exit');
 done_testing;

@@ -20,26 +20,22 @@ my $killer = $r->cmd('XADD', $S, '*', 'payload',
 my $g2 = Harness::gen(redis => $r, n => 1_000, devices => 10, seed => 22,
     base_ms => 1_900_000_000_000);
 
-# The worker dies on the killer each time; whoever restarts it (here the test, under
-# the master its supervisor) makes the entry's delivery count grow until the limit.
-my ($p, $crashes, $reports) = (undef, 0, 0);
+# The worker dies on the killer each time; its master restarts the slot, whose pending
+# replay makes the entry's delivery count grow until the limit.
 my $dlq_has_killer = sub {
 	grep { my %f = @{$_->[1]}; $f{id} eq $killer } @{$r->cmd('XRANGE', "$S:dlq", '-', '+')};
 };
-for my $round (1 .. $MAX + 3) {
-	$p = Harness::Processor->start(redis => $r, pg => $pg, expect_critical => 1,
-	    env => { PROCESSOR_FAULT => 'abort_on_payload=CRASHME' },
-	    config => { redis => { consumer_prefix => 'dl', block_ms => 200, batch_size => 100,
-	        max_deliveries => $MAX } });
-	wait_until(sub { !$p->running || $dlq_has_killer->() }, timeout => 60,
-	    desc => "round $round settles");
-	last if $dlq_has_killer->();
-	my $code = $p->wait_exit(10);
-	$crashes++ if defined $code && $code == 3;
-	$reports++ if grep { ($_->{message} // '') =~
-	    /worker crashed: signal 6 \(ABRT\) while working on entry \Q$killer\E/ } $p->log_lines;
-}
-ok($crashes >= 1, "the worker crashed on the entry ($crashes times) with exit code 3");
+my $p = Harness::Processor->start(redis => $r, pg => $pg, expect_critical => 1,
+    env => { PROCESSOR_FAULT => 'abort_on_payload=CRASHME' },
+    config => { redis => { consumer_prefix => 'dl', block_ms => 200, batch_size => 100,
+        max_deliveries => $MAX }, processor => { workers => 2, max_restarts => 10 } });
+ok(wait_until(sub { $dlq_has_killer->() }, timeout => 90, desc => 'killer dead-lettered'),
+    'the master kept restarting the slot until the entry was dead-lettered');
+my @reports = grep { ($_->{message} // '') =~
+    /worker crashed: signal 6 \(ABRT\) while working on entry \Q$killer\E/ } $p->log_lines;
+my $crashes = grep { ($_->{message} // '') =~ /exited with code 3/ } $p->log_lines;
+my $reports = @reports;
+ok($crashes >= $MAX, "the worker crashed on the entry ($crashes times), exit code 3 each time");
 ok(scalar $dlq_has_killer->(), 'the killer entry reached the DLQ');
 my ($f) = map { +{ @{$_->[1]} } } grep { my %x = @{$_->[1]}; $x{id} eq $killer }
     @{$r->cmd('XRANGE', "$S:dlq", '-', '+')};

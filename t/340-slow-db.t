@@ -29,7 +29,7 @@ sub rss_kb
 my $p = Harness::Processor->start(redis => $r, pg => $pg, config => {
     redis => { consumer_prefix => 'slow', block_ms => 200, batch_size => 500 },
     postgres => { statement_timeout_ms => 2000 },
-    processor => { max_inflight => 2 } });
+    processor => { workers => 1, max_inflight => 2 } });
 ok($p->wait_ready(60), 'processor ready') or BAIL_OUT('no start');
 my $warm = Harness::gen(redis => $r, n => 5_000, devices => 1000, seed => 41);
 ok(wait_until(sub { $pg->psql('select count(*) from positions') == $warm->{valid} },

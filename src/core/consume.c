@@ -42,6 +42,7 @@ struct consume {
 	int			 c_history;	/* replaying our pending list */
 	char			 c_cursor[64];	/* history position */
 	char			 c_claim_cursor[64];	/* XAUTOCLAIM sweep position */
+	int			 c_claim_idle;	/* this sweep's min-idle (control), 0: config */
 	struct batch		*c_reading;	/* batch of the outstanding read */
 	double			 c_backoff;
 	ev_timer		 c_reconnect;
@@ -529,12 +530,16 @@ consume_claim_cb(redisAsyncContext *ac, void *reply, void *priv)
 		if (r != NULL)
 			c->c_stats->ws_redis_errors++;
 		snprintf(c->c_claim_cursor, sizeof(c->c_claim_cursor), "0-0");
+		c->c_claim_idle = 0;
 		consume_deliver(c, b, -1);
 		return;
 	}
 	if (b->b_n > 0)
 		log_info("claimed %zu entries idle for more than %d ms from other "
-		    "consumers", b->b_n, c->c_cf->cf_claim_idle_ms);
+		    "consumers", b->b_n, c->c_claim_idle > 0 ? c->c_claim_idle :
+		    c->c_cf->cf_claim_idle_ms);
+	if (consume_claim_finished(c))
+		c->c_claim_idle = 0;
 	b->b_history = 1;	/* seen before: check delivery counts */
 	if (b->b_n == 0)
 		consume_deliver(c, b, 0);
@@ -552,7 +557,8 @@ consume_claim(struct consume *c, struct batch *b)
 
 	if (!c->c_up || c->c_ac == NULL || c->c_reading != NULL)
 		return -1;
-	snprintf(idle, sizeof(idle), "%d", c->c_cf->cf_claim_idle_ms);
+	snprintf(idle, sizeof(idle), "%d", c->c_claim_idle > 0 ?
+	    c->c_claim_idle : c->c_cf->cf_claim_idle_ms);
 	snprintf(count, sizeof(count), "%d", c->c_cf->cf_batch_size);
 	if (redisAsyncCommandArgv(c->c_ac, consume_claim_cb, c, 8, argv,
 	    NULL) != REDIS_OK)
@@ -567,6 +573,12 @@ int
 consume_claim_finished(const struct consume *c)
 {
 	return strcmp(c->c_claim_cursor, "0-0") == 0;
+}
+
+void
+consume_claim_idle(struct consume *c, int idle_ms)
+{
+	c->c_claim_idle = idle_ms > 0 ? idle_ms : 0;
 }
 
 static void

@@ -44,6 +44,8 @@ int		 consume_read(struct consume *, struct batch *);
  */
 int		 consume_claim(struct consume *, struct batch *);
 int		 consume_claim_finished(const struct consume *);
+/* Use idle_ms instead of claim_idle_ms until the current sweep ends (0: reset). */
+void		 consume_claim_idle(struct consume *, int idle_ms);
 /* Reset the idle time of b's entries (XCLAIM JUSTID) so no sweeper takes them. */
 int		 consume_renew(struct consume *, const struct batch *);
 /*

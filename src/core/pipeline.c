@@ -69,6 +69,9 @@ struct pipeline {
 	ev_timer		 p_renew;	/* lease renewal of held entries */
 	int			 p_claim_due;
 	int			 p_claiming;
+	void			(*p_claim_done)(void *, int, unsigned long long);
+	void			*p_claim_done_arg;
+	uint64_t		 p_claim_base;	/* ws_claimed at pipeline_claim_now */
 	void			(*p_on_consuming)(void *);
 	void			*p_on_consuming_arg;
 	const struct position	**p_rows;	/* hook argument, reused */
@@ -76,6 +79,7 @@ struct pipeline {
 };
 
 static void	pipeline_pump(struct pipeline *);
+static void	pipeline_claim_report(struct pipeline *, int);
 
 static void
 queue_push(struct queue *q, struct batch *b)
@@ -236,8 +240,10 @@ pipeline_read_cb(void *arg, struct batch *b, int err)
 
 	if (p->p_claiming) {
 		p->p_claiming = 0;
-		if (err || consume_claim_finished(p->p_consume))
+		if (err || consume_claim_finished(p->p_consume)) {
 			p->p_claim_due = 0;	/* sweep over; the timer starts the next */
+			pipeline_claim_report(p, !err);
+		}
 	}
 	if (err || b->b_n == 0) {
 		pipeline_put_batch(p, b);
@@ -685,6 +691,38 @@ pipeline_inflight_entries(const struct pipeline *p)
 	for (b = p->p_settleq.q_head; b != NULL; b = b->b_next)
 		n += b->b_n;
 	return n;
+}
+
+/* Tell whoever asked for pipeline_claim_now how the sweep went. */
+static void
+pipeline_claim_report(struct pipeline *p, int ok)
+{
+	void	(*done)(void *, int, unsigned long long) = p->p_claim_done;
+
+	if (done == NULL)
+		return;
+	p->p_claim_done = NULL;
+	done(p->p_claim_done_arg, ok,
+	    (unsigned long long)(p->p_stats->ws_claimed - p->p_claim_base));
+}
+
+const struct device_state *
+pipeline_device(struct pipeline *p, const char *device)
+{
+	return state_lookup(p->p_state, device);
+}
+
+void
+pipeline_claim_now(struct pipeline *p, int idle_ms,
+    void (*done)(void *, int, unsigned long long), void *arg)
+{
+	pipeline_claim_report(p, 1);
+	p->p_claim_done = done;
+	p->p_claim_done_arg = arg;
+	p->p_claim_base = p->p_stats->ws_claimed;
+	consume_claim_idle(p->p_consume, idle_ms);
+	p->p_claim_due = 1;
+	pipeline_kick(p);
 }
 
 void

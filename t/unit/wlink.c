@@ -84,8 +84,9 @@ main(void)
 	struct ev_loop		*loop = ev_loop_new(EVFLAG_AUTO);
 	struct worker_stats	 ws;
 	struct ipc_chan		 m;
-	struct wlink_cb		 cb = { on_shutdown, on_drain, on_resume,
-				    on_gone, NULL };
+	struct wlink_cb		 cb = { .wc_shutdown = on_shutdown,
+				    .wc_drain = on_drain, .wc_resume = on_resume,
+				    .wc_master_gone = on_gone };
 	int			 sp[2];
 
 	plan(13);

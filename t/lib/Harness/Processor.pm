@@ -355,6 +355,52 @@ sub stop
 	return $self->{exit_code};
 }
 
+=over
+
+=item $p->worker_totals
+
+The counters of every "worker N stopped: consumed ..., inserted ..." line so far, summed
+over the workers (each worker logs one when it exits): a hash ref such as
+{ consumed => 10000, inserted => 9990, duplicates => 10, ... }.
+
+=back
+
+=cut
+
+=over
+
+=item $p->metrics
+
+GET /metrics: a hash ref of series (with labels, as written) to value, or undef when the
+endpoint does not answer.
+
+=back
+
+=cut
+
+sub metrics
+{
+	my ($self) = @_;
+	require HTTP::Tiny;
+	my $res = HTTP::Tiny->new(timeout => 10)->get($self->metrics_url);
+	return undef unless $res->{success};
+	return { map { /^(\S+) (\S+)$/ ? ($1 => $2) : () } grep { !/^#/ } split /\n/, $res->{content} };
+}
+
+sub worker_totals
+{
+	my ($self) = @_;
+	my %t;
+	for my $l ($self->log_lines) {
+		my $m = $l->{message} // '';
+		next unless $m =~ /^worker \d+ stopped: consumed/;
+		my %kv = $m =~ /([a-z][a-z-]*) (\d+)/g;
+		$t{$_} += $kv{$_} for keys %kv;
+	}
+	delete $t{worker};
+	return \%t;
+}
+
 sub critical_lines
 {
 	my ($self) = @_;

@@ -1,0 +1,35 @@
+#!/usr/bin/perl
+# A worker that does not stop within shutdown_timeout_ms is SIGKILLed and the master exits 1.
+use strict;
+use warnings;
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+BEGIN { eval { require Harness; 1 } or do { print "1..0 # SKIP t/lib/Harness.pm not available\n"; exit 0 } }
+use Harness;
+use Time::HiRes qw(time);
+
+Harness::need(qw(redis pg));
+
+my $r = Harness::Redis->start;
+my $pg = Harness::Pg->start;
+my $p = Harness::Processor->start(redis => $r, pg => $pg, expect_critical => 0,
+    config => { processor => { workers => 2, shutdown_timeout_ms => 1500 },
+        redis => { block_ms => 200 } });
+ok($p->wait_ready(60), 'ready');
+my ($wedged, $other) = sort { $a <=> $b } $p->children;
+kill 'STOP', $wedged;
+my $t = time;
+$p->signal('TERM');
+my $rc = $p->wait_exit(30);
+my $took = time - $t;
+is($rc, 1, 'exit 1 when a worker had to be killed');
+cmp_ok($took, '>=', 1.4, 'after waiting shutdown_timeout_ms');
+cmp_ok($took, '<', 10, 'but not much longer');
+ok($p->wait_log(qr/"worker \d+ \(pid $wedged\) did not stop in time; killing it"/, 1),
+    'the straggler is named');
+ok($p->wait_log(qr/worker \d+ \(pid $wedged\) was killed by signal 9/, 1), 'and reaped');
+ok($p->wait_log(qr/worker \d+ \(pid $other\) exited with code 0/, 1), 'the other drained normally');
+ok(!Harness::pid_alive($wedged) && !Harness::pid_alive($other), 'nothing left');
+$p->check_log;
+done_testing;

@@ -1,0 +1,630 @@
+# Benchmark building blocks shared by scripts/bench and t/800-bench-smoke.t.
+package Bench;
+
+=head1 NAME
+
+Bench - drain, ceiling, steady-rate and resource measurements of processor
+
+=head1 SYNOPSIS
+
+    use lib "$src/t/lib", "$src/tools/bench";
+    use Harness;
+    use Bench;
+    my $env = Bench::servers(relaxed => 0);
+    my $fill = Bench::fill($env, n => 50_000, devices => 1000);
+    my $d = Bench::drain($env, expect => $fill->{valid}, workers => 'auto');
+    my $c = Bench::ceiling($env, expect => $fill->{valid});
+
+Everything runs against a throwaway redis-server and PostgreSQL started with the test
+harness (t/lib/Harness*); Harness tears them down at exit.
+
+=cut
+
+use strict;
+use warnings;
+use File::Temp ();
+use JSON::PP ();
+use POSIX ();
+use Time::HiRes qw(time sleep);
+
+use Harness;
+
+our $STREAM = 'telemetry:t';
+our $GROUP = 'processor';
+our $COLS = 'device_id, ts, latitude, longitude, altitude, angle, satellites, speed, '
+    . 'priority, event_io_id, attributes';	# POSITION_COLUMNS of src/core/write.c
+my $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
+my $PAGE_KB = 4;
+
+# PostgreSQL as it ships (durable) unless relaxed; the harness itself runs fsync=off.
+# track_commit_timestamp is on in both: the steady mode reads commit times with it.
+sub servers
+{
+	my (%o) = @_;
+	my %durable = (fsync => 'on', full_page_writes => 'on', synchronous_commit => 'on');
+	my %relaxed = (fsync => 'off', full_page_writes => 'off', synchronous_commit => 'off');
+	my $pg = Harness::Pg->start(conf => {
+		%{$o{relaxed} ? \%relaxed : \%durable},
+		shared_buffers => "'128MB'",	# PostgreSQL's default (the harness uses 32MB)
+		max_wal_size => "'1GB'",
+		track_commit_timestamp => 'on',
+		max_connections => 100,
+	});
+	my $r = Harness::Redis->start(conf => { 'maxmemory' => '0' });
+	my $env = { pg => $pg, redis => $r, relaxed => $o{relaxed} ? 1 : 0,
+	    dir => Harness::tmpdir('bench') };
+	chmod 0755, $env->{dir};
+	return $env;
+}
+
+# A fresh cluster has no WAL segments to recycle: the first GB of WAL creates and zero-fills
+# new 16 MB files (fsynced with durability on), which slows whatever runs first.  Write
+# about 0.5 GB of WAL into a scratch table and drop it, so the drain and the ceiling loads
+# that follow find the same recycled segments.
+sub warmup
+{
+	my ($env) = @_;
+	my $t0 = time;
+	$env->{pg}->psql("create table bench_warmup as select g, repeat('x', 400) as pad "
+	    . "from generate_series(1, 1000000) g; drop table bench_warmup; checkpoint",
+	    timeout => 600);
+	return time - $t0;
+}
+
+# What the cluster runs with (SHOW), for the report.
+sub settings
+{
+	my ($env) = @_;
+	my %s;
+	for my $k (qw(server_version fsync synchronous_commit full_page_writes wal_level
+	    shared_buffers max_wal_size checkpoint_timeout track_commit_timestamp)) {
+		$s{$k} = $env->{pg}->psql("show $k");
+	}
+	($s{redis_version}) = ($env->{redis}->cmd('INFO', 'server') =~ /redis_version:(\S+)/);
+	$s{redis_persistence} = 'save "" (no RDB), appendonly no';
+	$s{durability} = $env->{relaxed} ? 'relaxed (--relaxed: fsync, full_page_writes, '
+	    . 'synchronous_commit off)' : 'PostgreSQL defaults (fsync, full_page_writes, '
+	    . 'synchronous_commit on)';
+	return \%s;
+}
+
+sub machine
+{
+	my %m = (cpus => scalar(() = (Harness::slurp('/proc/cpuinfo') =~ /^processor\s*:/mg)));
+	($m{cpu_model}) = Harness::slurp('/proc/cpuinfo') =~ /^model name\s*:\s*(.+)$/m;
+	my ($mem) = Harness::slurp('/proc/meminfo') =~ /^MemTotal:\s+(\d+)/m;
+	$m{mem_gib} = sprintf('%.1f', ($mem // 0) / 1048576);
+	$m{kernel} = (POSIX::uname())[2];
+	$m{host} = (POSIX::uname())[1];
+	return \%m;
+}
+
+# Empty stream and table, so every run starts alike.
+sub reset_data
+{
+	my ($env) = @_;
+	$env->{redis}->cmd('DEL', $STREAM, "$STREAM:dlq");
+	my $has = $env->{pg}->psql("select to_regclass('public.positions') is not null");
+	$env->{pg}->psql('truncate positions') if $has eq 't';
+	$env->{pg}->psql('drop table if exists positions_ceiling');
+	$env->{pg}->psql('checkpoint');
+}
+
+# Pre-fill the stream (tools/gen, deterministic); returns gen's summary.
+sub fill
+{
+	my ($env, %o) = @_;
+	reset_data($env);
+	my $t0 = time;
+	my $sum = Harness::gen(redis => $env->{redis}, n => $o{n}, devices => $o{devices},
+	    seed => $o{seed} // 1, pipeline => 1000, timeout => 1800);
+	$sum->{fill_seconds} = time - $t0;
+	return $sum;
+}
+
+# --- processes -------------------------------------------------------------------------
+
+sub _stat_fields
+{
+	my ($pid) = @_;
+	my $s = Harness::slurp("/proc/$pid/stat");
+	$s =~ s/^.*\)\s+// or return;
+	return split /\s+/, $s;
+}
+
+# user+sys seconds of one pid (undef when gone)
+sub cpu_of
+{
+	my ($pid) = @_;
+	my @f = _stat_fields($pid) or return undef;
+	return ($f[11] + $f[12]) / $TICK;	# utime stime (fields 14, 15)
+}
+
+sub mem_of
+{
+	my ($pid) = @_;
+	my $s = Harness::slurp("/proc/$pid/status");
+	my ($rss) = $s =~ /^VmRSS:\s+(\d+)/m;
+	my ($hwm) = $s =~ /^VmHWM:\s+(\d+)/m;
+	return defined $rss ? { rss_kb => $rss, hwm_kb => $hwm } : undef;
+}
+
+# Tracks CPU and memory of a set of processes over time; a process that goes away keeps
+# the last values seen.
+sub tracker
+{
+	my ($list) = @_;	# code ref returning the pids of interest
+	return bless { list => $list, cpu => {}, mem => {}, first => {}, listed => 0 },
+	    'Bench::Tracker';
+}
+
+package Bench::Tracker;
+use Time::HiRes qw(time);
+
+sub sample
+{
+	my ($self) = @_;
+	if (time - $self->{listed} > 0.5 || !%{$self->{cpu}}) {
+		$self->{pids} = [$self->{list}->()];
+		$self->{listed} = time;
+	}
+	for my $pid (@{$self->{pids}}) {
+		my $c = Bench::cpu_of($pid);
+		$self->{cpu}{$pid} = $c if defined $c;
+		my $m = Bench::mem_of($pid);
+		next unless $m;
+		$self->{first}{$pid} //= $m;
+		$self->{mem}{$pid} = $m;
+	}
+}
+
+sub cpu_total
+{
+	my ($self) = @_;
+	my $t = 0;
+	$t += $_ for values %{$self->{cpu}};
+	return $t;
+}
+
+sub mem { $_[0]{mem} }
+sub first_mem { $_[0]{first} }
+
+package Bench;
+
+# /proc/stat's cpu line: (user nice system idle iowait irq softirq steal) in ticks
+sub cpu_times
+{
+	my ($l) = Harness::slurp('/proc/stat') =~ /^cpu\s+(.*)$/m;
+	return [(split /\s+/, $l // '')[0 .. 7]];
+}
+
+# Share of the machine's CPU time between two cpu_times: busy, idle, iowait, steal (%).
+sub cpu_share
+{
+	my ($a, $b) = @_;
+	my @d = map { ($b->[$_] // 0) - ($a->[$_] // 0) } 0 .. 7;
+	my $tot = 0;
+	$tot += $_ for @d;
+	return undef unless $tot > 0;
+	return { busy_pct => 100 * ($d[0] + $d[1] + $d[2] + $d[5] + $d[6]) / $tot,
+	    idle_pct => 100 * $d[3] / $tot, iowait_pct => 100 * $d[4] / $tot,
+	    steal_pct => 100 * $d[7] / $tot };
+}
+
+sub processor_pids
+{
+	my ($p) = @_;
+	return $p->group_pids;
+}
+
+sub pg_pids
+{
+	my ($env) = @_;
+	my $pm = $env->{pg}->pid or return ();
+	return ($pm, Harness::descendants_of($pm));
+}
+
+# The group's progress: { read, pending, lag, xlen } (undef before the group exists).
+sub group_state
+{
+	my ($env) = @_;
+	my $r = $env->{redis};
+	my $groups = eval { $r->cmd('XINFO', 'GROUPS', $STREAM) } or return undef;
+	for my $g (@$groups) {
+		my %h = @$g;
+		next unless ($h{name} // '') eq $GROUP;
+		return { read => $h{'entries-read'}, pending => $h{pending}, lag => $h{lag},
+		    xlen => $r->cmd('XLEN', $STREAM) };
+	}
+	return undef;
+}
+
+sub start_processor
+{
+	my ($env, %o) = @_;
+	return Harness::Processor->start(redis => $env->{redis}, pg => $env->{pg},
+	    config => {
+		processor => { workers => $o{workers} // 'auto', log_level => 'info',
+		    max_devices => $o{max_devices} // 100000,
+		    $o{max_inflight} ? (max_inflight => $o{max_inflight}) : () },
+		redis => { batch_size => $o{batch_size} // 500, consumer_prefix => 'bench',
+		    block_ms => 200 },
+	    });
+}
+
+sub stop_processor
+{
+	my ($p) = @_;
+	$p->check_log(quiet => 1);	# no TAP output from the bench; failures still print
+	my $rc = $p->stop(60);
+	return $rc;
+}
+
+# GET /metrics if the daemon serves it (the master's HTTP); undef otherwise.
+sub scrape_metrics
+{
+	my ($p) = @_;
+	my $port = $p->http_port or return undef;
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 2)
+	    or return undef;
+	print $s "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+	local $/;
+	my $resp = <$s> // '';
+	close $s;
+	return undef unless $resp =~ m{^HTTP/1\.\d 200};
+	$resp =~ s/^.*?\r\n\r\n//s;
+	return $resp;
+}
+
+sub metric_sum
+{
+	my ($text, $name) = @_;
+	return undef unless defined $text;
+	my ($sum, $seen) = (0, 0);
+	for (split /\n/, $text) {
+		next unless /^\Q$name\E(?:\{[^}]*\})?\s+(\S+)/;
+		$sum += $1;
+		$seen = 1;
+	}
+	return $seen ? $sum : undef;
+}
+
+# Quantiles of a Prometheus histogram (summed over label sets other than le): the upper
+# bound of the bucket holding each quantile, as Prometheus' histogram_quantile would bound it.
+sub hist_quantiles
+{
+	my ($text, $name) = @_;
+	return undef unless defined $text;
+	my %cum;
+	for (split /\n/, $text) {
+		next unless /^\Q$name\E_bucket\{(.*)\}\s+(\S+)/;
+		my ($labels, $v) = ($1, $2);
+		my ($le) = $labels =~ /le="([^"]+)"/ or next;
+		$cum{$le} += $v;
+	}
+	return undef unless %cum;
+	my @le = sort { ($a eq '+Inf' ? 9e99 : $a) <=> ($b eq '+Inf' ? 9e99 : $b) } keys %cum;
+	my $n = $cum{$le[-1]} or return undef;
+	my %q = (count => $n);
+	for my $p (0.5, 0.95, 0.99) {
+		my ($le) = grep { $cum{$_} >= $p * $n } @le;
+		$q{'p' . ($p * 100) . '_le_s'} = $le;
+	}
+	return \%q;
+}
+
+# Drain the pre-filled stream with a fresh processor; time from spawn until every entry
+# was read and acknowledged (processor ACKs only after COMMIT), sampled every 100 ms.
+sub drain
+{
+	my ($env, %o) = @_;
+	my $expect = $o{expect} or die "drain: expect needed\n";
+	my $timeout = $o{timeout} // 1800;
+	my $gs0 = group_state($env);
+	my $xlen = $env->{redis}->cmd('XLEN', $STREAM);
+	my $t0 = time;
+	my $ct0 = cpu_times();
+	my $p = start_processor($env, %o);
+	my $trk = tracker(sub { processor_pids($p) });
+	my $pgtrk = tracker(sub { pg_pids($env) });
+	my $rtrk = tracker(sub { $env->{redis}->pid });
+	$_->sample for $pgtrk, $rtrk;
+	my ($pg_cpu0, $r_cpu0) = ($pgtrk->cpu_total, $rtrk->cpu_total);
+	my (@series, $t_ready, $done, $metrics);
+	my $next_mem = 0;
+	while (1) {
+		my $now = time;
+		$trk->sample;
+		my $gs = group_state($env);
+		if ($gs) {
+			my $acked = ($gs->{read} // 0) - $gs->{pending};
+			push @series, [sprintf('%.2f', $now - $t0), $acked];
+			if (($gs->{read} // 0) >= $xlen && $gs->{pending} == 0) {
+				$done = $now;
+				last;
+			}
+		}
+		if (!$t_ready && $p->_find(sub { ($_->{message} // '') =~ /\bready\b/ }, 0)) {
+			$t_ready = $now;
+		}
+		die "processor exited during the drain (rc " . ($p->exit_code // '?') . "):\n"
+		    . Harness::tail($p->log_path, 20) . "\n" unless $p->running;
+		die "drain: not done after ${timeout}s\n" if $now - $t0 > $timeout;
+		sleep 0.1;
+	}
+	$trk->sample;
+	$_->sample for $pgtrk, $rtrk;
+	my $machine = cpu_share($ct0, cpu_times());
+	my $secs = $done - $t0;
+	my $cpu = $trk->cpu_total;
+	my $rows = $env->{pg}->psql('select count(*) from positions');
+	$metrics = scrape_metrics($p);
+	my %mem = %{$trk->mem};
+	my %first = %{$trk->first_mem};
+	my $rc = stop_processor($p);
+	my $log = Harness::slurp($p->log_path);
+	my ($inserted) = $log =~ /inserted (\d+)/;
+
+	# rate over the middle 10%..90% of the rows too (start-up and tail excluded)
+	my ($lo, $hi);
+	for my $s (@series) {
+		$lo //= $s if $s->[1] >= 0.1 * $expect;
+		$hi //= $s if $s->[1] >= 0.9 * $expect;
+	}
+	my $mid = $lo && $hi && $hi->[0] > $lo->[0]
+	    ? ($hi->[1] - $lo->[1]) / ($hi->[0] - $lo->[0]) : undef;
+	my @w = sort { $a <=> $b } keys %mem;
+	return {
+		workers => $o{workers} // 'auto',
+		batch_size => $o{batch_size} // 500,
+		entries => $xlen,
+		rows => $rows + 0,
+		expect => $expect,
+		seconds => $secs,
+		rows_per_s => $rows / $secs,
+		rows_per_s_10_90 => $mid,
+		ready_after_s => $t_ready ? $t_ready - $t0 : undef,
+		cpu_s => $cpu,
+		cpu_us_per_row => $rows ? $cpu * 1e6 / $rows : undef,
+		pg_cpu_us_per_row => $rows ? ($pgtrk->cpu_total - $pg_cpu0) * 1e6 / $rows : undef,
+		redis_cpu_us_per_row => $rows ? ($rtrk->cpu_total - $r_cpu0) * 1e6 / $rows : undef,
+		processes => scalar(@w),
+		rss => { map { $_ => { first_kb => $first{$_}{rss_kb}, last_kb => $mem{$_}{rss_kb},
+		    hwm_kb => $mem{$_}{hwm_kb} } } @w },
+		peak_rss_kb_max => (sort { $b <=> $a } map { $mem{$_}{hwm_kb} // 0 } @w)[0],
+		peak_rss_kb_total => eval { my $t = 0; $t += $mem{$_}{hwm_kb} // 0 for @w; $t },
+		machine_cpu => $machine,
+		devices_tracked => metric_sum($metrics, 'processor_devices_tracked'),
+		exit_code => $rc,
+		inserted_logged => $inserted,
+		series => \@series,
+	};
+}
+
+# --- the ceiling -------------------------------------------------------------------------
+
+# PostgreSQL's own ingest of exactly the rows in positions, into an identical table:
+# (a) one COPY by psql from a file; (b) COPY into a temp table + INSERT ... SELECT ...
+# ON CONFLICT DO NOTHING, one session, one transaction.  Binary COPY format, as the
+# processor sends it.  A CHECKPOINT before each load so both start alike.
+sub ceiling
+{
+	my ($env, %o) = @_;
+	my $pg = $env->{pg};
+	my $file = "$env->{dir}/positions.copy";
+	unlink $file;
+	my $t = time;
+	$pg->psql("\\copy (select $COLS from positions) to '$file' with (format binary)",
+	    timeout => 1800);
+	my $export_s = time - $t;
+	my $n = $pg->psql('select count(*) from positions');
+	my %res = (rows => $n + 0, export_seconds => $export_s, file_bytes => -s $file,
+	    format => 'binary');
+	my %sql = (
+	    a => "\\copy positions_ceiling ($COLS) from '$file' with (format binary)\n",
+	    b => "begin;\n"
+		. "create temp table stage (like positions_ceiling including defaults) on commit drop;\n"
+		. "\\copy stage ($COLS) from '$file' with (format binary)\n"
+		. "insert into positions_ceiling ($COLS) select $COLS from stage "
+		. "on conflict (device_id, ts) do nothing;\n"
+		. "commit;\n",
+	);
+	for my $k (qw(a b)) {
+		$pg->psql('drop table if exists positions_ceiling; '
+		    . 'create table positions_ceiling (like positions including all); checkpoint');
+		my $t0 = time;
+		$pg->psql($sql{$k}, timeout => 1800);
+		my $secs = time - $t0;
+		my $got = $pg->psql('select count(*) from positions_ceiling');
+		die "ceiling ($k): loaded $got rows, want $n\n" unless $got == $n;
+		$res{$k} = { seconds => $secs, rows_per_s => $n / $secs };
+	}
+	$pg->psql('drop table positions_ceiling; checkpoint');
+	unlink $file unless $o{keep_file};
+	return \%res;
+}
+
+# --- steady mode -------------------------------------------------------------------------
+
+sub _pct
+{
+	my ($sorted, $p) = @_;
+	return undef unless @$sorted;
+	my $i = int($p * @$sorted + 0.5) - 1;
+	$i = 0 if $i < 0;
+	$i = $#$sorted if $i > $#$sorted;
+	return $sorted->[$i];
+}
+
+# A publisher offers R records/s for T seconds (tools/gen -r) to a running processor.
+# Latency of each row = its commit time (pg_xact_commit_timestamp(xmin), needs
+# track_commit_timestamp) - the ms part of its stream entry id (Redis's clock at XADD);
+# the same machine's clock on both sides.  received_at (now() = BEGIN time) gives a
+# second, slightly smaller figure.  The group's lag is sampled every second.
+sub steady
+{
+	my ($env, %o) = @_;
+	my ($rate, $secs, $dev) = ($o{rate} // 5000, $o{seconds} // 30, $o{devices} // 1000);
+	reset_data($env);
+	my $p = start_processor($env, %o);
+	$p->wait_ready(60) or die "steady: processor not ready\n";
+	my $trk = tracker(sub { processor_pids($p) });
+	$trk->sample;
+	my $n = int($rate * $secs);
+	my $genlog = "$env->{dir}/gen-steady.log";
+	my $t0 = time;
+	my $gpid = Harness::spawn(cmd => [Harness::builddir() . '/tools/gen', '-q', '-u',
+	    $env->{redis}->url, '-n', $n, '-d', $dev, '-S', 2, '-r', $rate], log => $genlog);
+	my (@lag, $gen_done);
+	my $next = $t0 + 1;
+	while (1) {
+		my $now = time;
+		if (!$gen_done) {
+			my $st = Harness::wait_pid_gone($gpid, 0.001);
+			if (defined $st) {
+				die "steady: gen failed: " . Harness::slurp($genlog) if $st != 0;
+				$gen_done = $now;
+			}
+		}
+		if ($now >= $next) {
+			$trk->sample;
+			my $gs = group_state($env);
+			my $tot = 0;
+			$tot += $_->{rss_kb} for values %{$trk->mem};
+			push @lag, { t => sprintf('%.1f', $now - $t0), xlen => $gs->{xlen},
+			    lag => $gs->{lag}, pending => $gs->{pending},
+			    backlog => $gs->{xlen} - ($gs->{read} // 0) + $gs->{pending},
+			    rss_kb => $tot };
+			$next += 1;
+		}
+		if ($gen_done) {
+			my $gs = group_state($env);
+			last if $gs && $gs->{xlen} >= $n && ($gs->{read} // 0) >= $gs->{xlen}
+			    && $gs->{pending} == 0;
+		}
+		die "steady: not drained 120 s after the publisher\n"
+		    if $gen_done && $now - $gen_done > 120;
+		sleep 0.05;
+	}
+	$trk->sample;
+	my $cpu = $trk->cpu_total;
+	my $metrics = scrape_metrics($p);
+	my %mem = %{$trk->mem};
+	stop_processor($p);
+	my $gsum = eval { JSON::PP::decode_json((grep { /^\{/ } split /\n/,
+	    Harness::slurp($genlog))[0] // '{}') } // {};
+
+	# entry id ms per (device, ts): dump the stream into a table, join in PostgreSQL
+	my $map = "$env->{dir}/entries.tsv";
+	open(my $fh, '>', $map) or die "$map: $!";
+	my ($start, $count) = ('-', 0);
+	while (1) {
+		my $r = $env->{redis}->cmd('XRANGE', $STREAM, $start, '+', 'COUNT', 10000);
+		last unless $r && @$r;
+		for my $e (@$r) {
+			my ($id, $f) = @$e;
+			my %f = @$f;
+			my $pl = $f{payload} // next;
+			my ($ms) = $id =~ /^(\d+)-/;
+			my ($devid) = $pl =~ /"device_id":"([^"]+)"/;
+			my ($ts) = $pl =~ /"timestamp":("[^"]+"|\d+)/;
+			next unless defined $devid && defined $ts;
+			$ts =~ s/"//g;
+			print $fh "$ms\t$devid\t$ts\n";
+			$count++;
+		}
+		my ($ms, $seq) = $r->[-1][0] =~ /^(\d+)-(\d+)$/;
+		$start = "$ms-" . ($seq + 1);
+	}
+	close $fh;
+	my $pg = $env->{pg};
+	$pg->psql("drop table if exists bench_entries; "
+	    . "create table bench_entries (entry_ms bigint, device_id text, ts_raw text);\n"
+	    . "\\copy bench_entries from '$map'\n"
+	    . "alter table bench_entries add column ts timestamptz;\n"
+	    . "update bench_entries set ts = case when ts_raw ~ '^[0-9]+\$' then "
+	    . "timestamptz 'epoch' + ts_raw::bigint * interval '1 millisecond' "
+	    . "else ts_raw::timestamptz end;\n"
+	    . "analyze bench_entries;", timeout => 600);
+	my $out = $pg->psql(
+	    "select extract(epoch from pg_xact_commit_timestamp(p.xmin) "
+	    . "  - (timestamptz 'epoch' + e.entry_ms * interval '1 millisecond')) * 1000, "
+	    . " extract(epoch from p.received_at "
+	    . "  - (timestamptz 'epoch' + e.entry_ms * interval '1 millisecond')) * 1000 "
+	    . "from positions p join bench_entries e using (device_id, ts)", timeout => 600);
+	my (@c, @r);
+	for (split /\n/, $out) {
+		my ($c, $r) = split /\|/;
+		push @c, $c;
+		push @r, $r;
+	}
+	@c = sort { $a <=> $b } @c;
+	@r = sort { $a <=> $b } @r;
+	my %lat = (rows => scalar(@c));
+	for ([commit => \@c], [received_at => \@r]) {
+		my ($k, $v) = @$_;
+		$lat{$k} = { p50_ms => _pct($v, 0.50), p95_ms => _pct($v, 0.95),
+		    p99_ms => _pct($v, 0.99), max_ms => $v->[-1], min_ms => $v->[0] };
+	}
+	my @bl = map { $_->{backlog} } @lag;
+	my $half = int(@lag / 2);
+	my ($b1, $b2) = (0, 0);
+	$b1 = (sort { $b <=> $a } @bl[0 .. $half - 1])[0] // 0 if $half;
+	$b2 = (sort { $b <=> $a } @bl[$half .. $#bl])[0] // 0 if @bl;
+	my @w = sort { $a <=> $b } keys %mem;
+	return {
+		rate => $rate, seconds => $secs, devices => $dev, records => $n,
+		entries_mapped => $count,
+		publisher => $gsum,
+		publish_seconds => $gen_done - $t0,
+		latency => \%lat,
+		lag_series => \@lag,
+		backlog_max => (sort { $b <=> $a } @bl)[0],
+		backlog_max_first_half => $b1,
+		backlog_max_second_half => $b2,
+		cpu_s => $cpu,
+		cpu_us_per_row => @c ? $cpu * 1e6 / @c : undef,
+		rss_first_kb => eval { my $t = 0; $t += $_->{rss_kb} for values %{$trk->first_mem}; $t },
+		rss_last_kb => eval { my $t = 0; $t += $_->{rss_kb} for values %mem; $t },
+		metrics_e2e => hist_quantiles($metrics, 'processor_end_to_end_latency_seconds'),
+		metrics_available => defined $metrics ? 1 : 0,
+	};
+}
+
+# --- codec -------------------------------------------------------------------------------
+
+# ns/record (tools/bench/bench-codec over tools/gen payloads) and, if valgrind is there,
+# instructions/record (callgrind, collecting only inside codec_decode).
+sub codec
+{
+	my ($env, %o) = @_;
+	my $b = Harness::builddir();
+	my $file = "$env->{dir}/payloads.txt";
+	my ($rc, $out, $err) = Harness::run_cmd(['sh', '-c',
+	    "'$b/tools/gen' -q -o -n " . ($o{records} // 20000) . " -d 1000 -S 1 > '$file'"]);
+	die "gen -o failed: $err\n" if $rc;
+	($rc, $out, $err) = Harness::run_cmd(["$b/tools/bench/bench-codec", '-f', $file,
+	    '-i', $o{iterations} // 20], timeout => 600);
+	die "bench-codec failed: $err\n" if $rc;
+	my $res = JSON::PP::decode_json((grep { /^\{/ } split /\n/, $out)[0]);
+	if (my $vg = Harness::which('valgrind')) {
+		my $cg = "$env->{dir}/callgrind.out";
+		my $n = $o{callgrind_records} // 2000;
+		($rc, $out, $err) = Harness::run_cmd([$vg, '--tool=callgrind',
+		    "--callgrind-out-file=$cg", '--toggle-collect=codec_decode',
+		    "$b/tools/bench/bench-codec", '-f', $file, '-n', $n, '-i', 1, '-w'],
+		    timeout => 600);
+		my ($ir) = $err =~ /Collected\s*:\s*(\d+)/;
+		my $j = eval { JSON::PP::decode_json((grep { /^\{/ } split /\n/, $out)[0]) };
+		if ($rc == 0 && $ir && $j) {
+			$res->{callgrind_records} = $j->{decoded};
+			$res->{instructions_per_record} = $ir / $j->{decoded};
+			my (undef, $txt) = Harness::run_cmd(['sh', '-c',
+			    "callgrind_annotate '$cg' 2>/dev/null | grep -E '^ *[0-9,]+ \\(' | head -12"]);
+			$res->{callgrind_top} = [map { s/^\s+//r } split /\n/, $txt];
+		}
+	}
+	return $res;
+}
+
+1;

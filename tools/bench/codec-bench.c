@@ -1,0 +1,127 @@
+/*
+ * bench-codec: ns per record of codec_decode over payloads read from a file
+ * (lines "payload <json>" as printed by tools/gen -o; other lines skipped).
+ * Decodes the whole set ITER times after one warm-up pass and prints a JSON
+ * summary.  Under callgrind use --toggle-collect=codec_decode and divide the
+ * collected instructions by the "decoded" count it prints.
+ */
+#include "autoconf.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "core/codec.h"
+
+struct rec {
+	char	*r_p;
+	size_t	 r_len;
+};
+
+static double
+now_s(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: bench-codec -f payloads [-i iterations] [-n max_records] [-w]\n");
+	exit(64);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char		*file = NULL;
+	FILE			*f;
+	struct rec		*recs = NULL;
+	size_t			 nrec = 0, cap = 0, maxrec = (size_t)-1, i, bytes = 0;
+	char			*line = NULL;
+	size_t			 lcap = 0;
+	ssize_t			 len;
+	long			 iters = 20, it;
+	int			 ch, warm = 1;
+	uint64_t		 ok = 0, bad = 0, decoded = 0;
+	struct buf		 attrs;
+	struct position		 pos;
+	struct codec_error	 err;
+	double			 t0, dt;
+
+	while ((ch = getopt(argc, argv, "f:i:n:w")) != -1) {
+		switch (ch) {
+		case 'f': file = optarg; break;
+		case 'i': iters = atol(optarg); break;
+		case 'n': maxrec = (size_t)strtoull(optarg, NULL, 10); break;
+		case 'w': warm = 0; break;
+		default: usage();
+		}
+	}
+	if (file == NULL || iters < 1)
+		usage();
+	if ((f = fopen(file, "r")) == NULL) {
+		perror(file);
+		return 1;
+	}
+	while (nrec < maxrec && (len = getline(&line, &lcap, f)) > 0) {
+		if (strncmp(line, "payload ", 8) != 0)
+			continue;
+		if (line[len - 1] == '\n')
+			len--;
+		if (nrec == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if ((recs = realloc(recs, cap * sizeof(*recs))) == NULL)
+				return 1;
+		}
+		recs[nrec].r_len = (size_t)len - 8;
+		if ((recs[nrec].r_p = malloc(recs[nrec].r_len + 1)) == NULL)
+			return 1;
+		memcpy(recs[nrec].r_p, line + 8, recs[nrec].r_len);
+		recs[nrec].r_p[recs[nrec].r_len] = '\0';
+		bytes += recs[nrec].r_len;
+		nrec++;
+	}
+	free(line);
+	fclose(f);
+	if (nrec == 0) {
+		fprintf(stderr, "bench-codec: no payload lines in %s\n", file);
+		return 1;
+	}
+	buf_init(&attrs);
+	if (warm) {
+		for (i = 0; i < nrec; i++) {
+			buf_reset(&attrs);
+			(void)codec_decode(recs[i].r_p, recs[i].r_len, NULL, &pos, &attrs, &err);
+		}
+	}
+	t0 = now_s();
+	for (it = 0; it < iters; it++) {
+		for (i = 0; i < nrec; i++) {
+			buf_reset(&attrs);	/* the pipeline reuses one buffer per batch */
+			if (codec_decode(recs[i].r_p, recs[i].r_len, NULL, &pos, &attrs, &err) == 0)
+				ok++;
+			else
+				bad++;
+			decoded++;
+		}
+	}
+	dt = now_s() - t0;
+	printf("{\"records\":%zu,\"iterations\":%ld,\"decoded\":%" PRIu64 ",\"ok\":%" PRIu64
+	    ",\"rejected\":%" PRIu64 ",\"bytes_per_record\":%.1f,\"seconds\":%.6f"
+	    ",\"ns_per_record\":%.1f,\"mb_per_s\":%.1f}\n",
+	    nrec, iters, decoded, ok, bad, (double)bytes / (double)nrec, dt,
+	    dt * 1e9 / (double)decoded, (double)bytes * (double)iters / dt / 1e6);
+	buf_free(&attrs);
+	for (i = 0; i < nrec; i++)
+		free(recs[i].r_p);
+	free(recs);
+	return 0;
+}
