@@ -34,7 +34,8 @@ RUN ./autogen.sh \
 # --- runtime stage: the shared libraries and the installed tree ------------
 FROM debian:12-slim
 
-# Runtime counterparts of the -dev packages above; curl for HEALTHCHECK.
+# Runtime counterparts of the -dev packages above (a superset of what the
+# binaries link: compare the .deb's Depends); curl for HEALTHCHECK.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         libev4 libhiredis0.14 libpq5 libjansson4 libmicrohttpd12 \
