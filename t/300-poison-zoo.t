@@ -78,6 +78,7 @@ for my $id (sort keys %expect) {
 	my $got = $seen{$id} // [];
 	is(scalar @$got, 1, "$name: dead-lettered once");
 	is($got->[0]{reason}, $reason, "$name: reason $reason") or diag("error: $got->[0]{error}");
+	is($got->[0]{deliveries}, 1, "$name: dead-lettered on its first delivery");
 }
 my ($big) = grep { $_->[1] eq 'too_large' } values %expect;
 my ($bigid) = grep { $expect{$_} == $big } keys %expect;

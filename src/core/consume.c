@@ -477,6 +477,10 @@ consume_read_cb(redisAsyncContext *ac, void *reply, void *priv)
 		err = -1;
 	}
 	if (err || !b->b_history) {
+		size_t	i;
+
+		for (i = 0; !err && i < b->b_n; i++)	/* a '>' read is the first delivery */
+			b->b_entries[i].be_deliveries = 1;
 		consume_deliver(c, b, err);
 		return;
 	}
