@@ -22,3 +22,4 @@ check_PROGRAMS += t/unit/core.t
 t_unit_core_t_SOURCES = t/unit/core.c
 t_unit_core_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
 libprocessor_a_SOURCES += src/crash.c src/crash.h
+libprocessor_a_SOURCES += src/core/redisconn.c src/core/redisconn.h

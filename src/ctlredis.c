@@ -7,10 +7,10 @@
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libev.h>
 #include <jansson.h>
 
 #include "config.h"
+#include "core/redisconn.h"
 #include "core/redisurl.h"
 #include "ctlop.h"
 #include "lag.h"
@@ -82,28 +82,10 @@ ctl_redis(void)
 		snprintf(rd.rd_err, sizeof(rd.rd_err), "%s", err);
 		return NULL;
 	}
-	rd.rd_ac = ra.ra_path[0] ? redisAsyncConnectUnix(ra.ra_path) :
-	    redisAsyncConnect(ra.ra_host, ra.ra_port);
-	if (rd.rd_ac == NULL || rd.rd_ac->err) {
-		snprintf(rd.rd_err, sizeof(rd.rd_err), "%s",
-		    rd.rd_ac ? rd.rd_ac->errstr : "out of memory");
-		if (rd.rd_ac != NULL)
-			redisAsyncFree(rd.rd_ac);
-		rd.rd_ac = NULL;
-		return NULL;
-	}
-	redisLibevAttach(ctl_env.ce_loop, rd.rd_ac);
-	redisAsyncSetConnectCallback(rd.rd_ac, ctl_redis_connected);
-	redisAsyncSetDisconnectCallback(rd.rd_ac, ctl_redis_disconnected);
-	if (ra.ra_password[0] != '\0' && ra.ra_user[0] != '\0')
-		redisAsyncCommand(rd.rd_ac, ctl_redis_ignore, NULL, "AUTH %s %s",
-		    ra.ra_user, ra.ra_password);
-	else if (ra.ra_password[0] != '\0')
-		redisAsyncCommand(rd.rd_ac, ctl_redis_ignore, NULL, "AUTH %s",
-		    ra.ra_password);
-	if (ra.ra_db != 0)
-		redisAsyncCommand(rd.rd_ac, ctl_redis_ignore, NULL, "SELECT %d",
-		    ra.ra_db);
+	rd.rd_ac = redisconn_open(ctl_env.ce_loop, &ra, ctl_redis_connected,
+	    ctl_redis_disconnected, ctl_redis_ignore, NULL, err, sizeof(err));
+	if (rd.rd_ac == NULL)
+		snprintf(rd.rd_err, sizeof(rd.rd_err), "%s", err);
 	return rd.rd_ac;
 }
 

@@ -7,9 +7,9 @@
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libev.h>
 
 #include "config.h"
+#include "core/redisconn.h"
 #include "core/redisurl.h"
 #include "lag.h"
 #include "log.h"
@@ -158,28 +158,9 @@ lag_connect(void)
 		log_warnx("lag poll: %s", err);
 		return -1;
 	}
-	lag.lg_ac = ra.ra_path[0] ? redisAsyncConnectUnix(ra.ra_path) :
-	    redisAsyncConnect(ra.ra_host, ra.ra_port);
-	if (lag.lg_ac == NULL)
-		return -1;
-	if (lag.lg_ac->err) {
-		redisAsyncFree(lag.lg_ac);
-		lag.lg_ac = NULL;
-		return -1;
-	}
-	redisLibevAttach(lag.lg_loop, lag.lg_ac);
-	redisAsyncSetConnectCallback(lag.lg_ac, lag_connected);
-	redisAsyncSetDisconnectCallback(lag.lg_ac, lag_disconnected);
-	if (ra.ra_password[0] != '\0' && ra.ra_user[0] != '\0')
-		redisAsyncCommand(lag.lg_ac, lag_ignore, NULL, "AUTH %s %s",
-		    ra.ra_user, ra.ra_password);
-	else if (ra.ra_password[0] != '\0')
-		redisAsyncCommand(lag.lg_ac, lag_ignore, NULL, "AUTH %s",
-		    ra.ra_password);
-	if (ra.ra_db != 0)
-		redisAsyncCommand(lag.lg_ac, lag_ignore, NULL, "SELECT %d",
-		    ra.ra_db);
-	return 0;
+	lag.lg_ac = redisconn_open(lag.lg_loop, &ra, lag_connected,
+	    lag_disconnected, lag_ignore, NULL, err, sizeof(err));
+	return lag.lg_ac == NULL ? -1 : 0;
 }
 
 static void

@@ -10,12 +10,12 @@
 #include <ev.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libev.h>
 
 #include "buf.h"
 #include "config.h"
 #include "core/batch.h"
 #include "core/consume.h"
+#include "core/redisconn.h"
 #include "core/redisurl.h"
 #include "log.h"
 #include "metrics.h"
@@ -173,7 +173,6 @@ static void
 consume_connect_cb(const redisAsyncContext *ac, int status)
 {
 	struct consume	*c = ac->data;
-	char		 db[16];
 
 	if (status != REDIS_OK) {
 		if (c->c_up || c->c_backoff <= RECONNECT_MIN_S)
@@ -185,18 +184,6 @@ consume_connect_cb(const redisAsyncContext *ac, int status)
 	}
 	log_info("connected to Redis");
 	redisEnableKeepAlive(&c->c_ac->c);
-	if (c->c_addr.ra_password[0] != '\0') {
-		if (c->c_addr.ra_user[0] != '\0')
-			redisAsyncCommand(c->c_ac, consume_auth_cb, c, "AUTH %s %s",
-			    c->c_addr.ra_user, c->c_addr.ra_password);
-		else
-			redisAsyncCommand(c->c_ac, consume_auth_cb, c, "AUTH %s",
-			    c->c_addr.ra_password);
-	}
-	if (c->c_addr.ra_db != 0) {
-		snprintf(db, sizeof(db), "%d", c->c_addr.ra_db);
-		redisAsyncCommand(c->c_ac, consume_auth_cb, c, "SELECT %s", db);
-	}
 	consume_send_group_create(c);
 }
 
@@ -223,23 +210,14 @@ consume_disconnect_cb(const redisAsyncContext *ac, int status)
 static void
 consume_connect(struct consume *c)
 {
-	if (c->c_addr.ra_path[0] != '\0')
-		c->c_ac = redisAsyncConnectUnix(c->c_addr.ra_path);
-	else
-		c->c_ac = redisAsyncConnect(c->c_addr.ra_host, c->c_addr.ra_port);
-	if (c->c_ac == NULL || c->c_ac->err) {
-		log_warnx("cannot connect to Redis: %s",
-		    c->c_ac ? c->c_ac->errstr : "out of memory");
-		if (c->c_ac != NULL)
-			redisAsyncFree(c->c_ac);
-		c->c_ac = NULL;
+	char	err[256];
+
+	c->c_ac = redisconn_open(c->c_loop, &c->c_addr, consume_connect_cb,
+	    consume_disconnect_cb, consume_auth_cb, c, err, sizeof(err));
+	if (c->c_ac == NULL) {
+		log_warnx("cannot connect to Redis: %s", err);
 		consume_schedule_reconnect(c);
-		return;
 	}
-	c->c_ac->data = c;
-	redisLibevAttach(c->c_loop, c->c_ac);
-	redisAsyncSetConnectCallback(c->c_ac, consume_connect_cb);
-	redisAsyncSetDisconnectCallback(c->c_ac, consume_disconnect_cb);
 }
 
 struct consume *
