@@ -136,16 +136,16 @@ worker_master_device(void *arg, const char *device,
 	if ((ds = pipeline_device(wk->wk_pipeline, device)) == NULL)
 		return;
 	r->dr_found = 1;
-	r->dr_ts_us = ds->ds_last.p_ts_us;
-	r->dr_lat = ds->ds_last.p_lat;
-	r->dr_lon = ds->ds_last.p_lon;
-	r->dr_altitude = ds->ds_last.p_altitude;
-	r->dr_speed = ds->ds_last.p_speed;
-	r->dr_event_io = ds->ds_last.p_event_io;
-	r->dr_angle = ds->ds_last.p_angle;
-	r->dr_satellites = ds->ds_last.p_satellites;
-	r->dr_priority = ds->ds_last.p_priority;
-	r->dr_has = ds->ds_last.p_has;
+	r->dr_ts_us = ds->ds_last.lf_ts_us;
+	r->dr_lat = ds->ds_last.lf_lat;
+	r->dr_lon = ds->ds_last.lf_lon;
+	r->dr_altitude = ds->ds_last.lf_altitude;
+	r->dr_speed = ds->ds_last.lf_speed;
+	r->dr_event_io = ds->ds_last.lf_event_io;
+	r->dr_angle = ds->ds_last.lf_angle;
+	r->dr_satellites = ds->ds_last.lf_satellites;
+	r->dr_priority = ds->ds_last.lf_priority;
+	r->dr_has = ds->ds_last.lf_has;
 	r->dr_last_seen_us = ds->ds_last_seen_us;
 	r->dr_records = ds->ds_records;
 }

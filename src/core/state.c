@@ -222,9 +222,18 @@ state_insert(struct state *st, const char *device, size_t len, uint32_t h)
 static void
 state_set_last(struct device_state *ds, const struct position *pos)
 {
-	ds->ds_last = *pos;
-	ds->ds_last.p_attrs = NULL;
-	ds->ds_last.p_attrs_len = 0;
+	struct last_fix	*lf = &ds->ds_last;
+
+	lf->lf_ts_us = pos->p_ts_us;
+	lf->lf_lat = pos->p_lat;
+	lf->lf_lon = pos->p_lon;
+	lf->lf_altitude = (float)pos->p_altitude;
+	lf->lf_speed = (float)pos->p_speed;
+	lf->lf_event_io = pos->p_event_io;
+	lf->lf_angle = pos->p_angle;
+	lf->lf_satellites = pos->p_satellites;
+	lf->lf_priority = pos->p_priority;
+	lf->lf_has = pos->p_has;
 }
 
 struct device_state *
@@ -257,7 +266,7 @@ state_update(struct state *st, const struct position *pos, int64_t now_us,
 		state_lru_unlink(st, i);
 		state_lru_push(st, i);
 		/* Late uploads of buffered fixes must not move the device back. */
-		if (pos->p_ts_us > se->se_ds.ds_last.p_ts_us)
+		if (pos->p_ts_us > se->se_ds.ds_last.lf_ts_us)
 			state_set_last(&se->se_ds, pos);
 	} else {
 		if ((se = state_insert(st, pos->p_device, len, h)) == NULL)
@@ -288,7 +297,7 @@ state_seed(struct state *st, const struct position *pos)
 	h = state_hash(pos->p_device, len);
 	if ((i = state_find(st, pos->p_device, len, h)) != STATE_NIL) {
 		se = state_entry(st, i);
-		if (pos->p_ts_us > se->se_ds.ds_last.p_ts_us)
+		if (pos->p_ts_us > se->se_ds.ds_last.lf_ts_us)
 			state_set_last(&se->se_ds, pos);
 		return &se->se_ds;
 	}

@@ -44,25 +44,25 @@ test_basics(void)
 	is_string(ds->ds_device, "a", "device id stored");
 	is_int(ds->ds_records, 1, "one record counted");
 	is_int(ds->ds_last_seen_us, 5, "last seen is now");
-	is_int(ds->ds_last.p_ts_us, 1000, "last fix stored");
-	ok(ds->ds_last.p_attrs == NULL && ds->ds_last.p_attrs_len == 0,
-	    "attrs are not kept (they point into a batch buffer)");
+	is_int(ds->ds_last.lf_ts_us, 1000, "last fix stored");
+	ok(sizeof(ds->ds_last) <= 48 && sizeof(*ds) <= 136,
+	    "device state stays compact (%zu bytes)", sizeof(*ds));
 
 	p = pos("a", 2000);
 	ds = state_update(st, &p, 6, &ins);
-	ok(ins == 0 && ds->ds_records == 2 && ds->ds_last.p_ts_us == 2000,
+	ok(ins == 0 && ds->ds_records == 2 && ds->ds_last.lf_ts_us == 2000,
 	    "second update updates in place");
 
 	/* A late, older fix: counted, refreshes last seen, but ds_last stays. */
 	p = pos("a", 1500);
 	ds = state_update(st, &p, 7, NULL);
-	is_int(ds->ds_last.p_ts_us, 2000, "older fix does not regress ds_last");
+	is_int(ds->ds_last.lf_ts_us, 2000, "older fix does not regress ds_last");
 	is_int(ds->ds_records, 3, "older fix still counts a record");
 	is_int(ds->ds_last_seen_us, 7, "older fix refreshes last seen");
 	p = pos("a", 2000);
 	p.p_lat = 1.0;
 	ds = state_update(st, &p, 8, NULL);
-	ok(ds->ds_last.p_lat != 1.0, "same-timestamp duplicate keeps the first fix");
+	ok(ds->ds_last.lf_lat != 1.0, "same-timestamp duplicate keeps the first fix");
 
 	p = pos("", 1);
 	ok(state_update(st, &p, 1, &ins) == NULL && ins == 0,
@@ -147,21 +147,20 @@ test_seed(void)
 	p = pos("a", 1000);
 	ds = state_seed(st, &p);
 	ok(ds != NULL && ds->ds_records == 0, "seed of a cold device counts no record");
-	is_int(ds->ds_last.p_ts_us, 1000, "seed sets ds_last");
+	is_int(ds->ds_last.lf_ts_us, 1000, "seed sets ds_last");
 	is_int(ds->ds_last_seen_us, 0, "seed leaves last seen at 0");
-	ok(ds->ds_last.p_attrs == NULL, "seed drops attrs");
 	is_int((long long)state_count(st), 1, "seeded device is tracked");
 
 	p = pos("a", 3000);
 	state_update(st, &p, 50, NULL);
 	p = pos("a", 2000);
 	ds = state_seed(st, &p);
-	is_int(ds->ds_last.p_ts_us, 3000, "seed does not overwrite a fresher fix");
+	is_int(ds->ds_last.lf_ts_us, 3000, "seed does not overwrite a fresher fix");
 	is_int(ds->ds_records, 1, "seed of a tracked device counts no record");
 	is_int(ds->ds_last_seen_us, 50, "seed keeps last seen");
 	p = pos("a", 4000);
 	ds = state_seed(st, &p);
-	is_int(ds->ds_last.p_ts_us, 4000, "a newer seed moves ds_last forward");
+	is_int(ds->ds_last.lf_ts_us, 4000, "a newer seed moves ds_last forward");
 
 	/* LRU: seeding a tracked device does not promote it. */
 	p = pos("b", 1);
@@ -268,7 +267,7 @@ test_scale(void)
 int
 main(void)
 {
-	plan(47);
+	plan(46);
 	test_basics();
 	test_lru();
 	test_seed();
