@@ -23,3 +23,7 @@ t_unit_core_t_SOURCES = t/unit/core.c
 t_unit_core_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
 libprocessor_a_SOURCES += src/crash.c src/crash.h
 libprocessor_a_SOURCES += src/core/redisconn.c src/core/redisconn.h
+
+EXTRA_DIST += OPERATIONS.md sql/0001_positions.sql \
+	t/100-pipeline.t t/300-poison-zoo.t t/310-delivery-limit.t \
+	t/320-server-faults.t t/330-claim.t t/340-slow-db.t t/350-kill.t

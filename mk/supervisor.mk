@@ -22,3 +22,8 @@ t_unit_wlink_t_SOURCES = t/unit/wlink.c
 t_unit_wlink_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
 t_unit_notify_t_SOURCES = t/unit/notify.c
 t_unit_notify_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
+
+EXTRA_DIST += t/200-super-drain.t t/201-super-kill9.t t/202-super-sigterm.t \
+	t/203-super-reload.t t/204-super-two-masters.t t/205-super-readyz.t \
+	t/206-super-notify.t t/207-super-crashloop.t t/208-super-cli.t \
+	t/209-super-http-limits.t t/210-super-stop-timeout.t t/211-super-permanent.t
