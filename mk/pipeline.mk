@@ -27,3 +27,4 @@ libprocessor_a_SOURCES += src/core/redisconn.c src/core/redisconn.h
 EXTRA_DIST += OPERATIONS.md sql/0001_positions.sql \
 	t/100-pipeline.t t/300-poison-zoo.t t/310-delivery-limit.t \
 	t/320-server-faults.t t/330-claim.t t/340-slow-db.t t/350-kill.t
+libprocessor_a_SOURCES += src/core/backoff.c src/core/backoff.h

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "core/backoff.h"
 #include "core/batch.h"
 #include "core/consume.h"
 #include "core/redisconn.h"
@@ -44,7 +45,7 @@ struct consume {
 	char			 c_claim_cursor[64];	/* XAUTOCLAIM sweep position */
 	int			 c_claim_idle;	/* this sweep's min-idle (control), 0: config */
 	struct batch		*c_reading;	/* batch of the outstanding read */
-	double			 c_backoff;
+	struct backoff		 c_backoff;
 	ev_timer		 c_reconnect;
 	ev_timer		 c_guard;
 
@@ -72,14 +73,9 @@ consume_set_up(struct consume *c, int up)
 static void
 consume_schedule_reconnect(struct consume *c)
 {
-	double	jitter = (double)(rand() % 100) / 1000.0;
-
 	ev_timer_stop(c->c_loop, &c->c_reconnect);
-	ev_timer_set(&c->c_reconnect, c->c_backoff + jitter, 0.);
+	ev_timer_set(&c->c_reconnect, backoff_next(&c->c_backoff), 0.);
 	ev_timer_start(c->c_loop, &c->c_reconnect);
-	c->c_backoff *= 2;
-	if (c->c_backoff > RECONNECT_MAX_S)
-		c->c_backoff = RECONNECT_MAX_S;
 }
 
 static void
@@ -138,7 +134,7 @@ consume_group_cb(redisAsyncContext *ac, void *reply, void *priv)
 		    c->c_cf->cf_group, c->c_cf->cf_stream);
 	}
 	c->c_had_group = 1;
-	c->c_backoff = RECONNECT_MIN_S;
+	backoff_reset(&c->c_backoff);
 	c->c_history = 1;
 	snprintf(c->c_cursor, sizeof(c->c_cursor), "0");
 	consume_set_up(c, 1);
@@ -175,7 +171,7 @@ consume_connect_cb(const redisAsyncContext *ac, int status)
 	struct consume	*c = ac->data;
 
 	if (status != REDIS_OK) {
-		if (c->c_up || c->c_backoff <= RECONNECT_MIN_S)
+		if (c->c_up || backoff_fresh(&c->c_backoff))
 			log_warnx("cannot connect to Redis: %s", ac->errstr);
 		c->c_ac = NULL;		/* hiredis frees it */
 		c->c_stats->ws_redis_errors++;
@@ -241,7 +237,7 @@ consume_new(struct ev_loop *loop, const struct config *cf, const char *consumer,
 	c->c_cb = cb;
 	c->c_arg = arg;
 	c->c_stats = stats;
-	c->c_backoff = RECONNECT_MIN_S;
+	backoff_init(&c->c_backoff, RECONNECT_MIN_S, RECONNECT_MAX_S);
 	snprintf(c->c_claim_cursor, sizeof(c->c_claim_cursor), "0-0");
 	ev_timer_init(&c->c_reconnect, consume_reconnect_cb, 0., 0.);
 	c->c_reconnect.data = c;

@@ -8,6 +8,7 @@
 #include <ev.h>
 
 #include "config.h"
+#include "core/backoff.h"
 #include "core/batch.h"
 #include "core/codec.h"
 #include "core/consume.h"
@@ -62,7 +63,7 @@ struct pipeline {
 	struct range		 p_ranges[MAX_RANGES];
 	int			 p_nranges;
 	int			 p_writing;	/* a write_submit is outstanding */
-	double			 p_retry_backoff;
+	struct backoff		 p_retry_backoff;
 	ev_timer		 p_retry;
 	ev_idle			 p_kick;	/* run pipeline_pump outside callbacks */
 	ev_timer		 p_claim;	/* XAUTOCLAIM sweep every claim_interval */
@@ -367,6 +368,7 @@ pipeline_write_done(void *arg, struct batch *b, enum write_result res,
 {
 	struct pipeline	*p = arg;
 	uint64_t	 n;
+	double		 delay;
 
 	p->p_writing = 0;
 	switch (res) {
@@ -376,7 +378,7 @@ pipeline_write_done(void *arg, struct batch *b, enum write_result res,
 		p->p_nranges--;
 		p->p_stats->ws_inserted += b->b_inserted;
 		p->p_stats->ws_duplicates += n - b->b_inserted;
-		p->p_retry_backoff = RETRY_MIN_S;
+		backoff_reset(&p->p_retry_backoff);
 		if (p->p_nranges == 0)
 			pipeline_written(p, b);
 		pipeline_kick(p);
@@ -390,13 +392,11 @@ pipeline_write_done(void *arg, struct batch *b, enum write_result res,
 		pipeline_kick(p);
 		break;
 	case WRITE_TRANSIENT:
+		delay = backoff_next(&p->p_retry_backoff);
 		log_warnx("batch write failed, will retry in %.1f s: %s%s%s",
-		    p->p_retry_backoff, message, sqlstate ? " SQLSTATE " : "",
+		    delay, message, sqlstate ? " SQLSTATE " : "",
 		    sqlstate ? sqlstate : "");
-		pipeline_retry_later(p, p->p_retry_backoff);
-		p->p_retry_backoff *= 2;
-		if (p->p_retry_backoff > RETRY_MAX_S)
-			p->p_retry_backoff = RETRY_MAX_S;
+		pipeline_retry_later(p, delay);
 		break;
 	case WRITE_FATAL:
 		log_error("batch write failed (%s: %s): check the schema and "
@@ -601,7 +601,7 @@ pipeline_new(struct ev_loop *loop, const struct config *cf,
 	p->p_stats = stats;
 	p->p_limits.cl_max_payload = cf->cf_max_payload;
 	p->p_limits.cl_max_depth = 64;
-	p->p_retry_backoff = RETRY_MIN_S;
+	backoff_init(&p->p_retry_backoff, RETRY_MIN_S, RETRY_MAX_S);
 	ev_timer_init(&p->p_retry, pipeline_retry_cb, 0., 0.);
 	p->p_retry.data = p;
 	ev_idle_init(&p->p_kick, pipeline_kick_cb);

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "core/backoff.h"
 #include "core/batch.h"
 #include "core/write.h"
 #include "log.h"
@@ -67,7 +68,7 @@ struct write {
 	ev_io			 w_io;
 	ev_timer		 w_reconnect;
 	ev_timer		 w_guard;
-	double			 w_backoff;
+	struct backoff		 w_backoff;
 	int			 w_was_up;
 
 	struct batch		*w_batch;
@@ -110,14 +111,9 @@ write_guard(struct write *w, double seconds)
 static void
 write_schedule_reconnect(struct write *w)
 {
-	double	jitter = (double)(rand() % 100) / 1000.0;
-
 	ev_timer_stop(w->w_loop, &w->w_reconnect);
-	ev_timer_set(&w->w_reconnect, w->w_backoff + jitter, 0.);
+	ev_timer_set(&w->w_reconnect, backoff_next(&w->w_backoff), 0.);
 	ev_timer_start(w->w_loop, &w->w_reconnect);
-	w->w_backoff *= 2;
-	if (w->w_backoff > RECONNECT_MAX_S)
-		w->w_backoff = RECONNECT_MAX_S;
 }
 
 static void
@@ -214,7 +210,7 @@ static void
 write_setup_done(struct write *w)
 {
 	w->w_phase = WP_IDLE;
-	w->w_backoff = RECONNECT_MIN_S;
+	backoff_reset(&w->w_backoff);
 	w->w_was_up = 1;
 	w->w_stats->ws_flags |= WS_PG_UP;
 	write_guard(w, 0);
@@ -269,7 +265,7 @@ write_poll_connect(struct write *w)
 		write_send_setup(w);
 		break;
 	default:
-		if (w->w_backoff <= RECONNECT_MIN_S)
+		if (backoff_fresh(&w->w_backoff))
 			log_warnx("cannot connect to PostgreSQL: %.*s",
 			    (int)strcspn(PQerrorMessage(w->w_conn), "\n"),
 			    PQerrorMessage(w->w_conn));
@@ -652,7 +648,7 @@ write_new(struct ev_loop *loop, const struct config *cf,
 	w->w_cb = cb;
 	w->w_arg = arg;
 	w->w_stats = stats;
-	w->w_backoff = RECONNECT_MIN_S;
+	backoff_init(&w->w_backoff, RECONNECT_MIN_S, RECONNECT_MAX_S);
 	ev_init(&w->w_io, write_io_cb);
 	w->w_io.data = w;
 	ev_timer_init(&w->w_reconnect, write_reconnect_cb, 0., 0.);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "core/backoff.h"
 #include "core/batch.h"
 #include "core/redisurl.h"
 #include "core/write.h"
@@ -193,10 +194,35 @@ test_migrate_files(void)
 		diag("could not remove %s", dir);
 }
 
+static void
+test_backoff(void)
+{
+	struct backoff	bo;
+	double		d[6];
+	int		i, ok_all = 1;
+
+	backoff_init(&bo, 0.1, 0.5);
+	ok(backoff_fresh(&bo), "a new backoff is fresh");
+	for (i = 0; i < 6; i++)
+		d[i] = backoff_next(&bo);
+	ok(!backoff_fresh(&bo), "not fresh after a failure");
+	for (i = 0; i < 6; i++) {
+		double floor = i == 0 ? 0.1 : i == 1 ? 0.2 : i == 2 ? 0.4 : 0.5;
+
+		if (d[i] < floor || d[i] >= floor + 0.1)
+			ok_all = 0;
+	}
+	ok(ok_all, "delays double from the floor to the ceiling, jitter under 100 ms "
+	    "(%.3f %.3f %.3f %.3f)", d[0], d[1], d[2], d[5]);
+	backoff_reset(&bo);
+	ok(backoff_fresh(&bo) && backoff_next(&bo) < 0.2, "reset starts from the floor");
+}
+
 int
 main(void)
 {
 	plan_lazy();
+	test_backoff();
 	test_redisurl();
 	test_classify();
 	test_batch();
