@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include "ctlproto.h"
 
 /*
@@ -591,4 +594,19 @@ json_t *
 ctl_error_json(const char *msg)
 {
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+int
+ctlproto_sockaddr(const char *path, struct sockaddr_un *sun)
+{
+	size_t	len = strlen(path);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (len >= sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun->sun_path, path, len);
+	return 0;
 }

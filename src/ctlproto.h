@@ -70,6 +70,11 @@ int		 ctl_req_from_json(const json_t *, struct ctl_req *, char *err,
 /* {"ok":false,"error":msg} (new reference). */
 json_t		*ctl_error_json(const char *msg);
 
+struct sockaddr_un;
+
+/* Fill *sun with the control socket path.  0, or -1 with ENAMETOOLONG. */
+int	ctlproto_sockaddr(const char *path, struct sockaddr_un *sun);
+
 /* The command summary printed by processorctl --help. */
 extern const char ctl_usage_commands[];
 
