@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "exitcodes.h"
-#include "log.h"
-#include "master.h"
+#include "conf/config.h"
+#include "util/exitcodes.h"
+#include "util/log.h"
+#include "master/master.h"
+#include "worker/worker.h"
 
 static void
 usage(FILE *f)
@@ -51,7 +52,12 @@ main(int argc, char *argv[])
 			check = 1;
 			break;
 		case 'V':
+#ifdef FAULT_INJECTION
+			printf("processor %s (test build: fault injection)\n",
+			    PACKAGE_VERSION);
+#else
 			printf("processor %s\n", PACKAGE_VERSION);
+#endif
 			return EXIT_CLEAN;
 		case 'h':
 			usage(stdout);
@@ -85,5 +91,5 @@ main(int argc, char *argv[])
 		return EXIT_CLEAN;
 	}
 	level = debug ? LOG_LVL_DEBUG : (enum log_level)cf.cf_log_level;
-	return master_run(&cf, path, level, debug);
+	return master_run(&cf, path, level, debug, worker_main);
 }

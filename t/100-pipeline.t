@@ -7,9 +7,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
 
-Harness::need(qw(redis pg));
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
+my ($r, $pg) = Harness::stack(ready => 0);
 my $STREAM = 'telemetry:t';
 
 sub rows { $pg->psql('select count(*) from positions') }

@@ -9,11 +9,8 @@ BEGIN { eval { require Harness; 1 } or do { print "1..0 # SKIP t/lib/Harness.pm 
 use Harness;
 use HTTP::Tiny;
 
-Harness::need(qw(redis pg));
-
 my $N = $ENV{PROCESSOR_TEST_DRAIN_N} // 50_000;
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
+my ($r, $pg) = Harness::stack(ready => 0);
 my $p = Harness::Processor->start(redis => $r, pg => $pg, notify => 1,
     config => { processor => { workers => 4 } });
 ok($p->wait_ready(60), 'master says all workers are ready');

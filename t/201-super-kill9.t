@@ -9,13 +9,8 @@ BEGIN { eval { require Harness; 1 } or do { print "1..0 # SKIP t/lib/Harness.pm 
 use Harness;
 use HTTP::Tiny;
 
-Harness::need(qw(redis pg));
-
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
-my $p = Harness::Processor->start(redis => $r, pg => $pg,
+my ($r, $pg, $p) = Harness::stack(ready => 60,
     config => { processor => { workers => 3 }, redis => { batch_size => 200 } });
-ok($p->wait_ready(60), 'ready');
 
 sub metrics { $p->metrics // {} }
 
@@ -25,16 +20,17 @@ ok(wait_until(sub { $pg->psql('select count(*) from positions') > 5000 }, timeou
 
 my $mark = $p->mark;
 my $victim = (sort { $a <=> $b } $p->children)[1];
-my $started = $p->wait_log(sub { ($_->{message} // '') =~ /^worker (\d+) started with pid $victim$/ }, 1);
-my ($slot) = ($started->{message} =~ /^worker (\d+)/);
+my $started = $p->wait_event(event => 'started', pid => $victim, timeout => 1);
+my $slot = $started ? $started->{worker} : undef;
 ok(defined $slot, "victim $victim is worker $slot");
 my $m0 = metrics();
 kill 'KILL', $victim;
-ok($p->wait_log(qr/worker $slot \(pid $victim\) was killed by signal 9/, 10, from => $mark),
+ok($p->wait_event(event => 'killed', worker => $slot, pid => $victim, signal => 9,
+    timeout => 10, from => $mark),
     'the death is logged with slot, pid and signal');
-my $again = $p->wait_log(qr/"worker $slot started with pid \d+"/, 10, from => $mark);
+my $again = $p->wait_event(event => 'started', worker => $slot, timeout => 10, from => $mark);
 ok($again, "slot $slot respawned");
-ok($p->wait_log(qr/worker $slot \(pid \d+\) is up as consumer/, 30, from => $mark),
+ok($p->wait_event(event => 'up', worker => $slot, timeout => 30, from => $mark),
     'the new worker said hello');
 
 ok(wait_until(sub { $pg->psql('select count(*) from positions') == $sum->{valid} },

@@ -8,13 +8,8 @@ use lib "$FindBin::Bin/lib";
 BEGIN { eval { require Harness; 1 } or do { print "1..0 # SKIP t/lib/Harness.pm not available\n"; exit 0 } }
 use Harness;
 
-Harness::need(qw(redis pg));
-
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
-my $p = Harness::Processor->start(redis => $r, pg => $pg, notify => 1,
+my ($r, $pg, $p) = Harness::stack(ready => 60, notify => 1,
     config => { processor => { workers => 4 }, redis => { batch_size => 100 } });
-ok($p->wait_ready(60), 'ready');
 # Slow batches, so batches are in flight when SIGTERM arrives, on any machine.
 $pg->psql(q{create function slow_batch() returns trigger language plpgsql as
     $$ begin perform pg_sleep(0.05); return null; end $$;

@@ -9,13 +9,8 @@ BEGIN { eval { require Harness; 1 } or do { print "1..0 # SKIP t/lib/Harness.pm 
 use Harness;
 use HTTP::Tiny;
 
-Harness::need(qw(redis pg));
-
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
-my $p = Harness::Processor->start(redis => $r, pg => $pg, notify => 1,
+my ($r, $pg, $p) = Harness::stack(ready => 60, notify => 1,
     config => { processor => { workers => 2 } });
-ok($p->wait_ready(60), 'ready');
 my @before = sort { $a <=> $b } $p->children;
 is(scalar @before, 2, 'two workers');
 

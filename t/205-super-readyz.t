@@ -10,13 +10,8 @@ use Harness;
 use HTTP::Tiny;
 use JSON::PP;
 
-Harness::need(qw(redis pg));
-
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
-my $p = Harness::Processor->start(redis => $r, pg => $pg,
+my ($r, $pg, $p) = Harness::stack(ready => 60,
     config => { processor => { workers => 2 } });
-ok($p->wait_ready(60), 'ready');
 my $http = HTTP::Tiny->new(timeout => 10);
 my $url = 'http://127.0.0.1:' . $p->http_port . '/readyz';
 is($http->get($url)->{status}, 200, '200 while everything is up');

@@ -8,10 +8,7 @@ use lib "$FindBin::Bin/lib";
 BEGIN { eval { require Harness; 1 } or do { print "1..0 # SKIP t/lib/Harness.pm not available\n"; exit 0 } }
 use Harness;
 
-Harness::need(qw(redis pg));
-
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
+my ($r, $pg) = Harness::stack(ready => 0);
 my $p = Harness::Processor->start(redis => $r, pg => $pg, expect_critical => 1,
     env => { PROCESSOR_FAULT => 'crash_on_start' },
     config => { processor => { workers => 2, max_restarts => 4, restart_window_ms => 60000 } });

@@ -11,14 +11,9 @@ use HTTP::Tiny;
 use IO::Socket::INET;
 use Time::HiRes qw(time);
 
-Harness::need(qw(redis pg));
-
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
-my $p = Harness::Processor->start(redis => $r, pg => $pg, notify => 1,
+my ($r, $pg, $p) = Harness::stack(ready => 60, notify => 1,
     env => { WATCHDOG_USEC => 1_000_000 },
     config => { processor => { workers => 1 } });
-ok($p->wait_ready(60), 'ready');
 my $port = $p->http_port;
 
 sub get_from

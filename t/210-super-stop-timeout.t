@@ -9,14 +9,9 @@ BEGIN { eval { require Harness; 1 } or do { print "1..0 # SKIP t/lib/Harness.pm 
 use Harness;
 use Time::HiRes qw(time);
 
-Harness::need(qw(redis pg));
-
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
-my $p = Harness::Processor->start(redis => $r, pg => $pg, expect_critical => 0,
+my ($r, $pg, $p) = Harness::stack(ready => 60, expect_critical => 0,
     config => { processor => { workers => 2, shutdown_timeout_ms => 1500 },
         redis => { block_ms => 200 } });
-ok($p->wait_ready(60), 'ready');
 my ($wedged, $other) = sort { $a <=> $b } $p->children;
 kill 'STOP', $wedged;
 my $t = time;
@@ -28,8 +23,9 @@ cmp_ok($took, '>=', 1.4, 'after waiting shutdown_timeout_ms');
 cmp_ok($took, '<', 10, 'but not much longer');
 ok($p->wait_log(qr/"worker \d+ \(pid $wedged\) did not stop in time; killing it"/, 1),
     'the straggler is named');
-ok($p->wait_log(qr/worker \d+ \(pid $wedged\) was killed by signal 9/, 1), 'and reaped');
-ok($p->wait_log(qr/worker \d+ \(pid $other\) exited with code 0/, 1), 'the other drained normally');
+ok($p->wait_event(event => 'killed', pid => $wedged, signal => 9, timeout => 1), 'and reaped');
+ok($p->wait_event(event => 'exited', pid => $other, exit_code => 0, timeout => 1),
+    'the other drained normally');
 ok(!Harness::pid_alive($wedged) && !Harness::pid_alive($other), 'nothing left');
 $p->check_log;
 done_testing;

@@ -9,9 +9,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
 
-Harness::need(qw(redis pg));
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
+my ($r, $pg) = Harness::stack(ready => 0);
 my $S = 'telemetry:t';
 
 sub rec

@@ -8,9 +8,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
 
-Harness::need(qw(redis pg));
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
+Harness::need('fault');
+my ($r, $pg) = Harness::stack(ready => 0);
 my $S = 'telemetry:t';
 my $MAX = 3;
 

@@ -8,10 +8,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
 
-Harness::need(qw(redis pg));
 my $S = 'telemetry:t';
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
+my ($r, $pg) = Harness::stack(ready => 0);
 my ($IDLE, $INTERVAL) = (2_000, 500);
 
 sub instance

@@ -10,10 +10,8 @@ use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
 use Time::HiRes qw(time sleep);
 
-Harness::need(qw(redis pg));
 my $S = 'telemetry:t';
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
+my ($r, $pg) = Harness::stack(ready => 0);
 my $LOCK_S = 30;
 my $RSS_GROWTH_KB = 8 * 1024;
 my $RSS_MAX_KB = $ENV{ASAN_OPTIONS} ? undef : 48 * 1024;	# sanitizer shadow memory is not ours
@@ -81,6 +79,6 @@ ok(wait_until(sub { $pg->psql('select count(*) from positions') == $warm->{valid
     && $r->pending($S, 'processor') == 0 }, timeout => 120, desc => 'recovered'),
     'lag recovers: every record stored after the lock, nothing pending');
 is(eval { $r->xlen("$S:dlq") } // 0, 0, 'lock timeouts were retried, never dead-lettered');
-ok($p->wait_log(qr/55P03/, 1), 'lock timeouts seen and retried (SQLSTATE 55P03)');
+ok($p->wait_event(sqlstate => '55P03', timeout => 1), 'lock timeouts seen and retried (SQLSTATE 55P03)');
 is($p->stop, 0, 'clean exit');
 done_testing;

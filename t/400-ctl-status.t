@@ -8,13 +8,8 @@ use lib "$FindBin::Bin/lib";
 use Harness;
 use CtlTest;
 
-Harness::need(qw(redis pg processor));
-
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
-my $p = Harness::Processor->start(redis => $r, pg => $pg,
+my ($r, $pg, $p) = Harness::stack(ready => 60,
     config => { processor => { workers => 2 } });
-ok($p->wait_ready(60), 'processor ready');
 ok(wait_until(sub { -S $p->control_socket }, timeout => 10), 'control socket exists');
 my $mode = (stat $p->control_socket)[2] & 07777;
 is(sprintf('%04o', $mode), '0660', 'socket mode 0660');

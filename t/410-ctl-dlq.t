@@ -8,12 +8,10 @@ use lib "$FindBin::Bin/lib";
 use Harness;
 use CtlTest;
 
-Harness::need(qw(redis pg processor gen));
-
+Harness::need('gen');
 my $S = 'telemetry:t';
 my $D = "$S:dlq";
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
+my ($r, $pg) = Harness::stack(ready => 0);
 my $p = Harness::Processor->start(redis => $r, pg => $pg,
     config => { processor => { workers => 2 }, redis => { block_ms => 200 } });
 ok($p->wait_ready(60), 'processor ready') or BAIL_OUT('no start');

@@ -8,10 +8,8 @@ use lib "$FindBin::Bin/lib";
 use Harness;
 use CtlTest;
 
-Harness::need(qw(redis pg processor gen));
-
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
+Harness::need('gen');
+my ($r, $pg) = Harness::stack(ready => 0);
 my %cfg = (redis => $r, pg => $pg, config => { processor => { workers => 2 }, redis => { block_ms => 200 } });
 my $p = Harness::Processor->start(%cfg);
 ok($p->wait_ready(60), 'processor ready') or BAIL_OUT('no start');

@@ -12,10 +12,7 @@ use File::Copy qw(copy);
 use IO::Socket::UNIX;
 use Socket qw(SOCK_STREAM);
 
-Harness::need(qw(redis pg processor));
-
-my $r = Harness::Redis->start;
-my $pg = Harness::Pg->start;
+my ($r, $pg) = Harness::stack(ready => 0);
 
 # a stale socket (nobody listening) at the path is replaced
 my $dir = Harness::tmpdir('ctl');

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "core/position.h"
+#include "util/buf.h"
+#include "codec/position.h"
 
 enum entry_status {
 	ENTRY_NEW = 0,		/* read, not decoded yet */

@@ -11,15 +11,15 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 
-#include "buf.h"
-#include "config.h"
-#include "core/backoff.h"
+#include "util/buf.h"
+#include "conf/config.h"
+#include "util/backoff.h"
 #include "core/batch.h"
 #include "core/consume.h"
-#include "core/redisconn.h"
-#include "core/redisurl.h"
-#include "log.h"
-#include "metrics.h"
+#include "util/redisconn.h"
+#include "util/redisurl.h"
+#include "util/log.h"
+#include "wire/metrics.h"
 
 #define RECONNECT_MIN_S		0.1
 #define RECONNECT_MAX_S		5.0
@@ -764,9 +764,10 @@ consume_send_xack(struct consume *c, const struct batch *b)
 int
 consume_settle(struct consume *c, struct batch *b)
 {
-	char		 failed_at[64];
-	const char	*exec = "EXEC";
-	size_t		 i;
+	char			 failed_at[64];
+	const char		*exec = "EXEC";
+	struct log_fields	 f;
+	size_t			 i;
 
 	if (!c->c_up || c->c_ac == NULL)
 		return -1;
@@ -778,7 +779,11 @@ consume_settle(struct consume *c, struct batch *b)
 	for (i = 0; i < b->b_n; i++) {
 		if (b->b_entries[i].be_status != ENTRY_POISON)
 			continue;
-		log_emit(LOG_LVL_ERROR, NULL, "dead-lettering entry %s (%s): %s",
+		log_fields_init(&f);
+		log_fields_str(&f, "entry", batch_id(b, i));
+		log_fields_str(&f, "reason", b->b_entries[i].be_reason);
+		log_emit(LOG_LVL_ERROR, log_fields_get(&f),
+		    "dead-lettering entry %s (%s): %s",
 		    batch_id(b, i), b->b_entries[i].be_reason, batch_error(b, i));
 		if (consume_send_dlq(c, b, i, failed_at) == -1)
 			return -1;

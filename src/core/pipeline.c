@@ -7,19 +7,19 @@
 
 #include <ev.h>
 
-#include "config.h"
-#include "core/backoff.h"
+#include "conf/config.h"
+#include "util/backoff.h"
 #include "core/batch.h"
-#include "core/codec.h"
+#include "codec/codec.h"
 #include "core/consume.h"
 #include "core/pipeline.h"
 #include "core/sink.h"
 #include "core/state.h"
 #include "core/write.h"
-#include "crash.h"
-#include "fault.h"
-#include "log.h"
-#include "metrics.h"
+#include "util/crash.h"
+#include "util/fault.h"
+#include "util/log.h"
+#include "wire/metrics.h"
 
 #define RETRY_MIN_S	0.1
 #define RETRY_MAX_S	5.0
@@ -40,43 +40,43 @@ struct queue {
 /*
  * Every batch is in exactly one place: the free pool, being read, the write
  * queue (head = being written), or the settle queue (head = settling).
- * p_inflight counts the batches in the two queues; reading stops at
+ * pl_inflight counts the batches in the two queues; reading stops at
  * max_inflight, which bounds memory when PostgreSQL is slow.
  */
 struct pipeline {
-	struct ev_loop		*p_loop;
-	const struct config	*p_cf;
-	struct worker_stats	*p_stats;
-	struct consume		*p_consume;
-	struct write		*p_write;
-	struct state		*p_state;
-	struct codec_limits	 p_limits;
-	struct batch		*p_pool;
-	struct queue		 p_writeq;
-	struct queue		 p_settleq;
-	int			 p_settling;
-	int			 p_inflight;
-	int			 p_paused;
-	int			 p_stopping;
-	void			(*p_done)(void *);
-	void			*p_done_arg;
-	struct range		 p_ranges[MAX_RANGES];
-	int			 p_nranges;
-	int			 p_writing;	/* a write_submit is outstanding */
-	struct backoff		 p_retry_backoff;
-	ev_timer		 p_retry;
-	ev_idle			 p_kick;	/* run pipeline_pump outside callbacks */
-	ev_timer		 p_claim;	/* XAUTOCLAIM sweep every claim_interval */
-	ev_timer		 p_renew;	/* lease renewal of held entries */
-	int			 p_claim_due;
-	int			 p_claiming;
-	void			(*p_claim_done)(void *, int, unsigned long long);
-	void			*p_claim_done_arg;
-	uint64_t		 p_claim_base;	/* ws_claimed at pipeline_claim_now */
-	void			(*p_on_consuming)(void *);
-	void			*p_on_consuming_arg;
-	const struct position	**p_rows;	/* hook argument, reused */
-	size_t			 p_rowscap;
+	struct ev_loop		*pl_loop;
+	const struct config	*pl_cf;
+	struct worker_stats	*pl_stats;
+	struct consume		*pl_consume;
+	struct write		*pl_write;
+	struct state		*pl_state;
+	struct codec_limits	 pl_limits;
+	struct batch		*pl_pool;
+	struct queue		 pl_writeq;
+	struct queue		 pl_settleq;
+	int			 pl_settling;
+	int			 pl_inflight;
+	int			 pl_paused;
+	int			 pl_stopping;
+	void			(*pl_done)(void *);
+	void			*pl_done_arg;
+	struct range		 pl_ranges[MAX_RANGES];
+	int			 pl_nranges;
+	int			 pl_writing;	/* a write_submit is outstanding */
+	struct backoff		 pl_retry_backoff;
+	ev_timer		 pl_retry;
+	ev_idle			 pl_kick;	/* run pipeline_pump outside callbacks */
+	ev_timer		 pl_claim;	/* XAUTOCLAIM sweep every claim_interval */
+	ev_timer		 pl_renew;	/* lease renewal of held entries */
+	int			 pl_claim_due;
+	int			 pl_claiming;
+	void			(*pl_claim_done)(void *, int, unsigned long long);
+	void			*pl_claim_done_arg;
+	uint64_t		 pl_claim_base;	/* ws_claimed at pipeline_claim_now */
+	void			(*pl_on_consuming)(void *);
+	void			*pl_on_consuming_arg;
+	const struct position	**pl_rows;	/* hook argument, reused */
+	size_t			 pl_rowscap;
 };
 
 static void	pipeline_pump(struct pipeline *);
@@ -110,10 +110,10 @@ queue_pop(struct queue *q)
 static struct batch *
 pipeline_get_batch(struct pipeline *p)
 {
-	struct batch	*b = p->p_pool;
+	struct batch	*b = p->pl_pool;
 
 	if (b != NULL) {
-		p->p_pool = b->b_next;
+		p->pl_pool = b->b_next;
 		batch_reset(b);
 		return b;
 	}
@@ -124,14 +124,14 @@ static void
 pipeline_put_batch(struct pipeline *p, struct batch *b)
 {
 	batch_reset(b);
-	b->b_next = p->p_pool;
-	p->p_pool = b;
+	b->b_next = p->pl_pool;
+	p->pl_pool = b;
 }
 
 static void
 pipeline_kick(struct pipeline *p)
 {
-	ev_idle_start(p->p_loop, &p->p_kick);
+	ev_idle_start(p->pl_loop, &p->pl_kick);
 }
 
 static void
@@ -169,18 +169,18 @@ pipeline_decode_entry(struct pipeline *p, struct batch *b, size_t i,
 		return;
 	pipeline_fault_payload(b, i);
 	e->be_attrs_off = b->b_attrs.b_len;
-	if (codec_decode(batch_payload(b, i), e->be_payload_len, &p->p_limits,
+	if (codec_decode(batch_payload(b, i), e->be_payload_len, &p->pl_limits,
 	    &e->be_pos, &b->b_attrs, &err) == 0) {
 		e->be_status = ENTRY_VALID;
 		/* once updated the device is known, so each cold device is listed once */
-		if (state_update(p->p_state, &e->be_pos, now_us, &inserted) != NULL &&
+		if (state_update(p->pl_state, &e->be_pos, now_us, &inserted) != NULL &&
 		    inserted && batch_add_cold(b, e->be_pos.p_device) == -1)
 			fatalx("out of memory listing cold devices");
 		return;
 	}
 	if (err.ce_reason == CODEC_NO_MEMORY)	/* says nothing about the record */
 		fatalx("out of memory decoding entry %s", batch_id(b, i));
-	p->p_stats->ws_poison++;
+	p->pl_stats->ws_poison++;
 	if (batch_poison(b, i, DLQ_STAGE_DECODE, codec_reason_code(err.ce_reason),
 	    err.ce_msg) == -1)
 		fatalx("out of memory recording a poison entry");
@@ -197,12 +197,12 @@ pipeline_delivery_limit(struct pipeline *p, struct batch *b, size_t i)
 	char			 msg[160];
 
 	if (e->be_status != ENTRY_NEW ||
-	    e->be_deliveries <= (uint32_t)p->p_cf->cf_max_deliveries)
+	    e->be_deliveries <= (uint32_t)p->pl_cf->cf_max_deliveries)
 		return;
 	snprintf(msg, sizeof(msg), "delivered %u times (max_deliveries %d): "
 	    "dead-lettered without decoding", e->be_deliveries,
-	    p->p_cf->cf_max_deliveries);
-	p->p_stats->ws_delivery_limit++;
+	    p->pl_cf->cf_max_deliveries);
+	p->pl_stats->ws_delivery_limit++;
 	if (batch_poison(b, i, DLQ_STAGE_DELIVERY_LIMIT, "delivery_limit", msg) == -1)
 		fatalx("out of memory recording a poison entry");
 }
@@ -210,12 +210,12 @@ pipeline_delivery_limit(struct pipeline *p, struct batch *b, size_t i)
 static void
 pipeline_decode(struct pipeline *p, struct batch *b)
 {
-	int64_t	now_us = (int64_t)(ev_now(p->p_loop) * 1e6);
+	int64_t	now_us = (int64_t)(ev_now(p->pl_loop) * 1e6);
 	size_t	i;
 
 	for (i = 0; i < b->b_n; i++) {
 		if (b->b_entries[i].be_status == ENTRY_POISON)
-			p->p_stats->ws_poison++;	/* e.g. no payload field */
+			p->pl_stats->ws_poison++;	/* e.g. no payload field */
 		pipeline_delivery_limit(p, b, i);
 		crash_set_entry(batch_id(b, i));
 		pipeline_decode_entry(p, b, i, now_us);
@@ -223,15 +223,15 @@ pipeline_decode(struct pipeline *p, struct batch *b)
 	crash_set_entry(NULL);
 	batch_fix_attrs(b);
 	batch_sort_valid(b);
-	p->p_stats->ws_devices = state_count(p->p_state);
-	p->p_stats->ws_evictions = state_evictions(p->p_state);
+	p->pl_stats->ws_devices = state_count(p->pl_state);
+	p->pl_stats->ws_evictions = state_evictions(p->pl_state);
 }
 
 static void
 pipeline_inflight(struct pipeline *p, int delta)
 {
-	p->p_inflight += delta;
-	p->p_stats->ws_inflight = (uint64_t)p->p_inflight;
+	p->pl_inflight += delta;
+	p->pl_stats->ws_inflight = (uint64_t)p->pl_inflight;
 }
 
 static void
@@ -239,10 +239,10 @@ pipeline_read_cb(void *arg, struct batch *b, int err)
 {
 	struct pipeline	*p = arg;
 
-	if (p->p_claiming) {
-		p->p_claiming = 0;
-		if (err || consume_claim_finished(p->p_consume)) {
-			p->p_claim_due = 0;	/* sweep over; the timer starts the next */
+	if (p->pl_claiming) {
+		p->pl_claiming = 0;
+		if (err || consume_claim_finished(p->pl_consume)) {
+			p->pl_claim_due = 0;	/* sweep over; the timer starts the next */
 			pipeline_claim_report(p, !err);
 		}
 	}
@@ -253,13 +253,13 @@ pipeline_read_cb(void *arg, struct batch *b, int err)
 	}
 	log_debug("read %zu entries%s", b->b_n, b->b_history ? " (pending replay)" : "");
 	pipeline_decode(p, b);
-	metrics_observe(&p->p_stats->ws_hist[HIST_BATCH_SIZE], HIST_BATCH_SIZE,
+	metrics_observe(&p->pl_stats->ws_hist[HIST_BATCH_SIZE], HIST_BATCH_SIZE,
 	    (double)b->b_n);
 	pipeline_inflight(p, 1);
 	if (b->b_nvalid > 0) {
-		queue_push(&p->p_writeq, b);
+		queue_push(&p->pl_writeq, b);
 	} else
-		queue_push(&p->p_settleq, b);
+		queue_push(&p->pl_settleq, b);
 	pipeline_kick(p);
 }
 
@@ -270,22 +270,22 @@ pipeline_run_hooks(struct pipeline *p, struct batch *b)
 
 	if (sink_count() == 0)
 		return;
-	if (p->p_rowscap < b->b_n) {
-		const struct position **r = realloc(p->p_rows,
+	if (p->pl_rowscap < b->b_n) {
+		const struct position **r = realloc(p->pl_rows,
 		    b->b_n * sizeof(*r));
 
 		if (r == NULL)
 			fatalx("out of memory running hooks");
-		p->p_rows = r;
-		p->p_rowscap = b->b_n;
+		p->pl_rows = r;
+		p->pl_rowscap = b->b_n;
 	}
 	for (i = 0; i < b->b_nvalid; i++) {
 		const struct batch_entry *e = &b->b_entries[b->b_order[i]];
 
 		if (e->be_status == ENTRY_VALID)
-			p->p_rows[n++] = &e->be_pos;
+			p->pl_rows[n++] = &e->be_pos;
 	}
-	sink_run(p->p_rows, n);
+	sink_run(p->pl_rows, n);
 }
 
 static void
@@ -294,27 +294,35 @@ pipeline_written(struct pipeline *p, struct batch *b)
 	double	now = ev_time();
 	size_t	i;
 
-	p->p_stats->ws_batches++;
-	metrics_observe(&p->p_stats->ws_hist[HIST_WRITE_SECONDS],
+	p->pl_stats->ws_batches++;
+	metrics_observe(&p->pl_stats->ws_hist[HIST_WRITE_SECONDS],
 	    HIST_WRITE_SECONDS, now - b->b_write_started);
 	for (i = 0; i < b->b_nvalid; i++) {
 		const struct batch_entry *e = &b->b_entries[b->b_order[i]];
 
 		if (e->be_status == ENTRY_VALID)
-			metrics_observe(&p->p_stats->ws_hist[HIST_E2E_SECONDS],
+			metrics_observe(&p->pl_stats->ws_hist[HIST_E2E_SECONDS],
 			    HIST_E2E_SECONDS, now - (double)e->be_id_ms / 1000.0);
 	}
 	pipeline_run_hooks(p, b);
-	log_debug("batch committed: %llu inserted", (unsigned long long)b->b_inserted);
-	queue_push(&p->p_settleq, queue_pop(&p->p_writeq));
+	if (log_getlevel() <= LOG_LVL_DEBUG) {
+		struct log_fields	f;
+
+		log_fields_init(&f);
+		log_fields_int(&f, "batch_size", (long long)b->b_n);
+		log_fields_int(&f, "inserted", (long long)b->b_inserted);
+		log_fields_num(&f, "duration_s", now - b->b_write_started);
+		log_emit(LOG_LVL_DEBUG, log_fields_get(&f), "batch committed");
+	}
+	queue_push(&p->pl_settleq, queue_pop(&p->pl_writeq));
 }
 
 static void
 pipeline_retry_later(struct pipeline *p, double seconds)
 {
-	ev_timer_stop(p->p_loop, &p->p_retry);
-	ev_timer_set(&p->p_retry, seconds, 0.);
-	ev_timer_start(p->p_loop, &p->p_retry);
+	ev_timer_stop(p->pl_loop, &p->pl_retry);
+	ev_timer_set(&p->pl_retry, seconds, 0.);
+	ev_timer_start(p->pl_loop, &p->pl_retry);
 }
 
 static void
@@ -334,7 +342,7 @@ pipeline_reject_row(struct pipeline *p, struct batch *b, uint32_t idx,
 
 	snprintf(msg, sizeof(msg), "PostgreSQL rejected the row: %s (SQLSTATE %s)",
 	    message, sqlstate ? sqlstate : "none");
-	p->p_stats->ws_poison++;
+	p->pl_stats->ws_poison++;
 	if (batch_poison(b, idx, DLQ_STAGE_WRITE, "rejected_by_postgres", msg) == -1)
 		fatalx("out of memory recording a poison entry");
 }
@@ -348,58 +356,77 @@ static void
 pipeline_split(struct pipeline *p, struct batch *b, const char *sqlstate,
     const char *message)
 {
-	struct range	r = p->p_ranges[--p->p_nranges];
+	struct range	r = p->pl_ranges[--p->pl_nranges];
 	uint32_t	mid;
 
 	if (r.r_hi - r.r_lo == 1) {
 		pipeline_reject_row(p, b, b->b_order[r.r_lo], sqlstate, message);
 		return;
 	}
-	if (p->p_nranges + 2 > MAX_RANGES)
+	if (p->pl_nranges + 2 > MAX_RANGES)
 		fatalx("bisection stack overflow");
 	mid = r.r_lo + (r.r_hi - r.r_lo) / 2;
-	p->p_ranges[p->p_nranges++] = (struct range){ mid, r.r_hi };
-	p->p_ranges[p->p_nranges++] = (struct range){ r.r_lo, mid };
+	p->pl_ranges[p->pl_nranges++] = (struct range){ mid, r.r_hi };
+	p->pl_ranges[p->pl_nranges++] = (struct range){ r.r_lo, mid };
+}
+
+/* The fields of a write failure's log line: first entry, size, SQLSTATE. */
+static const char *
+pipeline_write_fields(struct log_fields *f, const struct batch *b,
+    const char *sqlstate)
+{
+	log_fields_init(f);
+	if (b->b_n > 0)
+		log_fields_str(f, "entry", batch_id(b, 0));
+	log_fields_int(f, "batch_size", (long long)b->b_n);
+	if (sqlstate != NULL)
+		log_fields_str(f, "sqlstate", sqlstate);
+	log_fields_num(f, "duration_s", ev_time() - b->b_write_started);
+	return log_fields_get(f);
 }
 
 static void
 pipeline_write_done(void *arg, struct batch *b, enum write_result res,
     const char *sqlstate, const char *message)
 {
-	struct pipeline	*p = arg;
-	uint64_t	 n;
-	double		 delay;
+	struct pipeline		*p = arg;
+	struct log_fields	 f;
+	uint64_t		 n;
+	double			 delay;
 
-	p->p_writing = 0;
+	p->pl_writing = 0;
 	switch (res) {
 	case WRITE_OK:
-		n = p->p_ranges[p->p_nranges - 1].r_hi -
-		    p->p_ranges[p->p_nranges - 1].r_lo;
-		p->p_nranges--;
-		p->p_stats->ws_inserted += b->b_inserted;
-		p->p_stats->ws_duplicates += n - b->b_inserted;
-		backoff_reset(&p->p_retry_backoff);
-		if (p->p_nranges == 0)
+		n = p->pl_ranges[p->pl_nranges - 1].r_hi -
+		    p->pl_ranges[p->pl_nranges - 1].r_lo;
+		p->pl_nranges--;
+		p->pl_stats->ws_inserted += b->b_inserted;
+		p->pl_stats->ws_duplicates += n - b->b_inserted;
+		backoff_reset(&p->pl_retry_backoff);
+		if (p->pl_nranges == 0)
 			pipeline_written(p, b);
 		pipeline_kick(p);
 		break;
 	case WRITE_DATA:
-		log_warnx("batch write refused (%s: %s): isolating the bad rows",
+		log_emit(LOG_LVL_WARN, pipeline_write_fields(&f, b, sqlstate),
+		    "batch write refused (%s: %s): isolating the bad rows",
 		    sqlstate ? sqlstate : "-", message);
 		pipeline_split(p, b, sqlstate, message);
-		if (p->p_nranges == 0)
+		if (p->pl_nranges == 0)
 			pipeline_written(p, b);
 		pipeline_kick(p);
 		break;
 	case WRITE_TRANSIENT:
-		delay = backoff_next(&p->p_retry_backoff);
-		log_warnx("batch write failed, will retry in %.1f s: %s%s%s",
+		delay = backoff_next(&p->pl_retry_backoff);
+		log_emit(LOG_LVL_WARN, pipeline_write_fields(&f, b, sqlstate),
+		    "batch write failed, will retry in %.1f s: %s%s%s",
 		    delay, message, sqlstate ? " SQLSTATE " : "",
 		    sqlstate ? sqlstate : "");
 		pipeline_retry_later(p, delay);
 		break;
 	case WRITE_FATAL:
-		log_error("batch write failed (%s: %s): check the schema and "
+		log_emit(LOG_LVL_ERROR, pipeline_write_fields(&f, b, sqlstate),
+		    "batch write failed (%s: %s): check the schema and "
 		    "permissions; retrying in %.0f s", sqlstate ? sqlstate : "-",
 		    message, FATAL_RETRY_S);
 		pipeline_retry_later(p, FATAL_RETRY_S);
@@ -413,23 +440,23 @@ pipeline_submit(struct pipeline *p, struct batch *b)
 {
 	struct range	*r;
 
-	if (p->p_nranges == 0) {	/* first attempt for this batch */
-		p->p_ranges[0] = (struct range){ 0, (uint32_t)b->b_nvalid };
-		p->p_nranges = 1;
+	if (p->pl_nranges == 0) {	/* first attempt for this batch */
+		p->pl_ranges[0] = (struct range){ 0, (uint32_t)b->b_nvalid };
+		p->pl_nranges = 1;
 		b->b_write_started = ev_time();
 	}
-	r = &p->p_ranges[p->p_nranges - 1];
-	if (write_submit(p->p_write, b, b->b_order + r->r_lo, r->r_hi - r->r_lo) == 0)
-		p->p_writing = 1;
+	r = &p->pl_ranges[p->pl_nranges - 1];
+	if (write_submit(p->pl_write, b, b->b_order + r->r_lo, r->r_hi - r->r_lo) == 0)
+		p->pl_writing = 1;
 }
 
 static void
 pipeline_pump_write(struct pipeline *p)
 {
-	struct batch	*b = p->p_writeq.q_head;
+	struct batch	*b = p->pl_writeq.q_head;
 
-	if (b == NULL || p->p_writing || ev_is_active(&p->p_retry) ||
-	    !write_is_up(p->p_write) || write_busy(p->p_write))
+	if (b == NULL || p->pl_writing || ev_is_active(&p->pl_retry) ||
+	    !write_is_up(p->pl_write) || write_busy(p->pl_write))
 		return;
 	pipeline_submit(p, b);
 }
@@ -439,12 +466,12 @@ pipeline_settled_cb(void *arg, struct batch *b, int err)
 {
 	struct pipeline	*p = arg;
 
-	p->p_settling = 0;
+	p->pl_settling = 0;
 	if (err) {
 		pipeline_kick(p);	/* retried once Redis is back */
 		return;
 	}
-	if (queue_pop(&p->p_settleq) != b)
+	if (queue_pop(&p->pl_settleq) != b)
 		fatalx("settled a batch that is not at the head of the queue");
 	pipeline_inflight(p, -1);
 	pipeline_put_batch(p, b);
@@ -454,24 +481,24 @@ pipeline_settled_cb(void *arg, struct batch *b, int err)
 static void
 pipeline_pump_settle(struct pipeline *p)
 {
-	struct batch	*b = p->p_settleq.q_head;
+	struct batch	*b = p->pl_settleq.q_head;
 
-	if (b == NULL || p->p_settling || !consume_is_up(p->p_consume))
+	if (b == NULL || p->pl_settling || !consume_is_up(p->pl_consume))
 		return;
-	if (consume_settle(p->p_consume, b) == 0)
-		p->p_settling = 1;
+	if (consume_settle(p->pl_consume, b) == 0)
+		p->pl_settling = 1;
 }
 
 static int
 pipeline_may_read(const struct pipeline *p)
 {
-	if (p->p_paused || p->p_stopping || consume_reading(p->p_consume) ||
-	    !consume_is_up(p->p_consume) || !write_is_up(p->p_write))
+	if (p->pl_paused || p->pl_stopping || consume_reading(p->pl_consume) ||
+	    !consume_is_up(p->pl_consume) || !write_is_up(p->pl_write))
 		return 0;
-	if (p->p_inflight >= p->p_cf->cf_max_inflight)
+	if (p->pl_inflight >= p->pl_cf->cf_max_inflight)
 		return 0;
 	/* replaying our pending list would hand us what we still hold */
-	return !(consume_in_history(p->p_consume) && p->p_inflight > 0);
+	return !(consume_in_history(p->pl_consume) && p->pl_inflight > 0);
 }
 
 static void
@@ -486,14 +513,14 @@ pipeline_pump_read(struct pipeline *p)
 		pipeline_retry_later(p, RETRY_MAX_S);
 		return;
 	}
-	if (p->p_claim_due && !consume_in_history(p->p_consume)) {
-		if (consume_claim(p->p_consume, b) == -1)
+	if (p->pl_claim_due && !consume_in_history(p->pl_consume)) {
+		if (consume_claim(p->pl_consume, b) == -1)
 			pipeline_put_batch(p, b);
 		else
-			p->p_claiming = 1;
+			p->pl_claiming = 1;
 		return;
 	}
-	if (consume_read(p->p_consume, b) == -1)
+	if (consume_read(p->pl_consume, b) == -1)
 		pipeline_put_batch(p, b);
 }
 
@@ -504,7 +531,7 @@ pipeline_claim_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	p->p_claim_due = 1;
+	p->pl_claim_due = 1;
 	pipeline_kick(p);
 }
 
@@ -512,7 +539,7 @@ static void
 pipeline_renew_queue(struct pipeline *p, const struct batch *b)
 {
 	for (; b != NULL; b = b->b_next)
-		consume_renew(p->p_consume, b);
+		consume_renew(p->pl_consume, b);
 }
 
 static void
@@ -522,24 +549,24 @@ pipeline_renew_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	pipeline_renew_queue(p, p->p_writeq.q_head);
-	pipeline_renew_queue(p, p->p_settleq.q_head);
+	pipeline_renew_queue(p, p->pl_writeq.q_head);
+	pipeline_renew_queue(p, p->pl_settleq.q_head);
 }
 
 static void
 pipeline_update_flags(struct pipeline *p)
 {
-	if (consume_is_up(p->p_consume) && write_is_up(p->p_write) &&
-	    !p->p_paused && !p->p_stopping) {
-		if (!(p->p_stats->ws_flags & WS_CONSUMING) && p->p_on_consuming)
-			p->p_on_consuming(p->p_on_consuming_arg);
-		p->p_stats->ws_flags |= WS_CONSUMING;
+	if (consume_is_up(p->pl_consume) && write_is_up(p->pl_write) &&
+	    !p->pl_paused && !p->pl_stopping) {
+		if (!(p->pl_stats->ws_flags & WS_CONSUMING) && p->pl_on_consuming)
+			p->pl_on_consuming(p->pl_on_consuming_arg);
+		p->pl_stats->ws_flags |= WS_CONSUMING;
 	} else
-		p->p_stats->ws_flags &= ~(uint32_t)WS_CONSUMING;
-	if (p->p_paused || p->p_stopping)
-		p->p_stats->ws_flags |= WS_DRAINING;
+		p->pl_stats->ws_flags &= ~(uint32_t)WS_CONSUMING;
+	if (p->pl_paused || p->pl_stopping)
+		p->pl_stats->ws_flags |= WS_DRAINING;
 	else
-		p->p_stats->ws_flags &= ~(uint32_t)WS_DRAINING;
+		p->pl_stats->ws_flags &= ~(uint32_t)WS_DRAINING;
 }
 
 static void
@@ -549,12 +576,12 @@ pipeline_pump(struct pipeline *p)
 	pipeline_pump_write(p);
 	pipeline_pump_settle(p);
 	pipeline_pump_read(p);
-	if (p->p_stopping && p->p_inflight == 0 &&
-	    !consume_reading(p->p_consume) && p->p_done != NULL) {
-		void (*done)(void *) = p->p_done;
+	if (p->pl_stopping && p->pl_inflight == 0 &&
+	    !consume_reading(p->pl_consume) && p->pl_done != NULL) {
+		void (*done)(void *) = p->pl_done;
 
-		p->p_done = NULL;
-		done(p->p_done_arg);
+		p->pl_done = NULL;
+		done(p->pl_done_arg);
 	}
 }
 
@@ -577,8 +604,8 @@ pipeline_rehydrate(void *arg, const struct position *pos)
 {
 	struct pipeline	*p = arg;
 
-	if (state_seed(p->p_state, pos) != NULL)
-		p->p_stats->ws_rehydrated++;
+	if (state_seed(p->pl_state, pos) != NULL)
+		p->pl_stats->ws_rehydrated++;
 }
 
 static const struct write_cb pipeline_write_cb = {
@@ -596,28 +623,28 @@ pipeline_new(struct ev_loop *loop, const struct config *cf,
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	p->p_loop = loop;
-	p->p_cf = cf;
-	p->p_stats = stats;
-	p->p_limits.cl_max_payload = cf->cf_max_payload;
-	p->p_limits.cl_max_depth = 64;
-	backoff_init(&p->p_retry_backoff, RETRY_MIN_S, RETRY_MAX_S);
-	ev_timer_init(&p->p_retry, pipeline_retry_cb, 0., 0.);
-	p->p_retry.data = p;
-	ev_idle_init(&p->p_kick, pipeline_kick_cb);
-	p->p_kick.data = p;
-	ev_timer_init(&p->p_claim, pipeline_claim_cb, 0.,
+	p->pl_loop = loop;
+	p->pl_cf = cf;
+	p->pl_stats = stats;
+	p->pl_limits.cl_max_payload = cf->cf_max_payload;
+	p->pl_limits.cl_max_depth = 64;
+	backoff_init(&p->pl_retry_backoff, RETRY_MIN_S, RETRY_MAX_S);
+	ev_timer_init(&p->pl_retry, pipeline_retry_cb, 0., 0.);
+	p->pl_retry.data = p;
+	ev_idle_init(&p->pl_kick, pipeline_kick_cb);
+	p->pl_kick.data = p;
+	ev_timer_init(&p->pl_claim, pipeline_claim_cb, 0.,
 	    cf->cf_claim_interval_ms / 1000.0);
-	p->p_claim.data = p;
-	ev_timer_init(&p->p_renew, pipeline_renew_cb, 0.,
+	p->pl_claim.data = p;
+	ev_timer_init(&p->pl_renew, pipeline_renew_cb, 0.,
 	    cf->cf_claim_idle_ms / 3000.0);
-	p->p_renew.data = p;
-	p->p_claim_due = 1;	/* a dead consumer's work is claimed at start too */
-	p->p_state = state_new((size_t)cf->cf_max_devices);
-	p->p_consume = consume_new(loop, cf, consumer, &pipeline_consume_cb, p,
+	p->pl_renew.data = p;
+	p->pl_claim_due = 1;	/* a dead consumer's work is claimed at start too */
+	p->pl_state = state_new((size_t)cf->cf_max_devices);
+	p->pl_consume = consume_new(loop, cf, consumer, &pipeline_consume_cb, p,
 	    stats);
-	p->p_write = write_new(loop, cf, &pipeline_write_cb, p, stats);
-	if (p->p_state == NULL || p->p_consume == NULL || p->p_write == NULL) {
+	p->pl_write = write_new(loop, cf, &pipeline_write_cb, p, stats);
+	if (p->pl_state == NULL || p->pl_consume == NULL || p->pl_write == NULL) {
 		pipeline_free(p);
 		return NULL;
 	}
@@ -640,43 +667,43 @@ pipeline_free(struct pipeline *p)
 {
 	if (p == NULL)
 		return;
-	consume_free(p->p_consume);	/* fails an outstanding read: batch to pool */
-	write_free(p->p_write);
-	ev_timer_stop(p->p_loop, &p->p_retry);
-	ev_timer_stop(p->p_loop, &p->p_claim);
-	ev_timer_stop(p->p_loop, &p->p_renew);
-	ev_idle_stop(p->p_loop, &p->p_kick);	/* after the callbacks above */
-	pipeline_free_queue(p->p_pool);
-	pipeline_free_queue(p->p_writeq.q_head);
-	pipeline_free_queue(p->p_settleq.q_head);
-	if (p->p_state != NULL)
-		state_free(p->p_state);
-	free(p->p_rows);
+	consume_free(p->pl_consume);	/* fails an outstanding read: batch to pool */
+	write_free(p->pl_write);
+	ev_timer_stop(p->pl_loop, &p->pl_retry);
+	ev_timer_stop(p->pl_loop, &p->pl_claim);
+	ev_timer_stop(p->pl_loop, &p->pl_renew);
+	ev_idle_stop(p->pl_loop, &p->pl_kick);	/* after the callbacks above */
+	pipeline_free_queue(p->pl_pool);
+	pipeline_free_queue(p->pl_writeq.q_head);
+	pipeline_free_queue(p->pl_settleq.q_head);
+	if (p->pl_state != NULL)
+		state_free(p->pl_state);
+	free(p->pl_rows);
 	free(p);
 }
 
 void
 pipeline_start(struct pipeline *p)
 {
-	ev_timer_again(p->p_loop, &p->p_claim);
-	ev_timer_again(p->p_loop, &p->p_renew);
-	write_start(p->p_write);
-	consume_start(p->p_consume);
+	ev_timer_again(p->pl_loop, &p->pl_claim);
+	ev_timer_again(p->pl_loop, &p->pl_renew);
+	write_start(p->pl_write);
+	consume_start(p->pl_consume);
 }
 
 void
 pipeline_pause(struct pipeline *p, int on)
 {
-	p->p_paused = on;
+	p->pl_paused = on;
 	pipeline_kick(p);
 }
 
 void
 pipeline_stop(struct pipeline *p, void (*done)(void *), void *arg)
 {
-	p->p_stopping = 1;
-	p->p_done = done;
-	p->p_done_arg = arg;
+	p->pl_stopping = 1;
+	p->pl_done = done;
+	p->pl_done_arg = arg;
 	pipeline_pump(p);
 }
 
@@ -686,9 +713,9 @@ pipeline_inflight_entries(const struct pipeline *p)
 	const struct batch	*b;
 	unsigned long		 n = 0;
 
-	for (b = p->p_writeq.q_head; b != NULL; b = b->b_next)
+	for (b = p->pl_writeq.q_head; b != NULL; b = b->b_next)
 		n += b->b_n;
-	for (b = p->p_settleq.q_head; b != NULL; b = b->b_next)
+	for (b = p->pl_settleq.q_head; b != NULL; b = b->b_next)
 		n += b->b_n;
 	return n;
 }
@@ -697,19 +724,19 @@ pipeline_inflight_entries(const struct pipeline *p)
 static void
 pipeline_claim_report(struct pipeline *p, int ok)
 {
-	void	(*done)(void *, int, unsigned long long) = p->p_claim_done;
+	void	(*done)(void *, int, unsigned long long) = p->pl_claim_done;
 
 	if (done == NULL)
 		return;
-	p->p_claim_done = NULL;
-	done(p->p_claim_done_arg, ok,
-	    (unsigned long long)(p->p_stats->ws_claimed - p->p_claim_base));
+	p->pl_claim_done = NULL;
+	done(p->pl_claim_done_arg, ok,
+	    (unsigned long long)(p->pl_stats->ws_claimed - p->pl_claim_base));
 }
 
 const struct device_state *
 pipeline_device(struct pipeline *p, const char *device)
 {
-	return state_lookup(p->p_state, device);
+	return state_lookup(p->pl_state, device);
 }
 
 void
@@ -717,17 +744,17 @@ pipeline_claim_now(struct pipeline *p, int idle_ms,
     void (*done)(void *, int, unsigned long long), void *arg)
 {
 	pipeline_claim_report(p, 1);
-	p->p_claim_done = done;
-	p->p_claim_done_arg = arg;
-	p->p_claim_base = p->p_stats->ws_claimed;
-	consume_claim_idle(p->p_consume, idle_ms);
-	p->p_claim_due = 1;
+	p->pl_claim_done = done;
+	p->pl_claim_done_arg = arg;
+	p->pl_claim_base = p->pl_stats->ws_claimed;
+	consume_claim_idle(p->pl_consume, idle_ms);
+	p->pl_claim_due = 1;
 	pipeline_kick(p);
 }
 
 void
 pipeline_on_consuming(struct pipeline *p, void (*fn)(void *), void *arg)
 {
-	p->p_on_consuming = fn;
-	p->p_on_consuming_arg = arg;
+	p->pl_on_consuming = fn;
+	p->pl_on_consuming_arg = arg;
 }

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "core/position.h"
+#include "codec/position.h"
 
 /*
  * Called in the worker after the rows of a batch committed, with the

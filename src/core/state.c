@@ -25,22 +25,22 @@ struct state_entry {
 };
 
 struct state {
-	size_t			  st_cap;
-	size_t			  st_count;
-	uint64_t		  st_evictions;
-	uint32_t		  st_mask;	/* buckets - 1, a power of two */
-	uint32_t		 *st_buckets;
-	struct state_entry	**st_slabs;
-	size_t			  st_nslabs;	/* allocated so far */
-	uint32_t		  st_used;	/* entries handed out so far */
-	uint32_t		  st_mru;
-	uint32_t		  st_lru;
+	size_t			  sm_cap;
+	size_t			  sm_count;
+	uint64_t		  sm_evictions;
+	uint32_t		  sm_mask;	/* buckets - 1, a power of two */
+	uint32_t		 *sm_buckets;
+	struct state_entry	**sm_slabs;
+	size_t			  sm_nslabs;	/* allocated so far */
+	uint32_t		  sm_used;	/* entries handed out so far */
+	uint32_t		  sm_mru;
+	uint32_t		  sm_lru;
 };
 
 static struct state_entry *
 state_entry(const struct state *st, uint32_t i)
 {
-	return &st->st_slabs[i >> STATE_SLAB_SHIFT][i & (STATE_SLAB - 1)];
+	return &st->sm_slabs[i >> STATE_SLAB_SHIFT][i & (STATE_SLAB - 1)];
 }
 
 /* FNV-1a 32-bit with a final avalanche so the low bits (the bucket) mix well. */
@@ -75,18 +75,18 @@ state_new(size_t max_devices)
 	/* Sized once, at least the capacity: chains average under one entry. */
 	for (nb = 16; nb < max_devices; nb <<= 1)
 		;
-	st->st_cap = max_devices;
-	st->st_mask = (uint32_t)(nb - 1);
-	st->st_mru = st->st_lru = STATE_NIL;
-	st->st_buckets = malloc(nb * sizeof(*st->st_buckets));
-	st->st_slabs = calloc((max_devices + STATE_SLAB - 1) / STATE_SLAB,
-	    sizeof(*st->st_slabs));
-	if (st->st_buckets == NULL || st->st_slabs == NULL) {
+	st->sm_cap = max_devices;
+	st->sm_mask = (uint32_t)(nb - 1);
+	st->sm_mru = st->sm_lru = STATE_NIL;
+	st->sm_buckets = malloc(nb * sizeof(*st->sm_buckets));
+	st->sm_slabs = calloc((max_devices + STATE_SLAB - 1) / STATE_SLAB,
+	    sizeof(*st->sm_slabs));
+	if (st->sm_buckets == NULL || st->sm_slabs == NULL) {
 		state_free(st);
 		return NULL;
 	}
 	for (i = 0; i < nb; i++)
-		st->st_buckets[i] = STATE_NIL;
+		st->sm_buckets[i] = STATE_NIL;
 	return st;
 }
 
@@ -97,10 +97,10 @@ state_free(struct state *st)
 
 	if (st == NULL)
 		return;
-	for (i = 0; i < st->st_nslabs; i++)
-		free(st->st_slabs[i]);
-	free(st->st_slabs);
-	free(st->st_buckets);
+	for (i = 0; i < st->sm_nslabs; i++)
+		free(st->sm_slabs[i]);
+	free(st->sm_slabs);
+	free(st->sm_buckets);
 	free(st);
 }
 
@@ -121,7 +121,7 @@ state_find(const struct state *st, const char *device, size_t len,
 	struct state_entry	*se;
 	uint32_t		 i;
 
-	for (i = st->st_buckets[h & st->st_mask]; i != STATE_NIL;
+	for (i = st->sm_buckets[h & st->sm_mask]; i != STATE_NIL;
 	    i = se->se_hnext) {
 		se = state_entry(st, i);
 		if (se->se_hash == h &&
@@ -139,11 +139,11 @@ state_lru_unlink(struct state *st, uint32_t i)
 	if (se->se_prev != STATE_NIL)
 		state_entry(st, se->se_prev)->se_next = se->se_next;
 	else
-		st->st_mru = se->se_next;
+		st->sm_mru = se->se_next;
 	if (se->se_next != STATE_NIL)
 		state_entry(st, se->se_next)->se_prev = se->se_prev;
 	else
-		st->st_lru = se->se_prev;
+		st->sm_lru = se->se_prev;
 }
 
 static void
@@ -152,12 +152,12 @@ state_lru_push(struct state *st, uint32_t i)
 	struct state_entry	*se = state_entry(st, i);
 
 	se->se_prev = STATE_NIL;
-	se->se_next = st->st_mru;
-	if (st->st_mru != STATE_NIL)
-		state_entry(st, st->st_mru)->se_prev = i;
+	se->se_next = st->sm_mru;
+	if (st->sm_mru != STATE_NIL)
+		state_entry(st, st->sm_mru)->se_prev = i;
 	else
-		st->st_lru = i;
-	st->st_mru = i;
+		st->sm_lru = i;
+	st->sm_mru = i;
 }
 
 static void
@@ -166,7 +166,7 @@ state_hash_unlink(struct state *st, uint32_t i)
 	struct state_entry	*se = state_entry(st, i), *p;
 	uint32_t		*link;
 
-	for (link = &st->st_buckets[se->se_hash & st->st_mask]; *link != i;
+	for (link = &st->sm_buckets[se->se_hash & st->sm_mask]; *link != i;
 	    link = &p->se_hnext)
 		p = state_entry(st, *link);
 	*link = se->se_hnext;
@@ -179,24 +179,24 @@ state_take(struct state *st)
 	uint32_t	i;
 	size_t		slab;
 
-	if (st->st_count == st->st_cap) {
-		i = st->st_lru;
+	if (st->sm_count == st->sm_cap) {
+		i = st->sm_lru;
 		state_lru_unlink(st, i);
 		state_hash_unlink(st, i);
-		st->st_count--;
-		st->st_evictions++;
+		st->sm_count--;
+		st->sm_evictions++;
 		return i;
 	}
-	i = st->st_used;
+	i = st->sm_used;
 	slab = i >> STATE_SLAB_SHIFT;
-	if (slab == st->st_nslabs) {
-		st->st_slabs[slab] = malloc(STATE_SLAB *
-		    sizeof(*st->st_slabs[slab]));
-		if (st->st_slabs[slab] == NULL)
+	if (slab == st->sm_nslabs) {
+		st->sm_slabs[slab] = malloc(STATE_SLAB *
+		    sizeof(*st->sm_slabs[slab]));
+		if (st->sm_slabs[slab] == NULL)
 			return STATE_NIL;
-		st->st_nslabs++;
+		st->sm_nslabs++;
 	}
-	st->st_used++;
+	st->sm_used++;
 	return i;
 }
 
@@ -212,10 +212,10 @@ state_insert(struct state *st, const char *device, size_t len, uint32_t h)
 	memset(&se->se_ds, 0, sizeof(se->se_ds));
 	memcpy(se->se_ds.ds_device, device, len);
 	se->se_hash = h;
-	se->se_hnext = st->st_buckets[h & st->st_mask];
-	st->st_buckets[h & st->st_mask] = i;
+	se->se_hnext = st->sm_buckets[h & st->sm_mask];
+	st->sm_buckets[h & st->sm_mask] = i;
 	state_lru_push(st, i);
-	st->st_count++;
+	st->sm_count++;
 	return se;
 }
 
@@ -310,11 +310,11 @@ state_seed(struct state *st, const struct position *pos)
 size_t
 state_count(const struct state *st)
 {
-	return st->st_count;
+	return st->sm_count;
 }
 
 uint64_t
 state_evictions(const struct state *st)
 {
-	return st->st_evictions;
+	return st->sm_evictions;
 }

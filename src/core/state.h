@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/position.h"
+#include "codec/position.h"
 
 /*
  * The freshest fix of a device, without its id (the state entry has it) or

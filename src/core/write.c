@@ -9,13 +9,13 @@
 #include <ev.h>
 #include <libpq-fe.h>
 
-#include "buf.h"
-#include "config.h"
-#include "core/backoff.h"
+#include "util/buf.h"
+#include "conf/config.h"
+#include "util/backoff.h"
 #include "core/batch.h"
 #include "core/write.h"
-#include "log.h"
-#include "metrics.h"
+#include "util/log.h"
+#include "wire/metrics.h"
 
 #define RECONNECT_MIN_S		0.1
 #define RECONNECT_MAX_S		5.0
@@ -58,29 +58,29 @@ enum write_phase {
 };
 
 struct write {
-	struct ev_loop		*w_loop;
-	const struct config	*w_cf;
-	const struct write_cb	*w_cb;
-	void			*w_arg;
-	struct worker_stats	*w_stats;
-	PGconn			*w_conn;
-	enum write_phase	 w_phase;
-	ev_io			 w_io;
-	ev_timer		 w_reconnect;
-	ev_timer		 w_guard;
-	struct backoff		 w_backoff;
-	int			 w_was_up;
+	struct ev_loop		*wr_loop;
+	const struct config	*wr_cf;
+	const struct write_cb	*wr_cb;
+	void			*wr_arg;
+	struct worker_stats	*wr_stats;
+	PGconn			*wr_conn;
+	enum write_phase	 wr_phase;
+	ev_io			 wr_io;
+	ev_timer		 wr_reconnect;
+	ev_timer		 wr_guard;
+	struct backoff		 wr_backoff;
+	int			 wr_was_up;
 
-	struct batch		*w_batch;
-	struct buf		 w_copy;
-	struct buf		 w_query;
-	size_t			 w_copy_sent;
-	int			 w_copy_ended;
-	int			 w_nresults;
-	enum write_result	 w_result;
-	char			 w_sqlstate[8];
-	char			 w_message[512];
-	uint64_t		 w_inserted;
+	struct batch		*wr_batch;
+	struct buf		 wr_copy;
+	struct buf		 wr_query;
+	size_t			 wr_copy_sent;
+	int			 wr_copy_ended;
+	int			 wr_nresults;
+	enum write_result	 wr_result;
+	char			 wr_sqlstate[8];
+	char			 wr_message[512];
+	uint64_t		 wr_inserted;
 };
 
 static void	write_connect(struct write *);
@@ -89,44 +89,44 @@ static void	write_io_cb(struct ev_loop *, ev_io *, int);
 static void
 write_watch(struct write *w, int events)
 {
-	int	fd = PQsocket(w->w_conn);
+	int	fd = PQsocket(w->wr_conn);
 
-	ev_io_stop(w->w_loop, &w->w_io);
+	ev_io_stop(w->wr_loop, &w->wr_io);
 	if (fd < 0)
 		return;
-	ev_io_set(&w->w_io, fd, events);
-	ev_io_start(w->w_loop, &w->w_io);
+	ev_io_set(&w->wr_io, fd, events);
+	ev_io_start(w->wr_loop, &w->wr_io);
 }
 
 static void
 write_guard(struct write *w, double seconds)
 {
-	ev_timer_stop(w->w_loop, &w->w_guard);
+	ev_timer_stop(w->wr_loop, &w->wr_guard);
 	if (seconds > 0) {
-		ev_timer_set(&w->w_guard, seconds, 0.);
-		ev_timer_start(w->w_loop, &w->w_guard);
+		ev_timer_set(&w->wr_guard, seconds, 0.);
+		ev_timer_start(w->wr_loop, &w->wr_guard);
 	}
 }
 
 static void
 write_schedule_reconnect(struct write *w)
 {
-	ev_timer_stop(w->w_loop, &w->w_reconnect);
-	ev_timer_set(&w->w_reconnect, backoff_next(&w->w_backoff), 0.);
-	ev_timer_start(w->w_loop, &w->w_reconnect);
+	ev_timer_stop(w->wr_loop, &w->wr_reconnect);
+	ev_timer_set(&w->wr_reconnect, backoff_next(&w->wr_backoff), 0.);
+	ev_timer_start(w->wr_loop, &w->wr_reconnect);
 }
 
 static void
 write_finish_batch(struct write *w, enum write_result res)
 {
-	struct batch	*b = w->w_batch;
+	struct batch	*b = w->wr_batch;
 
 	if (b == NULL)
 		return;
-	w->w_batch = NULL;
-	b->b_inserted = w->w_inserted;
-	w->w_cb->wc_done(w->w_arg, b, res, w->w_sqlstate[0] ? w->w_sqlstate : NULL,
-	    w->w_message);
+	w->wr_batch = NULL;
+	b->b_inserted = w->wr_inserted;
+	w->wr_cb->wc_done(w->wr_arg, b, res, w->wr_sqlstate[0] ? w->wr_sqlstate : NULL,
+	    w->wr_message);
 }
 
 /* Drop the connection; a batch in flight is reported transient. */
@@ -137,23 +137,23 @@ write_reset(struct write *w, const char *reason)
 
 	/* reason often points into the connection that PQfinish frees */
 	snprintf(why, sizeof(why), "%.*s", (int)strcspn(reason, "\n"), reason);
-	ev_io_stop(w->w_loop, &w->w_io);
+	ev_io_stop(w->wr_loop, &w->wr_io);
 	write_guard(w, 0);
-	if (w->w_conn != NULL) {
-		PQfinish(w->w_conn);
-		w->w_conn = NULL;
+	if (w->wr_conn != NULL) {
+		PQfinish(w->wr_conn);
+		w->wr_conn = NULL;
 	}
-	w->w_phase = WP_DOWN;
-	w->w_stats->ws_flags &= ~(uint32_t)WS_PG_UP;
-	if (w->w_was_up) {
+	w->wr_phase = WP_DOWN;
+	w->wr_stats->ws_flags &= ~(uint32_t)WS_PG_UP;
+	if (w->wr_was_up) {
 		log_warnx("lost the PostgreSQL connection: %s", why);
-		w->w_was_up = 0;
-		w->w_cb->wc_down(w->w_arg);
+		w->wr_was_up = 0;
+		w->wr_cb->wc_down(w->wr_arg);
 	}
-	if (w->w_batch != NULL) {
-		w->w_stats->ws_write_errors[WERR_TRANSIENT]++;
-		w->w_sqlstate[0] = '\0';
-		snprintf(w->w_message, sizeof(w->w_message), "%s", why);
+	if (w->wr_batch != NULL) {
+		w->wr_stats->ws_write_errors[WERR_TRANSIENT]++;
+		w->wr_sqlstate[0] = '\0';
+		snprintf(w->wr_message, sizeof(w->wr_message), "%s", why);
 		write_finish_batch(w, WRITE_TRANSIENT);
 	}
 	write_schedule_reconnect(w);
@@ -174,7 +174,7 @@ write_guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
-	write_reset(w, w->w_phase == WP_CONNECTING ?
+	write_reset(w, w->wr_phase == WP_CONNECTING ?
 	    "connection attempt timed out" : "no answer from the server in time");
 }
 
@@ -209,13 +209,13 @@ write_classify(const char *sqlstate, int connection_bad)
 static void
 write_setup_done(struct write *w)
 {
-	w->w_phase = WP_IDLE;
-	backoff_reset(&w->w_backoff);
-	w->w_was_up = 1;
-	w->w_stats->ws_flags |= WS_PG_UP;
+	w->wr_phase = WP_IDLE;
+	backoff_reset(&w->wr_backoff);
+	w->wr_was_up = 1;
+	w->wr_stats->ws_flags |= WS_PG_UP;
 	write_guard(w, 0);
 	log_info("connected to PostgreSQL");
-	w->w_cb->wc_up(w->w_arg);
+	w->wr_cb->wc_up(w->wr_arg);
 }
 
 static void
@@ -234,22 +234,22 @@ write_send_setup(struct write *w)
 	    "SET idle_in_transaction_session_timeout = %d; "
 	    "CREATE TEMP TABLE IF NOT EXISTS positions_stage "
 	    "(LIKE positions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
-	    w->w_cf->cf_statement_timeout_ms, w->w_cf->cf_statement_timeout_ms / 2,
-	    w->w_cf->cf_statement_timeout_ms * 2);
-	if (!PQsendQuery(w->w_conn, sql)) {
-		write_reset(w, PQerrorMessage(w->w_conn));
+	    w->wr_cf->cf_statement_timeout_ms, w->wr_cf->cf_statement_timeout_ms / 2,
+	    w->wr_cf->cf_statement_timeout_ms * 2);
+	if (!PQsendQuery(w->wr_conn, sql)) {
+		write_reset(w, PQerrorMessage(w->wr_conn));
 		return;
 	}
-	w->w_phase = WP_SETUP;
-	w->w_nresults = 0;
-	w->w_result = WRITE_OK;
+	w->wr_phase = WP_SETUP;
+	w->wr_nresults = 0;
+	w->wr_result = WRITE_OK;
 	write_watch(w, EV_READ | EV_WRITE);
 }
 
 static void
 write_poll_connect(struct write *w)
 {
-	switch (PQconnectPoll(w->w_conn)) {
+	switch (PQconnectPoll(w->wr_conn)) {
 	case PGRES_POLLING_READING:
 		write_watch(w, EV_READ);
 		break;
@@ -257,22 +257,22 @@ write_poll_connect(struct write *w)
 		write_watch(w, EV_WRITE);
 		break;
 	case PGRES_POLLING_OK:
-		if (PQsetnonblocking(w->w_conn, 1) == -1) {
-			write_reset(w, PQerrorMessage(w->w_conn));
+		if (PQsetnonblocking(w->wr_conn, 1) == -1) {
+			write_reset(w, PQerrorMessage(w->wr_conn));
 			break;
 		}
-		PQsetNoticeProcessor(w->w_conn, write_notice, w);
+		PQsetNoticeProcessor(w->wr_conn, write_notice, w);
 		write_send_setup(w);
 		break;
 	default:
-		if (backoff_fresh(&w->w_backoff))
+		if (backoff_fresh(&w->wr_backoff))
 			log_warnx("cannot connect to PostgreSQL: %.*s",
-			    (int)strcspn(PQerrorMessage(w->w_conn), "\n"),
-			    PQerrorMessage(w->w_conn));
-		PQfinish(w->w_conn);
-		w->w_conn = NULL;
-		w->w_phase = WP_DOWN;
-		ev_io_stop(w->w_loop, &w->w_io);
+			    (int)strcspn(PQerrorMessage(w->wr_conn), "\n"),
+			    PQerrorMessage(w->wr_conn));
+		PQfinish(w->wr_conn);
+		w->wr_conn = NULL;
+		w->wr_phase = WP_DOWN;
+		ev_io_stop(w->wr_loop, &w->wr_io);
 		write_guard(w, 0);
 		write_schedule_reconnect(w);
 	}
@@ -282,19 +282,19 @@ static void
 write_connect(struct write *w)
 {
 	const char	*keys[] = { "dbname", "application_name", NULL };
-	const char	*vals[] = { w->w_cf->cf_pg_url, "processor", NULL };
+	const char	*vals[] = { w->wr_cf->cf_pg_url, "processor", NULL };
 
-	w->w_conn = PQconnectStartParams(keys, vals, 1);
-	if (w->w_conn == NULL || PQstatus(w->w_conn) == CONNECTION_BAD) {
+	w->wr_conn = PQconnectStartParams(keys, vals, 1);
+	if (w->wr_conn == NULL || PQstatus(w->wr_conn) == CONNECTION_BAD) {
 		log_warnx("cannot connect to PostgreSQL: %s",
-		    w->w_conn ? PQerrorMessage(w->w_conn) : "out of memory");
-		if (w->w_conn != NULL)
-			PQfinish(w->w_conn);
-		w->w_conn = NULL;
+		    w->wr_conn ? PQerrorMessage(w->wr_conn) : "out of memory");
+		if (w->wr_conn != NULL)
+			PQfinish(w->wr_conn);
+		w->wr_conn = NULL;
 		write_schedule_reconnect(w);
 		return;
 	}
-	w->w_phase = WP_CONNECTING;
+	w->wr_phase = WP_CONNECTING;
 	write_guard(w, CONNECT_TIMEOUT_S);
 	write_poll_connect(w);
 }
@@ -413,13 +413,13 @@ write_record_error(struct write *w, PGresult *res)
 	const char	*msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	enum write_result r;
 
-	if (w->w_result != WRITE_OK)
+	if (w->wr_result != WRITE_OK)
 		return;		/* keep the first error */
-	r = write_classify(state, PQstatus(w->w_conn) == CONNECTION_BAD);
-	w->w_result = r;
-	snprintf(w->w_sqlstate, sizeof(w->w_sqlstate), "%s", state ? state : "");
-	snprintf(w->w_message, sizeof(w->w_message), "%s",
-	    msg ? msg : PQerrorMessage(w->w_conn));
+	r = write_classify(state, PQstatus(w->wr_conn) == CONNECTION_BAD);
+	w->wr_result = r;
+	snprintf(w->wr_sqlstate, sizeof(w->wr_sqlstate), "%s", state ? state : "");
+	snprintf(w->wr_message, sizeof(w->wr_message), "%s",
+	    msg ? msg : PQerrorMessage(w->wr_conn));
 }
 
 /* Send as much COPY data as the socket takes; 1 when all is sent and ended. */
@@ -428,28 +428,28 @@ write_pump_copy(struct write *w)
 {
 	int	r;
 
-	while (w->w_copy_sent < w->w_copy.b_len) {
-		size_t	chunk = w->w_copy.b_len - w->w_copy_sent;
+	while (w->wr_copy_sent < w->wr_copy.b_len) {
+		size_t	chunk = w->wr_copy.b_len - w->wr_copy_sent;
 
 		if (chunk > 65536)
 			chunk = 65536;
-		r = PQputCopyData(w->w_conn, w->w_copy.b_data + w->w_copy_sent,
+		r = PQputCopyData(w->wr_conn, w->wr_copy.b_data + w->wr_copy_sent,
 		    (int)chunk);
 		if (r == 0)
 			return 0;	/* buffers full: wait for write-ready */
 		if (r < 0)
 			return -1;
-		w->w_copy_sent += chunk;
+		w->wr_copy_sent += chunk;
 	}
-	if (!w->w_copy_ended) {
-		r = PQputCopyEnd(w->w_conn, NULL);
+	if (!w->wr_copy_ended) {
+		r = PQputCopyEnd(w->wr_conn, NULL);
 		if (r == 0)
 			return 0;
 		if (r < 0)
 			return -1;
-		w->w_copy_ended = 1;
+		w->wr_copy_ended = 1;
 	}
-	r = PQflush(w->w_conn);
+	r = PQflush(w->wr_conn);
 	if (r < 0)
 		return -1;
 	return r == 0;
@@ -458,27 +458,27 @@ write_pump_copy(struct write *w)
 static void
 write_batch_results_done(struct write *w)
 {
-	enum write_result	res = w->w_result;
+	enum write_result	res = w->wr_result;
 
-	if (res != WRITE_OK && PQtransactionStatus(w->w_conn) != PQTRANS_IDLE) {
+	if (res != WRITE_OK && PQtransactionStatus(w->wr_conn) != PQTRANS_IDLE) {
 		/* the server left the transaction open and failed: roll back */
-		if (!PQsendQuery(w->w_conn, "ROLLBACK")) {
-			write_reset(w, PQerrorMessage(w->w_conn));
+		if (!PQsendQuery(w->wr_conn, "ROLLBACK")) {
+			write_reset(w, PQerrorMessage(w->wr_conn));
 			return;
 		}
-		w->w_phase = WP_ROLLBACK;
+		w->wr_phase = WP_ROLLBACK;
 		write_watch(w, EV_READ | EV_WRITE);
 		return;
 	}
-	w->w_phase = WP_IDLE;
+	w->wr_phase = WP_IDLE;
 	write_guard(w, 0);
-	ev_io_stop(w->w_loop, &w->w_io);
+	ev_io_stop(w->wr_loop, &w->wr_io);
 	if (res == WRITE_DATA)
-		w->w_stats->ws_write_errors[WERR_DATA]++;
+		w->wr_stats->ws_write_errors[WERR_DATA]++;
 	else if (res == WRITE_FATAL)
-		w->w_stats->ws_write_errors[WERR_FATAL]++;
+		w->wr_stats->ws_write_errors[WERR_FATAL]++;
 	else if (res == WRITE_TRANSIENT)
-		w->w_stats->ws_write_errors[WERR_TRANSIENT]++;
+		w->wr_stats->ws_write_errors[WERR_TRANSIENT]++;
 	write_finish_batch(w, res);
 }
 
@@ -516,7 +516,7 @@ write_rehydrate_row(struct write *w, const PGresult *res, int row)
 		pos.p_has |= POS_HAS_EVENT_IO;
 		pos.p_event_io = (int32_t)strtol(PQgetvalue(res, row, 9), NULL, 10);
 	}
-	w->w_cb->wc_rehydrate(w->w_arg, &pos);
+	w->wr_cb->wc_rehydrate(w->wr_arg, &pos);
 }
 
 static void
@@ -524,9 +524,9 @@ write_rehydrate_rows(struct write *w, const PGresult *res)
 {
 	int	i;
 
-	if (w->w_batch != NULL)
-		w->w_batch->b_ncold = 0;	/* answered: not asked again on a retry */
-	if (w->w_cb->wc_rehydrate == NULL)
+	if (w->wr_batch != NULL)
+		w->wr_batch->b_ncold = 0;	/* answered: not asked again on a retry */
+	if (w->wr_cb->wc_rehydrate == NULL)
 		return;
 	for (i = 0; i < PQntuples(res); i++)
 		write_rehydrate_row(w, res, i);
@@ -547,11 +547,11 @@ write_batch_result(struct write *w, PGresult *res)
 	case PGRES_COMMAND_OK:
 		if (strncmp(PQcmdStatus(res), "INSERT", 6) == 0) {
 			tuples = PQcmdTuples(res);
-			w->w_inserted = strtoull(tuples, NULL, 10);
+			w->wr_inserted = strtoull(tuples, NULL, 10);
 		} else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0 &&
-		    w->w_result == WRITE_OK) {
-			w->w_result = WRITE_TRANSIENT;
-			snprintf(w->w_message, sizeof(w->w_message),
+		    w->wr_result == WRITE_OK) {
+			w->wr_result = WRITE_TRANSIENT;
+			snprintf(w->wr_message, sizeof(w->wr_message),
 			    "transaction rolled back at COMMIT");
 		}
 		return 0;
@@ -566,34 +566,34 @@ write_drain_results(struct write *w)
 {
 	PGresult	*res;
 
-	if (!PQconsumeInput(w->w_conn)) {
-		write_reset(w, PQerrorMessage(w->w_conn));
+	if (!PQconsumeInput(w->wr_conn)) {
+		write_reset(w, PQerrorMessage(w->wr_conn));
 		return;
 	}
-	while (!PQisBusy(w->w_conn)) {
-		if ((res = PQgetResult(w->w_conn)) == NULL) {
-			if (w->w_phase == WP_SETUP) {
-				if (w->w_result != WRITE_OK) {
+	while (!PQisBusy(w->wr_conn)) {
+		if ((res = PQgetResult(w->wr_conn)) == NULL) {
+			if (w->wr_phase == WP_SETUP) {
+				if (w->wr_result != WRITE_OK) {
 					log_error("PostgreSQL session setup failed: %s",
-					    w->w_message);
-					write_reset(w, w->w_message);
+					    w->wr_message);
+					write_reset(w, w->wr_message);
 				} else
 					write_setup_done(w);
-			} else if (w->w_phase == WP_ROLLBACK) {
-				w->w_phase = WP_RESULTS;
-				PQtransactionStatus(w->w_conn) == PQTRANS_IDLE ?
+			} else if (w->wr_phase == WP_ROLLBACK) {
+				w->wr_phase = WP_RESULTS;
+				PQtransactionStatus(w->wr_conn) == PQTRANS_IDLE ?
 				    write_batch_results_done(w) :
 				    write_reset(w, "ROLLBACK did not end the transaction");
 			} else
 				write_batch_results_done(w);
 			return;
 		}
-		if (w->w_phase == WP_SETUP || w->w_phase == WP_ROLLBACK) {
+		if (w->wr_phase == WP_SETUP || w->wr_phase == WP_ROLLBACK) {
 			if (PQresultStatus(res) == PGRES_FATAL_ERROR)
 				write_record_error(w, res);
 		} else if (write_batch_result(w, res)) {
 			PQclear(res);
-			w->w_phase = WP_COPY;
+			w->wr_phase = WP_COPY;
 			write_watch(w, EV_WRITE);
 			return;
 		}
@@ -608,24 +608,24 @@ write_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	int		 r;
 
 	(void)loop;
-	if (w->w_phase == WP_CONNECTING) {
+	if (w->wr_phase == WP_CONNECTING) {
 		write_poll_connect(w);
 		return;
 	}
 	if (revents & EV_WRITE) {
-		if (w->w_phase == WP_COPY) {
+		if (w->wr_phase == WP_COPY) {
 			if ((r = write_pump_copy(w)) < 0) {
-				write_reset(w, PQerrorMessage(w->w_conn));
+				write_reset(w, PQerrorMessage(w->wr_conn));
 				return;
 			}
 			if (r == 1) {
-				w->w_phase = WP_RESULTS;
+				w->wr_phase = WP_RESULTS;
 				write_watch(w, EV_READ);
 			}
 			return;
 		}
-		if ((r = PQflush(w->w_conn)) < 0) {
-			write_reset(w, PQerrorMessage(w->w_conn));
+		if ((r = PQflush(w->wr_conn)) < 0) {
+			write_reset(w, PQerrorMessage(w->wr_conn));
 			return;
 		}
 		if (r == 0)
@@ -643,20 +643,20 @@ write_new(struct ev_loop *loop, const struct config *cf,
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
-	w->w_loop = loop;
-	w->w_cf = cf;
-	w->w_cb = cb;
-	w->w_arg = arg;
-	w->w_stats = stats;
-	backoff_init(&w->w_backoff, RECONNECT_MIN_S, RECONNECT_MAX_S);
-	ev_init(&w->w_io, write_io_cb);
-	w->w_io.data = w;
-	ev_timer_init(&w->w_reconnect, write_reconnect_cb, 0., 0.);
-	w->w_reconnect.data = w;
-	ev_timer_init(&w->w_guard, write_guard_cb, 0., 0.);
-	w->w_guard.data = w;
-	buf_init(&w->w_copy);
-	buf_init(&w->w_query);
+	w->wr_loop = loop;
+	w->wr_cf = cf;
+	w->wr_cb = cb;
+	w->wr_arg = arg;
+	w->wr_stats = stats;
+	backoff_init(&w->wr_backoff, RECONNECT_MIN_S, RECONNECT_MAX_S);
+	ev_init(&w->wr_io, write_io_cb);
+	w->wr_io.data = w;
+	ev_timer_init(&w->wr_reconnect, write_reconnect_cb, 0., 0.);
+	w->wr_reconnect.data = w;
+	ev_timer_init(&w->wr_guard, write_guard_cb, 0., 0.);
+	w->wr_guard.data = w;
+	buf_init(&w->wr_copy);
+	buf_init(&w->wr_query);
 	return w;
 }
 
@@ -665,13 +665,13 @@ write_free(struct write *w)
 {
 	if (w == NULL)
 		return;
-	ev_io_stop(w->w_loop, &w->w_io);
-	ev_timer_stop(w->w_loop, &w->w_reconnect);
-	ev_timer_stop(w->w_loop, &w->w_guard);
-	if (w->w_conn != NULL)
-		PQfinish(w->w_conn);
-	buf_free(&w->w_copy);
-	buf_free(&w->w_query);
+	ev_io_stop(w->wr_loop, &w->wr_io);
+	ev_timer_stop(w->wr_loop, &w->wr_reconnect);
+	ev_timer_stop(w->wr_loop, &w->wr_guard);
+	if (w->wr_conn != NULL)
+		PQfinish(w->wr_conn);
+	buf_free(&w->wr_copy);
+	buf_free(&w->wr_query);
 	free(w);
 }
 
@@ -684,14 +684,14 @@ write_start(struct write *w)
 int
 write_is_up(const struct write *w)
 {
-	return w->w_phase == WP_IDLE || w->w_phase == WP_COPY ||
-	    w->w_phase == WP_RESULTS || w->w_phase == WP_ROLLBACK;
+	return w->wr_phase == WP_IDLE || w->wr_phase == WP_COPY ||
+	    w->wr_phase == WP_RESULTS || w->wr_phase == WP_ROLLBACK;
 }
 
 int
 write_busy(const struct write *w)
 {
-	return w->w_batch != NULL;
+	return w->wr_batch != NULL;
 }
 
 /* An array literal of the cold devices: {"a","b\\"c"}. */
@@ -726,47 +726,47 @@ write_build_query(struct write *w, const struct batch *b)
 	char		*lit;
 	int		 rc = 0;
 
-	buf_reset(&w->w_query);
-	if (b->b_ncold > 0 && w->w_cb->wc_rehydrate != NULL) {
+	buf_reset(&w->wr_query);
+	if (b->b_ncold > 0 && w->wr_cb->wc_rehydrate != NULL) {
 		buf_init(&arr);
 		if (write_cold_array(&arr, b) == -1 ||
-		    (lit = PQescapeLiteral(w->w_conn, arr.b_data, arr.b_len)) == NULL) {
+		    (lit = PQescapeLiteral(w->wr_conn, arr.b_data, arr.b_len)) == NULL) {
 			buf_free(&arr);
 			return -1;
 		}
-		rc = buf_printf(&w->w_query, rehydrate_sql, lit);
+		rc = buf_printf(&w->wr_query, rehydrate_sql, lit);
 		PQfreemem(lit);
 		buf_free(&arr);
 	}
 	if (rc == 0)
-		rc = buf_puts(&w->w_query, write_sql);
+		rc = buf_puts(&w->wr_query, write_sql);
 	return rc;
 }
 
 int
 write_submit(struct write *w, struct batch *b, const uint32_t *idx, size_t n)
 {
-	if (w->w_phase != WP_IDLE || w->w_batch != NULL)
+	if (w->wr_phase != WP_IDLE || w->wr_batch != NULL)
 		return -1;
-	buf_reset(&w->w_copy);
-	if (write_encode_copy(&w->w_copy, b, idx, n) == -1 ||
+	buf_reset(&w->wr_copy);
+	if (write_encode_copy(&w->wr_copy, b, idx, n) == -1 ||
 	    write_build_query(w, b) == -1)
 		return -1;
-	if (!PQsendQuery(w->w_conn, buf_cstr(&w->w_query))) {
-		write_reset(w, PQerrorMessage(w->w_conn));
+	if (!PQsendQuery(w->wr_conn, buf_cstr(&w->wr_query))) {
+		write_reset(w, PQerrorMessage(w->wr_conn));
 		return -1;
 	}
-	w->w_batch = b;
-	w->w_copy_sent = 0;
-	w->w_copy_ended = 0;
-	w->w_inserted = 0;
-	w->w_result = WRITE_OK;
-	w->w_sqlstate[0] = '\0';
-	w->w_message[0] = '\0';
-	w->w_phase = WP_RESULTS;
+	w->wr_batch = b;
+	w->wr_copy_sent = 0;
+	w->wr_copy_ended = 0;
+	w->wr_inserted = 0;
+	w->wr_result = WRITE_OK;
+	w->wr_sqlstate[0] = '\0';
+	w->wr_message[0] = '\0';
+	w->wr_phase = WP_RESULTS;
 	write_watch(w, EV_READ | EV_WRITE);
 	/* statement_timeout 0 means none: then no client-side guard either */
-	write_guard(w, w->w_cf->cf_statement_timeout_ms == 0 ? 0 :
-	    w->w_cf->cf_statement_timeout_ms / 1000.0 + GUARD_MARGIN_S);
+	write_guard(w, w->wr_cf->cf_statement_timeout_ms == 0 ? 0 :
+	    w->wr_cf->cf_statement_timeout_ms / 1000.0 + GUARD_MARGIN_S);
 	return 0;
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/position.h"
+#include "codec/position.h"
 #include "domain/fix.h"
 
 /* hdop <= 0 means the record carried none (IO 182 absent). */

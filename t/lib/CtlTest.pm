@@ -30,7 +30,7 @@ Runs it with --json; returns (exit code, decoded reply or undef, stdout, stderr)
 
 =cut
 
-sub ctl_bin { return Harness::builddir() . '/src/processorctl' }
+sub ctl_bin { return Harness::builddir() . '/processorctl/processorctl' }
 
 sub ctl
 {

@@ -469,6 +469,31 @@ processor (the built daemon), gen (the built tools/gen).
 
 =cut
 
+=item Harness::stack(ready => SECONDS, redis => {...}, pg => {...}, OPTION => ...)
+
+The preamble of most tests in one call: need(redis pg processor), then a Redis
+(Harness::Redis->start with the redis options), a PostgreSQL (pg options) and a processor
+wired to both (every other OPTION goes to Harness::Processor->start: config, env, notify,
+expect_critical...), and one ok() that it became ready within ready seconds (default 60;
+BAIL_OUT when it did not).  Returns ($redis, $pg, $processor).  ready => 0 starts no
+processor and returns ($redis, $pg).
+
+=cut
+
+sub stack
+{
+	my (%o) = @_;
+	need(qw(redis pg processor));
+	my $r = Harness::Redis->start(%{delete $o{redis} // {}});
+	my $pg = Harness::Pg->start(%{delete $o{pg} // {}});
+	my $ready = delete $o{ready};
+	return ($r, $pg) if defined $ready && !$ready;
+	my $p = Harness::Processor->start(redis => $r, pg => $pg, %o);
+	Test::More::ok($p->wait_ready($ready // 60), 'processor ready')
+	    or Test::More::BAIL_OUT('processor did not become ready');
+	return ($r, $pg, $p);
+}
+
 sub need
 {
 	my @why;
@@ -490,6 +515,11 @@ sub need
 			push @why, 'psql not installed' unless which('psql');
 		} elsif ($w eq 'processor') {
 			push @why, 'src/processor not built' unless -x builddir() . '/src/processor';
+		} elsif ($w eq 'fault') {
+			my $bin = builddir() . '/src/processor';
+			my (undef, $v) = -x $bin ? run_cmd([$bin, '-V'], timeout => 10) : (0, '');
+			push @why, 'built without --enable-fault-injection'
+			    unless ($v // '') =~ /fault injection/;
 		} elsif ($w eq 'gen') {
 			push @why, 'tools/gen not built' unless -x builddir() . '/tools/gen';
 		} else {

@@ -8,8 +8,8 @@
 
 #include <jansson.h>
 
-#include "core/codec.h"
-#include "core/jscan.h"
+#include "codec/codec.h"
+#include "codec/jscan.h"
 #include "tap.h"
 
 #define DEV	"\"device_id\":\"356307042441013\""

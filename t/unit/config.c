@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
+#include "conf/config.h"
+#include "util/log.h"
 #include "tap.h"
 
 static const char *srcdir;

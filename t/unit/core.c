@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "core/backoff.h"
+#include "util/buf.h"
+#include "util/backoff.h"
 #include "core/batch.h"
-#include "core/redisurl.h"
+#include "util/redisurl.h"
 #include "core/write.h"
-#include "migrate_files.h"
+#include "master/migrate_files.h"
 #include "tap.h"
 
 static void

@@ -4,12 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctlproto.h"
+#include "wire/ctlproto.h"
 #include "tap.h"
 
 /* Parse a command line given as one space-separated string. */
 static int
-parse(const char *line, struct ctl_req *r, char *err, size_t errlen)
+parse(const char *line, struct ctlproto_req *r, char *err, size_t errlen)
 {
 	char	*copy = strdup(line), *argv[32], *w, *save = NULL;
 	int	 argc = 0, rc;
@@ -17,9 +17,9 @@ parse(const char *line, struct ctl_req *r, char *err, size_t errlen)
 	for (w = strtok_r(copy, " ", &save); w != NULL && argc < 32;
 	    w = strtok_r(NULL, " ", &save))
 		argv[argc++] = w;
-	ctl_req_init(r);
+	ctlproto_req_init(r);
 	err[0] = '\0';
-	rc = ctl_parse_argv(argc, argv, r, err, errlen);
+	rc = ctlproto_parse_argv(argc, argv, r, err, errlen);
 	free(copy);
 	return rc;
 }
@@ -29,7 +29,7 @@ test_actions(void)
 {
 	static const struct {
 		const char	*line;
-		enum ctl_action	 action;
+		enum ctlproto_action	 action;
 	} cases[] = {
 		{ "status", CTL_STATUS },
 		{ "workers", CTL_WORKERS },
@@ -55,7 +55,7 @@ test_actions(void)
 		{ "dlq rep --all", CTL_DLQ_REPLAY },
 		{ "claim --i 1000", CTL_CLAIM },
 	};
-	struct ctl_req	r;
+	struct ctlproto_req	r;
 	char		err[256];
 	size_t		i;
 
@@ -63,9 +63,9 @@ test_actions(void)
 		int rc = parse(cases[i].line, &r, err, sizeof(err));
 
 		ok(rc == 0 && r.r_action == cases[i].action, "'%s' -> %s%s%s",
-		    cases[i].line, ctl_action_name(cases[i].action),
+		    cases[i].line, ctlproto_action_name(cases[i].action),
 		    rc ? ": " : "", rc ? err : "");
-		ctl_req_free(&r);
+		ctlproto_req_free(&r);
 	}
 }
 
@@ -103,7 +103,7 @@ test_errors(void)
 		{ "status now", "unexpected argument 'now'" },
 		{ "pending --count", "incomplete command; expected one of: N" },
 	};
-	struct ctl_req	r;
+	struct ctlproto_req	r;
 	char		err[256];
 	size_t		i;
 
@@ -113,17 +113,17 @@ test_errors(void)
 		ok(rc == -1 && strncmp(err, cases[i].err,
 		    strlen(cases[i].err)) == 0, "'%s' refused: %s",
 		    cases[i].line, err);
-		ctl_req_free(&r);
+		ctlproto_req_free(&r);
 	}
-	ctl_req_init(&r);
-	is_int(ctl_parse_argv(0, NULL, &r, err, sizeof(err)), -1, "no words");
+	ctlproto_req_init(&r);
+	is_int(ctlproto_parse_argv(0, NULL, &r, err, sizeof(err)), -1, "no words");
 	is_string(err, "no command given", "no words: message");
 }
 
 static void
 test_values(void)
 {
-	struct ctl_req	r;
+	struct ctlproto_req	r;
 	char		err[256];
 
 	parse("claim", &r, err, sizeof(err));
@@ -136,7 +136,7 @@ test_values(void)
 	is_int((long long)r.r_nids, 3, "three ids");
 	is_string(r.r_ids[1], "6", "second id kept as given");
 	ok(!r.r_all, "not --all");
-	ctl_req_free(&r);
+	ctlproto_req_free(&r);
 	parse("dlq purge --before 99-3", &r, err, sizeof(err));
 	is_string(r.r_before, "99-3", "--before");
 	parse("device abc-1", &r, err, sizeof(err));
@@ -153,17 +153,17 @@ test_roundtrip(void)
 		"dlq replay --all", "dlq purge --before 5-0", "dlq purge",
 		"device dev-7", "drain",
 	};
-	struct ctl_req	a, b;
+	struct ctlproto_req	a, b;
 	json_t		*o;
 	char		err[256], *s;
 	size_t		i;
 
 	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		parse(lines[i], &a, err, sizeof(err));
-		o = ctl_req_to_json(&a);
+		o = ctlproto_req_to_json(&a);
 		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-		ctl_req_init(&b);
-		ok(ctl_req_from_json(o, &b, err, sizeof(err)) == 0 &&
+		ctlproto_req_init(&b);
+		ok(ctlproto_req_from_json(o, &b, err, sizeof(err)) == 0 &&
 		    a.r_action == b.r_action && a.r_idle_ms == b.r_idle_ms &&
 		    a.r_count == b.r_count && a.r_all == b.r_all &&
 		    a.r_nids == b.r_nids &&
@@ -174,11 +174,11 @@ test_roundtrip(void)
 		    "round trip '%s' as %s", lines[i], s);
 		free(s);
 		json_decref(o);
-		ctl_req_free(&a);
-		ctl_req_free(&b);
+		ctlproto_req_free(&a);
+		ctlproto_req_free(&b);
 	}
 	parse("device x", &a, err, sizeof(err));
-	o = ctl_req_to_json(&a);
+	o = ctlproto_req_to_json(&a);
 	s = json_dumps(o, JSON_COMPACT);
 	is_string(s, "{\"v\":1,\"cmd\":\"device\",\"device\":\"x\"}",
 	    "wire form of a request");
@@ -222,7 +222,7 @@ test_from_json(void)
 		{ "{\"v\":1,\"cmd\":\"device\",\"device\":\"\"}", "'device' is not valid" },
 		{ "{\"v\":1,\"cmd\":\"device\",\"device\":\"a\\nb\"}", "'device' is not valid" },
 	};
-	struct ctl_req	r;
+	struct ctlproto_req	r;
 	json_t		*o;
 	char		err[256];
 	size_t		i;
@@ -230,19 +230,19 @@ test_from_json(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		o = json_loads(cases[i].json, 0, NULL);
-		ctl_req_init(&r);
+		ctlproto_req_init(&r);
 		err[0] = '\0';
-		rc = ctl_req_from_json(o, &r, err, sizeof(err));
+		rc = ctlproto_req_from_json(o, &r, err, sizeof(err));
 		if (cases[i].err == NULL)
 			ok(rc == 0, "accepted: %s", cases[i].json);
 		else
 			ok(rc == -1 && strncmp(err, cases[i].err,
 			    strlen(cases[i].err)) == 0, "refused: %s (%s)",
 			    cases[i].json, err);
-		ctl_req_free(&r);
+		ctlproto_req_free(&r);
 		json_decref(o);
 	}
-	o = ctl_error_json("boom");
+	o = ctlproto_error_json("boom");
 	{
 		char *s = json_dumps(o, JSON_COMPACT);
 
@@ -255,20 +255,20 @@ test_from_json(void)
 static void
 test_checks(void)
 {
-	ok(ctl_valid_id("0"), "id 0");
-	ok(ctl_valid_id("0-0"), "id 0-0");
-	ok(ctl_valid_id("18446744073709551615-18446744073709551615"), "max id");
-	ok(!ctl_valid_id("18446744073709551616"), "2^64 refused");
-	ok(!ctl_valid_id(""), "empty id");
-	ok(!ctl_valid_id("1-2-3"), "two dashes");
-	ok(!ctl_valid_id("+"), "'+' is not an id here");
-	ok(!ctl_valid_id(NULL), "NULL id");
-	ok(ctl_valid_device("a"), "one-character device");
-	ok(!ctl_valid_device("a\tb"), "tab in a device id");
-	ok(!ctl_valid_device("a\x7f"), "DEL in a device id");
-	is_string(ctl_action_name(CTL_DLQ_PURGE), "dlq purge", "action name");
-	ok(ctl_action_name(CTL_NONE) == NULL, "no name for CTL_NONE");
-	ok(ctl_action_name(CTL_ACTION_END) == NULL, "no name past the end");
+	ok(ctlproto_valid_id("0"), "id 0");
+	ok(ctlproto_valid_id("0-0"), "id 0-0");
+	ok(ctlproto_valid_id("18446744073709551615-18446744073709551615"), "max id");
+	ok(!ctlproto_valid_id("18446744073709551616"), "2^64 refused");
+	ok(!ctlproto_valid_id(""), "empty id");
+	ok(!ctlproto_valid_id("1-2-3"), "two dashes");
+	ok(!ctlproto_valid_id("+"), "'+' is not an id here");
+	ok(!ctlproto_valid_id(NULL), "NULL id");
+	ok(ctlproto_valid_device("a"), "one-character device");
+	ok(!ctlproto_valid_device("a\tb"), "tab in a device id");
+	ok(!ctlproto_valid_device("a\x7f"), "DEL in a device id");
+	is_string(ctlproto_action_name(CTL_DLQ_PURGE), "dlq purge", "action name");
+	ok(ctlproto_action_name(CTL_NONE) == NULL, "no name for CTL_NONE");
+	ok(ctlproto_action_name(CTL_ACTION_END) == NULL, "no name past the end");
 }
 
 int

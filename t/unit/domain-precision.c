@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "domain/gate.h"
-#include "domain/sim.h"
+#include "sim.h"
 #include "domain/stage.h"
 #include "tap.h"
 

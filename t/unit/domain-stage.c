@@ -4,8 +4,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/position.h"
-#include "domain/sim.h"
+#include "codec/position.h"
+#include "sim.h"
 #include "domain/stage.h"
 #include "tap.h"
 

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ipc.h"
-#include "metrics.h"
+#include "proc/ipc.h"
+#include "wire/metrics.h"
 #include "tap.h"
 
 struct seen {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "notify.h"
+#include "master/notify.h"
 #include "tap.h"
 
 static int

@@ -1,7 +1,7 @@
 /* Respawn pacing: backoff steps, reset after a stable run, crash-loop window. */
 #include "autoconf.h"
 
-#include "pacing.h"
+#include "proc/pacing.h"
 #include "tap.h"
 
 int

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "metrics.h"
-#include "prom.h"
+#include "util/buf.h"
+#include "wire/metrics.h"
+#include "master/prom.h"
 #include "tap.h"
 
 /* Value of the sample whose name+labels is exactly `series`, or -1. */
@@ -77,9 +77,9 @@ main(void)
 	in.pi_workers = pw;
 	in.pi_nworkers = 2;
 	in.pi_retired = &retired;
-	in.pi_group.pg_known = 1;
-	in.pi_group.pg_pending = 12;
-	in.pi_group.pg_lag = -1;
+	in.pi_group.gs_known = 1;
+	in.pi_group.gs_pending = 12;
+	in.pi_group.gs_lag = -1;
 
 	buf_init(&b);
 	is_int(prom_render(&b, &in), 0, "render succeeds");

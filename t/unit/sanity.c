@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-#include "buf.h"
-#include "log.h"
+#include "util/buf.h"
+#include "util/log.h"
 #include "tap.h"
 
 int

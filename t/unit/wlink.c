@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ipc.h"
-#include "metrics.h"
+#include "proc/ipc.h"
+#include "wire/metrics.h"
 #include "tap.h"
-#include "wlink.h"
+#include "worker/wlink.h"
 
 static struct {
 	int			 hello, stats, closed;

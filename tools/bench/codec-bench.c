@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "core/codec.h"
+#include "util/buf.h"
+#include "codec/codec.h"
 
 struct rec {
 	char	*r_p;

@@ -135,6 +135,8 @@ sub start
 		/^PROCESSOR_(REDIS|POSTGRES|PROCESSOR|HTTP|CONTROL)_/ ||
 		/^(REDIS_URL|POSTGRES_URL|NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|LISTEN_FDS|LISTEN_PID|PGSERVICE|PGOPTIONS)$/
 	} keys %ENV;
+	# Migrations come from the source tree (no build path is compiled in).
+	$env{PROCESSOR_SQL_DIR} = Harness::srcdir() . '/sql' unless exists $ENV{PROCESSOR_SQL_DIR};
 	%env = (%env, %{$o{env} // {}});
 	if ($o{notify}) {
 		my $path = "$self->{dir}/notify.sock";
@@ -269,6 +271,30 @@ sub wait_log
 	return undef if $o{quiet};
 	Test::More::diag("wait_log: no line matching $what after ${\($timeout // 30)}s");
 	return undef;
+}
+
+# wait_event(FIELD => VALUE, ..., timeout => S, from => MARK): the first log line whose
+# fields all match (VALUE a string compared with eq, or a qr//), as wait_log.  Lines carry
+# fields such as worker, pid, event, entry, sqlstate, batch_size, duration_s.
+sub wait_event
+{
+	my ($self, %want) = @_;
+	my $timeout = delete $want{timeout};
+	my $from = delete $want{from};
+	my $match = sub {
+		my ($l) = @_;
+		for my $k (keys %want) {
+			my $v = $l->{$k};
+			return 0 unless defined $v;
+			if (ref $want{$k} eq 'Regexp') {
+				return 0 unless $v =~ $want{$k};
+			} else {
+				return 0 unless $v eq $want{$k};
+			}
+		}
+		return 1;
+	};
+	return $self->wait_log($match, $timeout, from => $from // 0);
 }
 
 sub wait_ready

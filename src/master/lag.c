@@ -1,0 +1,225 @@
+/* Master-only poll of the consumer group's lag and pending count (XINFO GROUPS) and the DLQ length. */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "conf/config.h"
+#include "util/redisconn.h"
+#include "util/redisurl.h"
+#include "master/lag.h"
+#include "util/log.h"
+#include "master/prom.h"
+
+#define LAG_MAX_BUSY_TICKS	2	/* polls a reply may be late before we reconnect */
+
+static struct {
+	struct ev_loop		*lg_loop;
+	const struct config	*lg_cf;
+	redisAsyncContext	*lg_ac;
+	ev_timer		 lg_timer;
+	int			 lg_busy;	/* ticks the current poll is outstanding */
+	int			 lg_warned;
+	struct group_stats	 lg_group;
+	int64_t			 lg_dlq_len;	/* XLEN <stream>:dlq, -1 unknown */
+} lag;
+
+static void
+lag_connected(const redisAsyncContext *ac, int status)
+{
+	if (status != REDIS_OK) {
+		if (!lag.lg_warned)
+			log_warnx("lag poll: cannot connect to Redis: %s",
+			    ac->errstr);
+		lag.lg_warned = 1;
+		lag.lg_ac = NULL;	/* hiredis frees it */
+		lag.lg_busy = 0;
+		lag.lg_group.gs_known = 0;
+	}
+}
+
+static void
+lag_disconnected(const redisAsyncContext *ac, int status)
+{
+	(void)ac;
+	(void)status;
+	lag.lg_ac = NULL;
+	lag.lg_busy = 0;
+	lag.lg_group.gs_known = 0;
+}
+
+static long long
+lag_integer(const redisReply *r)
+{
+	if (r->type == REDIS_REPLY_INTEGER)
+		return r->integer;
+	if (r->type == REDIS_REPLY_STRING)
+		return atoll(r->str);
+	return -1;	/* nil: Redis 7.0 cannot tell the lag (e.g. after XDEL) */
+}
+
+/* Find our group in an XINFO GROUPS reply (array of flat key/value arrays). */
+static int
+lag_parse_groups(const redisReply *r, const char *group, struct group_stats *g)
+{
+	const redisReply	*e, *k, *v;
+	size_t			 i, j;
+	int			 found;
+
+	if (r->type != REDIS_REPLY_ARRAY)
+		return -1;
+	for (i = 0; i < r->elements; i++) {
+		e = r->element[i];
+		if (e->type != REDIS_REPLY_ARRAY)
+			continue;
+		found = 0;
+		g->gs_pending = 0;
+		g->gs_lag = -1;
+		for (j = 0; j + 1 < e->elements; j += 2) {
+			k = e->element[j];
+			v = e->element[j + 1];
+			if (k->type != REDIS_REPLY_STRING)
+				continue;
+			if (strcmp(k->str, "name") == 0)
+				found = v->type == REDIS_REPLY_STRING &&
+				    strcmp(v->str, group) == 0;
+			else if (strcmp(k->str, "pending") == 0)
+				g->gs_pending = lag_integer(v);
+			else if (strcmp(k->str, "lag") == 0)
+				g->gs_lag = lag_integer(v);
+		}
+		if (found)
+			return 0;
+	}
+	return -1;
+}
+
+static void
+lag_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply	*r = reply;
+	struct group_stats	 g;
+
+	(void)ac;
+	(void)arg;
+	lag.lg_busy = 0;
+	if (r == NULL)
+		return;
+	memset(&g, 0, sizeof(g));
+	if (r->type == REDIS_REPLY_ERROR) {
+		if (!lag.lg_warned)
+			log_warnx("lag poll: XINFO GROUPS failed: %s", r->str);
+		lag.lg_warned = 1;
+		lag.lg_group.gs_known = 0;
+		return;
+	}
+	if (lag_parse_groups(r, lag.lg_cf->cf_group, &g) == -1) {
+		lag.lg_group.gs_known = 0;
+		return;
+	}
+	g.gs_known = 1;
+	lag.lg_group = g;
+	lag.lg_warned = 0;
+}
+
+static void
+lag_dlq_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply	*r = reply;
+
+	(void)ac;
+	(void)arg;
+	lag.lg_dlq_len = r != NULL && r->type == REDIS_REPLY_INTEGER ?
+	    r->integer : -1;
+}
+
+static void
+lag_ignore(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply	*r = reply;
+
+	(void)ac;
+	(void)arg;
+	if (r != NULL && r->type == REDIS_REPLY_ERROR && !lag.lg_warned)
+		log_warnx("lag poll: Redis refused AUTH/SELECT: %s", r->str);
+}
+
+static int
+lag_connect(void)
+{
+	struct redis_addr	ra;
+	char			err[256];
+
+	if (redisurl_parse(lag.lg_cf->cf_redis_url, &ra, err, sizeof(err)) == -1) {
+		log_warnx("lag poll: %s", err);
+		return -1;
+	}
+	lag.lg_ac = redisconn_open(lag.lg_loop, &ra, lag_connected,
+	    lag_disconnected, lag_ignore, NULL, err, sizeof(err));
+	return lag.lg_ac == NULL ? -1 : 0;
+}
+
+static void
+lag_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	if (lag.lg_busy > 0 && ++lag.lg_busy > LAG_MAX_BUSY_TICKS) {
+		lag_reconfigure(lag.lg_cf);	/* a stuck connection: start over */
+		return;
+	}
+	if (lag.lg_busy > 0)
+		return;
+	if (lag.lg_ac == NULL && lag_connect() == -1)
+		return;
+	if (redisAsyncCommand(lag.lg_ac, lag_reply, NULL, "XINFO GROUPS %s",
+	    lag.lg_cf->cf_stream) == REDIS_OK)
+		lag.lg_busy = 1;
+	redisAsyncCommand(lag.lg_ac, lag_dlq_reply, NULL, "XLEN %s:dlq",
+	    lag.lg_cf->cf_stream);
+}
+
+int
+lag_start(struct ev_loop *loop, const struct config *cf)
+{
+	memset(&lag, 0, sizeof(lag));
+	lag.lg_dlq_len = -1;
+	lag.lg_loop = loop;
+	lag.lg_cf = cf;
+	ev_timer_init(&lag.lg_timer, lag_tick, 0.5, LAG_INTERVAL);
+	ev_timer_start(loop, &lag.lg_timer);
+	return 0;
+}
+
+void
+lag_reconfigure(const struct config *cf)
+{
+	lag.lg_cf = cf;
+	if (lag.lg_ac != NULL)
+		redisAsyncFree(lag.lg_ac);	/* calls lag_disconnected */
+	lag.lg_ac = NULL;
+	lag.lg_busy = 0;
+	lag.lg_group.gs_known = 0;
+}
+
+void
+lag_stop(void)
+{
+	if (lag.lg_loop == NULL)
+		return;
+	ev_timer_stop(lag.lg_loop, &lag.lg_timer);
+	lag_reconfigure(lag.lg_cf);
+	lag.lg_loop = NULL;
+}
+
+void
+lag_get(struct group_stats *g)
+{
+	*g = lag.lg_group;
+	g->gs_dlq_len = lag.lg_dlq_len;
+}

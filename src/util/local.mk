@@ -1,0 +1,12 @@
+# src/util: buffers, logging, backoff, Redis URL and connect, exit codes, the
+# crash report and the test fault hooks.  Knows nothing of the daemon;
+# includes only util/.
+libprocessor_a_SOURCES += \
+	src/util/buf.c src/util/buf.h \
+	src/util/log.c src/util/log.h \
+	src/util/backoff.c src/util/backoff.h \
+	src/util/redisurl.c src/util/redisurl.h \
+	src/util/redisconn.c src/util/redisconn.h \
+	src/util/crash.c src/util/crash.h \
+	src/util/fault.c src/util/fault.h \
+	src/util/exitcodes.h

@@ -1,0 +1,69 @@
+/* Histogram bucketing and snapshot arithmetic shared by workers and the master. */
+#include "wire/metrics.h"
+
+const double hist_bounds[HIST_KIND_COUNT][HIST_BUCKETS] = {
+	[HIST_BATCH_SIZE] = { 1, 2, 5, 10, 25, 50, 100, 200, 300, 500, 750,
+	    1000, 2000, 5000 },
+	[HIST_WRITE_SECONDS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+	    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 },
+	[HIST_E2E_SECONDS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+	    0.25, 0.5, 1, 2.5, 5, 10, 60 },
+};
+
+const char *const hist_names[HIST_KIND_COUNT] = {
+	[HIST_BATCH_SIZE] = "processor_batch_size",
+	[HIST_WRITE_SECONDS] = "processor_write_duration_seconds",
+	[HIST_E2E_SECONDS] = "processor_end_to_end_latency_seconds",
+};
+
+void
+metrics_observe(struct histogram *h, enum hist_kind kind, double value)
+{
+	int	i;
+
+	for (i = 0; i < HIST_BUCKETS; i++) {
+		if (value <= hist_bounds[kind][i]) {
+			h->h_bucket[i]++;
+			break;
+		}
+	}
+	h->h_count++;
+	h->h_sum += value;
+}
+
+static void
+histogram_add(struct histogram *into, const struct histogram *from)
+{
+	int	i;
+
+	for (i = 0; i < HIST_BUCKETS; i++)
+		into->h_bucket[i] += from->h_bucket[i];
+	into->h_count += from->h_count;
+	into->h_sum += from->h_sum;
+}
+
+/* Sum counters (not gauges or flags) of from into into. */
+void
+metrics_add(struct worker_stats *into, const struct worker_stats *from)
+{
+	int	i;
+
+	into->ws_consumed += from->ws_consumed;
+	into->ws_inserted += from->ws_inserted;
+	into->ws_duplicates += from->ws_duplicates;
+	into->ws_poison += from->ws_poison;
+	into->ws_dead_lettered += from->ws_dead_lettered;
+	into->ws_acked += from->ws_acked;
+	into->ws_trimmed += from->ws_trimmed;
+	into->ws_batches += from->ws_batches;
+	into->ws_claimed += from->ws_claimed;
+	into->ws_delivery_limit += from->ws_delivery_limit;
+	into->ws_group_recreated += from->ws_group_recreated;
+	into->ws_redis_errors += from->ws_redis_errors;
+	for (i = 0; i < WERR_KIND_COUNT; i++)
+		into->ws_write_errors[i] += from->ws_write_errors[i];
+	into->ws_evictions += from->ws_evictions;
+	into->ws_rehydrated += from->ws_rehydrated;
+	for (i = 0; i < HIST_KIND_COUNT; i++)
+		histogram_add(&into->ws_hist[i], &from->ws_hist[i]);
+}

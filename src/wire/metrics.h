@@ -1,0 +1,73 @@
+/* Worker counters and histograms, sent to the master as absolute snapshots. */
+#ifndef PROCESSOR_METRICS_H
+#define PROCESSOR_METRICS_H
+
+#include <stdint.h>
+
+#define METRICS_VERSION		1
+#define HIST_BUCKETS		14	/* plus +Inf, kept in h_count */
+
+enum hist_kind {
+	HIST_BATCH_SIZE = 0,	/* records per batch */
+	HIST_WRITE_SECONDS,	/* BEGIN..COMMIT */
+	HIST_E2E_SECONDS,	/* commit time - stream entry id ms */
+	HIST_KIND_COUNT
+};
+
+enum write_error_kind {
+	WERR_TRANSIENT = 0,	/* connection lost, timeouts, 08/40/53/57 */
+	WERR_DATA,		/* a row PostgreSQL rejected (class 22/23/54) */
+	WERR_FATAL,		/* schema drift, permissions */
+	WERR_KIND_COUNT
+};
+
+struct histogram {
+	uint64_t	 h_bucket[HIST_BUCKETS];	/* non-cumulative counts per bucket */
+	uint64_t	 h_count;
+	double		 h_sum;
+};
+
+struct worker_stats {
+	uint32_t	 ws_version;
+	uint32_t	 ws_flags;		/* WS_* below */
+	uint64_t	 ws_consumed;		/* entries read from the stream */
+	uint64_t	 ws_inserted;		/* rows newly inserted */
+	uint64_t	 ws_duplicates;		/* rows already present */
+	uint64_t	 ws_poison;		/* entries that failed decoding */
+	uint64_t	 ws_dead_lettered;	/* entries XADDed to the DLQ */
+	uint64_t	 ws_acked;		/* entries XACKed */
+	uint64_t	 ws_trimmed;		/* pending entries whose body was gone */
+	uint64_t	 ws_batches;		/* committed batches */
+	uint64_t	 ws_claimed;		/* entries taken over by XAUTOCLAIM */
+	uint64_t	 ws_delivery_limit;	/* entries dead-lettered by delivery count */
+	uint64_t	 ws_group_recreated;	/* NOGROUP seen, group recreated */
+	uint64_t	 ws_redis_errors;	/* Redis command/connection failures */
+	uint64_t	 ws_write_errors[WERR_KIND_COUNT];
+	uint64_t	 ws_devices;		/* devices tracked now */
+	uint64_t	 ws_evictions;		/* LRU evictions */
+	uint64_t	 ws_rehydrated;		/* devices seeded from positions */
+	uint64_t	 ws_inflight;		/* batches in flight now */
+	struct histogram ws_hist[HIST_KIND_COUNT];
+};
+
+#define WS_REDIS_UP	0x01
+#define WS_PG_UP	0x02
+#define WS_CONSUMING	0x04
+#define WS_DRAINING	0x08
+
+/* The consumer group as the master's lag poll last saw it (XINFO GROUPS). */
+struct group_stats {
+	int			 gs_known;	/* the last poll succeeded */
+	int64_t			 gs_pending;	/* XINFO GROUPS pending */
+	int64_t			 gs_lag;	/* XINFO GROUPS lag; -1 when Redis says nil */
+	int64_t			 gs_dlq_len;	/* XLEN <stream>:dlq; -1 unknown */
+};
+
+/* Upper bounds of the buckets of each histogram kind. */
+extern const double hist_bounds[HIST_KIND_COUNT][HIST_BUCKETS];
+extern const char *const hist_names[HIST_KIND_COUNT];
+
+void	metrics_observe(struct histogram *, enum hist_kind, double value);
+void	metrics_add(struct worker_stats *into, const struct worker_stats *from);
+
+#endif

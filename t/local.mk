@@ -1,0 +1,13 @@
+# t/: the Perl test harness and the integration tests (the compiled unit
+# tests are registered by the folder they test).
+EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
+	t/lib/Harness/Processor.pm t/lib/CtlTest.pm t/010-harness.t \
+	scripts/deps scripts/test scripts/quickstart .ci/run OPERATIONS.md \
+	t/100-pipeline.t t/300-poison-zoo.t t/310-delivery-limit.t \
+	t/320-server-faults.t t/330-claim.t t/340-slow-db.t t/350-kill.t \
+	t/200-super-drain.t t/201-super-kill9.t t/202-super-sigterm.t \
+	t/203-super-reload.t t/204-super-two-masters.t t/205-super-readyz.t \
+	t/206-super-notify.t t/207-super-crashloop.t t/208-super-cli.t \
+	t/209-super-http-limits.t t/210-super-stop-timeout.t t/211-super-permanent.t \
+	t/400-ctl-status.t t/410-ctl-dlq.t t/420-ctl-device.t \
+	t/430-ctl-drain-claim.t t/440-ctl-socket.t
