@@ -45,6 +45,8 @@ struct consume {
 	char			 c_claim_cursor[64];	/* XAUTOCLAIM sweep position */
 	int			 c_claim_idle;	/* this sweep's min-idle (control), 0: config */
 	struct batch		*c_reading;	/* batch of the outstanding read */
+	int			 c_blocking;	/* that read waits (BLOCK) */
+	long long		 c_client_id;	/* CLIENT ID, for CLIENT UNBLOCK; 0 unknown */
 	struct backoff		 c_backoff;
 	ev_timer		 c_reconnect;
 	ev_timer		 c_guard;
@@ -165,6 +167,18 @@ consume_send_group_create(struct consume *c)
 	redisAsyncCommandArgv(c->c_ac, consume_group_cb, c, 6, argv, NULL);
 }
 
+/* Our connection's id: stopping unblocks a waiting read with it. */
+static void
+consume_client_id_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct consume	*c = priv;
+	redisReply	*r = reply;
+
+	(void)ac;
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+		c->c_client_id = r->integer;
+}
+
 static void
 consume_connect_cb(const redisAsyncContext *ac, int status)
 {
@@ -180,6 +194,8 @@ consume_connect_cb(const redisAsyncContext *ac, int status)
 	}
 	log_info("connected to Redis");
 	redisEnableKeepAlive(&c->c_ac->c);
+	c->c_client_id = 0;
+	redisAsyncCommand(c->c_ac, consume_client_id_cb, c, "CLIENT ID");
 	consume_send_group_create(c);
 }
 
@@ -436,6 +452,7 @@ consume_read_cb(redisAsyncContext *ac, void *reply, void *priv)
 	int		 err = 0;
 
 	(void)ac;
+	c->c_blocking = 0;
 	if (r == NULL) {
 		err = -1;
 	} else if (reply_is_error(r, "NOGROUP")) {
@@ -635,6 +652,7 @@ consume_read(struct consume *c, struct batch *b)
 		return -1;
 	b->b_history = c->c_history;
 	c->c_reading = b;
+	c->c_blocking = !c->c_history;
 	guard = (c->c_history ? 0 : c->c_cf->cf_block_ms / 1000.0) +
 	    READ_GUARD_MARGIN_S;
 	ev_timer_set(&c->c_guard, guard, 0.);
@@ -832,6 +850,59 @@ consume_sync_command(redisContext *rc, char *err, size_t errlen,
 	}
 	freeReplyObject(r);
 	return ret;
+}
+
+/* AUTH and SELECT on a synchronous connection, as the URL says. */
+static int
+consume_sync_login(redisContext *rc, const struct redis_addr *ra, char *err,
+    size_t errlen)
+{
+	const char	*auth[] = { "AUTH", NULL, NULL };
+	const char	*sel[] = { "SELECT", NULL };
+	char		 db[16];
+	int		 n = 2;
+
+	if (ra->ra_password[0] != '\0') {
+		auth[1] = ra->ra_user[0] ? ra->ra_user : ra->ra_password;
+		if (ra->ra_user[0]) {
+			auth[2] = ra->ra_password;
+			n = 3;
+		}
+		if (consume_sync_command(rc, err, errlen, "AUTH", n, auth) == -1)
+			return -1;
+	}
+	snprintf(db, sizeof(db), "%d", ra->ra_db);
+	sel[1] = db;
+	if (ra->ra_db != 0 &&
+	    consume_sync_command(rc, err, errlen, "SELECT", 2, sel) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Stopping while a read waits in BLOCK would wait the block out (seconds
+ * of an idle shutdown).  CLIENT UNBLOCK from a second, short-lived
+ * connection ends the wait as a timeout: Redis answers nil, no entry was
+ * handed over, nothing is left pending.  Best effort: on any failure the
+ * read simply ends at its BLOCK timeout, as before.
+ */
+void
+consume_interrupt(struct consume *c)
+{
+	const char	*argv[] = { "CLIENT", "UNBLOCK", NULL };
+	char		 id[24], err[256];
+	redisContext	*rc;
+
+	if (c->c_reading == NULL || !c->c_blocking || c->c_client_id <= 0)
+		return;
+	snprintf(id, sizeof(id), "%lld", c->c_client_id);
+	argv[2] = id;
+	if ((rc = consume_sync_connect(&c->c_addr, err, sizeof(err))) == NULL ||
+	    consume_sync_login(rc, &c->c_addr, err, sizeof(err)) == -1 ||
+	    consume_sync_command(rc, err, sizeof(err), "CLIENT UNBLOCK", 3,
+	    argv) == -1)
+		log_debug("cannot interrupt the waiting read: %s", err);
+	redisFree(rc);
 }
 
 int

@@ -37,6 +37,8 @@ int		 consume_in_history(const struct consume *);
 int		 consume_reading(const struct consume *);
 /* Issue one XREADGROUP into b (must be empty).  -1 when not possible now. */
 int		 consume_read(struct consume *, struct batch *);
+/* Stopping: end a read that waits in BLOCK now (best effort). */
+void		 consume_interrupt(struct consume *);
 /*
  * Issue one XAUTOCLAIM step into b: entries idle longer than claim_idle_ms in
  * any consumer's pending list become ours.  Continue the sweep until

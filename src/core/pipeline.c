@@ -704,6 +704,7 @@ pipeline_stop(struct pipeline *p, void (*done)(void *), void *arg)
 	p->pl_stopping = 1;
 	p->pl_done = done;
 	p->pl_done_arg = arg;
+	consume_interrupt(p->pl_consume);	/* no waiting out BLOCK */
 	pipeline_pump(p);
 }
 
