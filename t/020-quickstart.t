@@ -38,6 +38,8 @@ copy("$src/scripts/quickstart", "$tree/scripts/quickstart") or die "copy quickst
 chmod 0755, "$tree/scripts/quickstart";
 # The quickstart builds in ./build; reuse the suite's (make finds it up to date).
 symlink($build, "$tree/build") or die "symlink build: $!";
+# The migrations come from the tree's sql/ (PROCESSOR_SQL_DIR): no path is compiled in.
+symlink("$src/sql", "$tree/sql") or die "symlink sql: $!";
 my $run = "$tree/run";
 
 # A pid is alive if it exists and is not a zombie.
