@@ -11,6 +11,7 @@ void
 timing_cfg_default(struct timing_cfg *tc)
 {
 	memset(tc, 0, sizeof(*tc));
+	tc->tc_auto = 1;
 	tc->tc_sigma = 2.0;
 	tc->tc_use_hdop = 1;
 	tc->tc_uere = 1.5;
