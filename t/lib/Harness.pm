@@ -581,9 +581,9 @@ sub _timescale_probe
 }
 
 =item gen(redis => OBJ | url => URL, n => N, devices => D, seed => S, rate => R,
-base_ms => T, poison => K, passes => P, stream => KEY, pipeline => B)
+base_ms => T, poison => K, passes => P, stream => KEY, pipeline => B, shape => compact|realistic)
 
-Runs tools/gen and returns its summary line decoded (published, valid, poison, devices,
+Runs tools/gen (shape: gen -k, compact unless given) and returns its summary line decoded (published, valid, poison, devices,
 duplicates, first_ts, last_ts, poison_kinds, ...).  Dies if gen fails.
 
 =cut
@@ -594,7 +594,7 @@ sub gen
 	my $url = $o{url} // ($o{redis} ? $o{redis}->url : die "gen: redis or url needed\n");
 	my @cmd = (builddir() . '/tools/gen', '-q', '-u', $url);
 	my %flag = (stream => '-s', n => '-n', devices => '-d', seed => '-S', rate => '-r',
-	    base_ms => '-t', poison => '-p', passes => '-D', pipeline => '-B');
+	    base_ms => '-t', poison => '-p', passes => '-D', pipeline => '-B', shape => '-k');
 	for my $k (sort keys %flag) {
 		push @cmd, $flag{$k}, $o{$k} if defined $o{$k};
 	}
