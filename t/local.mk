@@ -2,6 +2,7 @@
 # tests are registered by the folder they test).
 EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	t/lib/Harness/Processor.pm t/lib/CtlTest.pm t/010-harness.t \
+	t/110-hypertable.t scripts/build-timescaledb \
 	scripts/deps scripts/test scripts/quickstart .ci/run OPERATIONS.md \
 	t/100-pipeline.t t/300-poison-zoo.t t/310-delivery-limit.t \
 	t/320-server-faults.t t/330-claim.t t/340-slow-db.t t/350-kill.t \

@@ -465,7 +465,8 @@ sub pg_bindir
 
 Skips the whole test file (plan skip_all) unless each of WHAT is usable:
 redis (redis-server >= 6.2, for XAUTOCLAIM, and redis-cli), pg (initdb, pg_ctl, psql),
-processor (the built daemon), gen (the built tools/gen).
+processor (the built daemon), gen (the built tools/gen), timescale (TimescaleDB can be
+preloaded: timescale_available()).
 
 =cut
 
@@ -522,6 +523,9 @@ sub need
 			    unless ($v // '') =~ /fault injection/;
 		} elsif ($w eq 'gen') {
 			push @why, 'tools/gen not built' unless -x builddir() . '/tools/gen';
+		} elsif ($w eq 'timescale') {
+			my ($ok, $why) = timescale_available();
+			push @why, $why unless $ok;
 		} else {
 			die "need: unknown requirement '$w'";
 		}
@@ -530,10 +534,86 @@ sub need
 	return 1;
 }
 
-=item gen(redis => OBJ | url => URL, n => N, devices => D, seed => S, rate => R,
-base_ms => T, poison => K, passes => P, stream => KEY, pipeline => B)
+=item timescale_env()
 
-Runs tools/gen and returns its summary line decoded (published, valid, poison, devices,
+True when $PROCESSOR_TEST_TIMESCALE asks every cluster to preload TimescaleDB (1, yes, on,
+true).
+
+=cut
+
+sub timescale_env
+{
+	return ($ENV{PROCESSOR_TEST_TIMESCALE} // '') =~ /^\s*(1|yes|on|true)\s*$/i ? 1 : 0;
+}
+
+=item timescale_available()
+
+Whether a cluster can preload TimescaleDB: its control file in `pg_config --sharedir`/extension
+and timescaledb.so in `pg_config --pkglibdir` (pg_config of pg_bindir()).  When missing and
+we are root, scripts/build-timescaledb builds it from the vendored tarball (cached under the
+build tree, about a minute the first time; one build at a time across test files) and
+installs it.  In list context returns (OK, REASON); REASON says why not, for a skip message.
+The answer is cached per process.
+
+=cut
+
+my $TS_AVAILABLE;
+
+sub timescale_available
+{
+	$TS_AVAILABLE //= [_timescale_probe()];
+	return wantarray ? @$TS_AVAILABLE : $TS_AVAILABLE->[0];
+}
+
+sub _timescale_files
+{
+	my ($pgc) = @_;
+	my ($rc1, $share) = run_cmd([$pgc, '--sharedir'], timeout => 20);
+	my ($rc2, $lib) = run_cmd([$pgc, '--pkglibdir'], timeout => 20);
+	return () if $rc1 || $rc2;
+	chomp($share, $lib);
+	my $control = "$share/extension/timescaledb.control";
+	return ($control, "$lib/timescaledb.so", -f $control && -f "$lib/timescaledb.so");
+}
+
+sub _timescale_probe
+{
+	my $bin = pg_bindir() or return (0, 'PostgreSQL server binaries not found');
+	my $pgc = -x "$bin/pg_config" ? "$bin/pg_config" : which('pg_config');
+	return (0, "pg_config not found (for PostgreSQL in $bin)") unless $pgc;
+	my ($control, $so, $ok) = _timescale_files($pgc);
+	return (0, "$pgc failed") unless defined $control;
+	return (1, '') if $ok;
+	return (0, "TimescaleDB not installed ($control missing) and not root to install it "
+	    . '(as root: scripts/build-timescaledb)') if $> != 0;
+	my $script = srcdir() . '/scripts/build-timescaledb';
+	return (0, "TimescaleDB not installed ($control missing) and $script not found")
+	    unless -x $script;
+	my $lockf = '/tmp/processor-test-timescaledb.lock';
+	open(my $lk, '>>', $lockf) or return (0, "$lockf: $!");
+	flock($lk, Fcntl::LOCK_EX());
+	($control, $so, $ok) = _timescale_files($pgc);	# another test file may have built it
+	if (!$ok) {
+		Test::More::diag("building TimescaleDB with $script (once; cached under "
+		    . builddir() . '/timescaledb)');
+		my ($rc, $out, $err) = run_cmd([$script, builddir()], timeout => 1200,
+		    env => { PG_CONFIG => $pgc });
+		($control, $so, $ok) = _timescale_files($pgc);
+		if (!$ok) {
+			close $lk;
+			$err =~ s/\s+\z//;
+			return (0, "TimescaleDB not installed and $script failed (rc $rc): "
+			    . ((split /\n/, $err)[-1] // 'no message'));
+		}
+	}
+	close $lk;
+	return (1, '');
+}
+
+=item gen(redis => OBJ | url => URL, n => N, devices => D, seed => S, rate => R,
+base_ms => T, poison => K, passes => P, stream => KEY, pipeline => B, shape => compact|realistic)
+
+Runs tools/gen (shape: gen -k, compact unless given) and returns its summary line decoded (published, valid, poison, devices,
 duplicates, first_ts, last_ts, poison_kinds, ...).  Dies if gen fails.
 
 =cut
@@ -544,7 +624,7 @@ sub gen
 	my $url = $o{url} // ($o{redis} ? $o{redis}->url : die "gen: redis or url needed\n");
 	my @cmd = (builddir() . '/tools/gen', '-q', '-u', $url);
 	my %flag = (stream => '-s', n => '-n', devices => '-d', seed => '-S', rate => '-r',
-	    base_ms => '-t', poison => '-p', passes => '-D', pipeline => '-B');
+	    base_ms => '-t', poison => '-p', passes => '-D', pipeline => '-B', shape => '-k');
 	for my $k (sort keys %flag) {
 		push @cmd, $flag{$k}, $o{$k} if defined $o{$k};
 	}

@@ -38,23 +38,75 @@ my $PAGE_KB = 4;
 
 # PostgreSQL as it ships (durable) unless relaxed; the harness itself runs fsync=off.
 # track_commit_timestamp is on in both: the steady mode reads commit times with it.
-sub servers
+sub _pg_start
 {
 	my (%o) = @_;
 	my %durable = (fsync => 'on', full_page_writes => 'on', synchronous_commit => 'on');
 	my %relaxed = (fsync => 'off', full_page_writes => 'off', synchronous_commit => 'off');
-	my $pg = Harness::Pg->start(conf => {
+	return Harness::Pg->start(conf => {
 		%{$o{relaxed} ? \%relaxed : \%durable},
 		shared_buffers => "'128MB'",	# PostgreSQL's default (the harness uses 32MB)
 		max_wal_size => "'1GB'",
 		track_commit_timestamp => 'on',
 		max_connections => 100,
-	});
+	    },
+	    # timescale undef: the harness default ($PROCESSOR_TEST_TIMESCALE)
+	    defined $o{timescale} ? (timescale => $o{timescale}) : ());
+}
+
+# The servers: redis-server and a PostgreSQL cluster; timescale => 1 preloads TimescaleDB
+# in it (positions then becomes a hypertable: Harness::Processor sets hypertable = on).
+# $env->{storage} says which: plain or hypertable.
+sub servers
+{
+	my (%o) = @_;
+	my $pg = _pg_start(%o);
 	my $r = Harness::Redis->start(conf => { 'maxmemory' => '0' });
 	my $env = { pg => $pg, redis => $r, relaxed => $o{relaxed} ? 1 : 0,
-	    dir => Harness::tmpdir('bench') };
+	    dir => Harness::tmpdir('bench'), storage => $pg->timescale ? 'hypertable' : 'plain' };
+	$env->{by_storage}{$env->{storage}} = $env;
 	chmod 0755, $env->{dir};
 	return $env;
+}
+
+# The same servers with positions on STORAGE (plain or hypertable): the env itself, or one
+# that shares its redis-server and temp dir and has a cluster of its own, started on first
+# use with the same settings (a cluster that preloads TimescaleDB for hypertable, one that
+# does not for plain).  Dies with the reason when TimescaleDB cannot be had.
+sub storage_env
+{
+	my ($env, $storage) = @_;
+	die "storage_env: plain or hypertable, not $storage\n" unless $storage =~ /^(plain|hypertable)$/;
+	my $base = $env->{base} // $env;
+	return $base->{by_storage}{$storage} if $base->{by_storage}{$storage};
+	if ($storage eq 'hypertable') {
+		my ($ok, $why) = Harness::timescale_available();
+		die "hypertable storage: $why\n" unless $ok;
+	}
+	my $pg = _pg_start(relaxed => $base->{relaxed}, timescale => $storage eq 'hypertable' ? 1 : 0);
+	my $e = { %$base, pg => $pg, storage => $storage, base => $base };
+	delete $e->{by_storage};
+	return $base->{by_storage}{$storage} = $e;
+}
+
+# positions' storage as it is: hypertable (with its chunk interval and chunk count) or plain.
+sub storage_info
+{
+	my ($env) = @_;
+	my $pg = $env->{pg};
+	my %i = (storage => 'plain');
+	return \%i unless $pg->timescale;
+	my $ht = $pg->psql("select count(*) from pg_extension where extname = 'timescaledb'") > 0
+	    && $pg->psql("select count(*) from timescaledb_information.hypertables "
+	    . "where hypertable_name = 'positions'") > 0;
+	return \%i unless $ht;
+	$i{storage} = 'hypertable';
+	$i{chunk_interval} = $pg->psql("select time_interval from timescaledb_information.dimensions "
+	    . "where hypertable_name = 'positions'");
+	$i{chunks} = $pg->psql("select count(*) from timescaledb_information.chunks "
+	    . "where hypertable_name = 'positions'") + 0;
+	$i{timescaledb} = $pg->psql("select extversion from pg_extension where extname = 'timescaledb'");
+	return \%i;
 }
 
 # A fresh cluster has no WAL segments to recycle: the first GB of WAL creates and zero-fills
@@ -117,7 +169,8 @@ sub fill
 	reset_data($env);
 	my $t0 = time;
 	my $sum = Harness::gen(redis => $env->{redis}, n => $o{n}, devices => $o{devices},
-	    seed => $o{seed} // 1, pipeline => 1000, timeout => 1800);
+	    seed => $o{seed} // 1, pipeline => 1000, timeout => 1800,
+	    defined $o{shape} ? (shape => $o{shape}) : ());
 	$sum->{fill_seconds} = time - $t0;
 	return $sum;
 }
@@ -215,6 +268,28 @@ sub processor_pids
 {
 	my ($p) = @_;
 	return $p->group_pids;
+}
+
+# CPU seconds PostgreSQL has used so far: the postmaster's own and its reaped children's
+# (utime stime cutime cstime), plus what each live child has used.  The difference of two
+# readings counts backends that exited in between too (psql sessions of the ceiling).
+# A backend that has exited but is not yet reaped (a zombie) is counted by neither, so the
+# reading first waits (up to 5 s) until the postmaster has no zombie children.
+sub pg_cpu
+{
+	my ($env) = @_;
+	my $pm = $env->{pg}->pid or return undef;
+	my $zombies = sub {
+		grep { my @f = _stat_fields($_); @f && $f[1] == $pm && $f[0] eq 'Z' } Harness::_all_pids();
+	};
+	Harness::wait_until(sub { !$zombies->() }, timeout => 5, interval => 0.01, quiet => 1);
+	my @f = _stat_fields($pm) or return undef;
+	my $t = ($f[11] + $f[12] + $f[13] + $f[14]) / $TICK;
+	for my $pid (Harness::descendants_of($pm)) {
+		my $c = cpu_of($pid);
+		$t += $c if defined $c;
+	}
+	return $t;
 }
 
 sub pg_pids
@@ -329,7 +404,7 @@ sub drain
 	my $pgtrk = tracker(sub { pg_pids($env) });
 	my $rtrk = tracker(sub { $env->{redis}->pid });
 	$_->sample for $pgtrk, $rtrk;
-	my ($pg_cpu0, $r_cpu0) = ($pgtrk->cpu_total, $rtrk->cpu_total);
+	my ($pg_cpu0, $r_cpu0) = (pg_cpu($env), $rtrk->cpu_total);
 	my (@series, $t_ready, $done, $metrics);
 	my $next_mem = 0;
 	while (1) {
@@ -355,6 +430,7 @@ sub drain
 	$trk->sample;
 	$_->sample for $pgtrk, $rtrk;
 	my $machine = cpu_share($ct0, cpu_times());
+	my $pg_cpu1 = pg_cpu($env);
 	my $secs = $done - $t0;
 	my $cpu = $trk->cpu_total;
 	my $rows = $env->{pg}->psql('select count(*) from positions');
@@ -386,7 +462,8 @@ sub drain
 		ready_after_s => $t_ready ? $t_ready - $t0 : undef,
 		cpu_s => $cpu,
 		cpu_us_per_row => $rows ? $cpu * 1e6 / $rows : undef,
-		pg_cpu_us_per_row => $rows ? ($pgtrk->cpu_total - $pg_cpu0) * 1e6 / $rows : undef,
+		pg_cpu_us_per_row => $rows && defined $pg_cpu0 && defined $pg_cpu1
+		    ? ($pg_cpu1 - $pg_cpu0) * 1e6 / $rows : undef,
 		redis_cpu_us_per_row => $rows ? ($rtrk->cpu_total - $r_cpu0) * 1e6 / $rows : undef,
 		processes => scalar(@w),
 		rss => { map { $_ => { first_kb => $first{$_}{rss_kb}, last_kb => $mem{$_}{rss_kb},
@@ -398,15 +475,43 @@ sub drain
 		exit_code => $rc,
 		inserted_logged => $inserted,
 		series => \@series,
+		%{storage_info($env)},
 	};
 }
 
 # --- the ceiling -------------------------------------------------------------------------
 
+# positions_ceiling: an empty copy of positions (LIKE ... INCLUDING ALL: columns, defaults,
+# the unique key and every other index), made a hypertable with positions' chunk interval
+# when positions is one (create_default_indexes off: LIKE copied positions' indexes).
+sub _ceiling_table
+{
+	my ($env) = @_;
+	my $pg = $env->{pg};
+	my $info = storage_info($env);
+	$pg->psql('drop table if exists positions_ceiling; '
+	    . 'create table positions_ceiling (like positions including all)');
+	if ($info->{storage} eq 'hypertable') {
+		$pg->psql("select create_hypertable('positions_ceiling', 'ts', chunk_time_interval => "
+		    . "interval '$info->{chunk_interval}', create_default_indexes => false)");
+	}
+	$pg->psql('checkpoint');
+	return $info->{storage};
+}
+
+sub _ceiling_check
+{
+	my ($env, $what, $n) = @_;
+	my $got = $env->{pg}->psql('select count(*) from positions_ceiling');
+	die "ceiling ($what): loaded $got rows, want $n\n" unless $got == $n;
+}
+
 # PostgreSQL's own ingest of exactly the rows in positions, into an identical table:
 # (a) one COPY by psql from a file; (b) COPY into a temp table + INSERT ... SELECT ...
 # ON CONFLICT DO NOTHING, one session, one transaction.  Binary COPY format, as the
-# processor sends it.  A CHECKPOINT before each load so both start alike.
+# processor sends it.  A CHECKPOINT before each load so both start alike.  On a hypertable
+# positions_ceiling is a hypertable too.  (b) also reports PostgreSQL's CPU per row and the
+# machine's CPU shares over the load.
 sub ceiling
 {
 	my ($env, %o) = @_;
@@ -430,18 +535,100 @@ sub ceiling
 		. "commit;\n",
 	);
 	for my $k (qw(a b)) {
-		$pg->psql('drop table if exists positions_ceiling; '
-		    . 'create table positions_ceiling (like positions including all); checkpoint');
+		$res{storage} = _ceiling_table($env);
+		my ($c0, $ct0) = (pg_cpu($env), cpu_times());
 		my $t0 = time;
 		$pg->psql($sql{$k}, timeout => 1800);
 		my $secs = time - $t0;
-		my $got = $pg->psql('select count(*) from positions_ceiling');
-		die "ceiling ($k): loaded $got rows, want $n\n" unless $got == $n;
-		$res{$k} = { seconds => $secs, rows_per_s => $n / $secs };
+		my ($c1, $ct1) = (pg_cpu($env), cpu_times());
+		_ceiling_check($env, $k, $n);
+		$res{$k} = { seconds => $secs, rows_per_s => $n / $secs,
+		    pg_cpu_us_per_row => $n && defined $c0 && defined $c1 ? ($c1 - $c0) * 1e6 / $n : undef,
+		    machine_cpu => cpu_share($ct0, $ct1) };
 	}
 	$pg->psql('drop table positions_ceiling; checkpoint');
 	unlink $file unless $o{keep_file};
 	return \%res;
+}
+
+# Ceiling (b) with K parallel psql sessions on the same rows, for each K of sessions
+# (default 1,2,4,8): positions is exported once into M = max(K) binary files (every M-th
+# row of its physical order, about insertion order); session j of K loads the files
+# p with p % K == j: BEGIN, COPY into a temp table, INSERT ... SELECT ... ON CONFLICT DO
+# NOTHING, COMMIT, all sessions at once into one positions_ceiling.  Time from the first
+# spawn to the last exit.
+sub ceiling_parallel
+{
+	my ($env, %o) = @_;
+	my @k = @{$o{sessions} // [1, 2, 4, 8]};
+	my $pg = $env->{pg};
+	my $m = (sort { $b <=> $a } @k)[0];
+	my $n = $pg->psql('select count(*) from positions');
+	my $psql = Harness::which('psql') or die "psql not found\n";
+	my @files = map { "$env->{dir}/positions-part$_.copy" } 0 .. $m - 1;
+	for my $p (0 .. $m - 1) {
+		$pg->psql("\\copy (select $COLS from (select $COLS, row_number() over () as rn "
+		    . "from positions) s where rn % $m = $p) to '$files[$p]' with (format binary)",
+		    timeout => 1800);
+	}
+	my @res;
+	for my $k (@k) {
+		my $storage = _ceiling_table($env);
+		my @pids;
+		my @sqlf = map { "$env->{dir}/ceiling-$k-$_.sql" } 0 .. $k - 1;
+		for my $j (0 .. $k - 1) {
+			open(my $fh, '>', $sqlf[$j]) or die "$sqlf[$j]: $!";
+			print $fh "begin;\n"
+			    . "create temp table stage (like positions_ceiling including defaults) on commit drop;\n";
+			print $fh "\\copy stage ($COLS) from '$files[$_]' with (format binary)\n"
+			    for grep { $_ % $k == $j } 0 .. $m - 1;
+			print $fh "insert into positions_ceiling ($COLS) select $COLS from stage "
+			    . "on conflict (device_id, ts) do nothing;\ncommit;\n";
+			close $fh;
+		}
+		my ($c0, $ct0) = (pg_cpu($env), cpu_times());
+		my $t0 = time;
+		for my $j (0 .. $k - 1) {
+			push @pids, Harness::spawn(cmd => [$psql, '-X', '-q', '-v', 'ON_ERROR_STOP=1',
+			    '-h', '127.0.0.1', '-p', $pg->port, '-U', 'postgres', '-d', $pg->dbname,
+			    '-f', $sqlf[$j]], log => "$env->{dir}/ceiling-$k-$j.log",
+			    env => { PGTZ => 'UTC', PGOPTIONS => undef, PGHOST => undef,
+			    PGDATABASE => undef, PGUSER => undef, PGAPPNAME => 'bench-ceiling' });
+		}
+		for my $j (0 .. $#pids) {
+			my $st = Harness::wait_pid_gone($pids[$j], 1800);
+			die "ceiling x$k: session $j failed: "
+			    . Harness::slurp("$env->{dir}/ceiling-$k-$j.log") . "\n"
+			    unless defined $st && $st == 0;
+		}
+		my $secs = time - $t0;
+		my ($c1, $ct1) = (pg_cpu($env), cpu_times());
+		_ceiling_check($env, "b x$k", $n);
+		push @res, { sessions => $k, rows => $n + 0, seconds => $secs, rows_per_s => $n / $secs,
+		    storage => $storage,
+		    pg_cpu_us_per_row => $n && defined $c0 && defined $c1 ? ($c1 - $c0) * 1e6 / $n : undef,
+		    machine_cpu => cpu_share($ct0, $ct1) };
+	}
+	$pg->psql('drop table positions_ceiling; checkpoint');
+	unlink @files;
+	return \@res;
+}
+
+# Where a series of (n, rows/s) stops growing: the first n whose next step gains less than
+# 5%, or the last n when every step gains.  Returns (n, peak n, peak rows/s).
+sub knee
+{
+	my (@pts) = sort { $a->[0] <=> $b->[0] } @_;
+	return () unless @pts;
+	my $stop = $pts[-1][0];
+	for my $i (0 .. $#pts - 1) {
+		if ($pts[$i + 1][1] < 1.05 * $pts[$i][1]) {
+			$stop = $pts[$i][0];
+			last;
+		}
+	}
+	my ($peak) = sort { $b->[1] <=> $a->[1] } @pts;
+	return ($stop, $peak->[0], $peak->[1]);
 }
 
 # --- steady mode -------------------------------------------------------------------------
@@ -474,7 +661,8 @@ sub steady
 	my $genlog = "$env->{dir}/gen-steady.log";
 	my $t0 = time;
 	my $gpid = Harness::spawn(cmd => [Harness::builddir() . '/tools/gen', '-q', '-u',
-	    $env->{redis}->url, '-n', $n, '-d', $dev, '-S', 2, '-r', $rate], log => $genlog);
+	    $env->{redis}->url, '-n', $n, '-d', $dev, '-S', 2, '-r', $rate,
+	    $o{shape} ? ('-k', $o{shape}) : ()], log => $genlog);
 	my (@lag, $gen_done);
 	my $next = $t0 + 1;
 	while (1) {
@@ -601,7 +789,8 @@ sub codec
 	my $b = Harness::builddir();
 	my $file = "$env->{dir}/payloads.txt";
 	my ($rc, $out, $err) = Harness::run_cmd(['sh', '-c',
-	    "'$b/tools/gen' -q -o -n " . ($o{records} // 20000) . " -d 1000 -S 1 > '$file'"]);
+	    "'$b/tools/gen' -q -o -n " . ($o{records} // 20000) . " -d 1000 -S 1"
+	    . ($o{shape} ? " -k $o{shape}" : '') . " > '$file'"]);
 	die "gen -o failed: $err\n" if $rc;
 	($rc, $out, $err) = Harness::run_cmd(["$b/tools/bench/bench-codec", '-f', $file,
 	    '-i', $o{iterations} // 20], timeout => 600);

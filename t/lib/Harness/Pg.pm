@@ -9,13 +9,25 @@ Harness::Pg - a PostgreSQL cluster of the test's own
 
 =over
 
-=item Harness::Pg->start(conf => { name => value }, dbname => 'processor', timeout => 60)
+=item Harness::Pg->start(conf => { name => value }, dbname => 'processor', timeout => 60, timescale => 0)
 
 initdb -A trust -N -U postgres into a temp dir, appends port, listen_addresses='127.0.0.1',
 unix_socket_directories = the temp dir, fsync=off (plus conf), pg_ctl -w -l pg.log start,
 creates the database.  As root, initdb refuses to run, so the cluster belongs to the
 unprivileged system user processor-test ($PROCESSOR_TEST_PG_USER), created with useradd -r
 if missing, and the tools run under runuser.
+
+With timescale => 1 the cluster preloads TimescaleDB (shared_preload_libraries = timescaledb,
+timescaledb.telemetry_level = off), so CREATE EXTENSION timescaledb works in it; start dies
+with Harness::timescale_available's reason when TimescaleDB is not installed (and cannot be
+built: see there).  timescale defaults to $PROCESSOR_TEST_TIMESCALE (1: every cluster of
+every test preloads it; Harness::Processor then sets [postgres] hypertable = on, so the
+tests run against positions as a hypertable).  The extension itself is not created: the
+processor's migration does that.
+
+=item $pg->timescale
+
+True when the cluster preloads TimescaleDB.
 
 =item $pg->port, $pg->url, $pg->dir, $pg->datadir, $pg->log_path, $pg->pid, $pg->running
 
@@ -66,6 +78,13 @@ sub start
 		timeout => $o{timeout} // 60,
 		bindir => Harness::pg_bindir() // die("PostgreSQL binaries not found\n"),
 	}, $class;
+	$self->{timescale} = exists $o{timescale} ? ($o{timescale} ? 1 : 0) : Harness::timescale_env();
+	if ($self->{timescale}) {
+		my ($ok, $why) = Harness::timescale_available();
+		die "Harness::Pg: TimescaleDB requested"
+		    . (exists $o{timescale} ? '' : ' (PROCESSOR_TEST_TIMESCALE)') . " but $why\n"
+		    unless $ok;
+	}
 	$self->{user} = $> == 0 ? _ensure_user() : undef;
 	$self->{dir} = $self->_make_dir;
 	$self->{datadir} = "$self->{dir}/data";
@@ -89,6 +108,8 @@ sub start
 		log_line_prefix => "'%m [%p] %q%u@%d '",
 		log_min_messages => 'warning',
 		lc_messages => "'C'",
+		($self->{timescale} ? (shared_preload_libraries => "'timescaledb'",
+		    'timescaledb.telemetry_level' => 'off') : ()),
 		%{$self->{conf} // {}},
 	);
 	open(my $fh, '>>', "$self->{datadir}/postgresql.conf") or die "postgresql.conf: $!";
@@ -179,6 +200,7 @@ sub _pg_ctl_start
 	    if $rc != 0;
 }
 
+sub timescale { $_[0]{timescale} ? 1 : 0 }
 sub port { $_[0]{port} }
 sub dir { $_[0]{dir} }
 sub datadir { $_[0]{datadir} }

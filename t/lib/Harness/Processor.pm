@@ -15,7 +15,8 @@ env => { NAME => VALUE }, args => [...], expect_critical => 0, notify => 0, wrap
 Writes processor.conf (INI) into its temp dir and starts
 $PROCESSOR_BUILDDIR/src/processor -c FILE ARGS in its own process group, stdout+stderr
 appended to processor.log.  With redis/pg objects the config defaults to their urls
-([redis] url, stream telemetry:t, group processor; [postgres] url); [http] listen defaults
+([redis] url, stream telemetry:t, group processor; [postgres] url, and hypertable = on when the
+cluster preloads TimescaleDB, see Harness::Pg timescale); [http] listen defaults
 to 127.0.0.1:<free port> (give listen => undef to leave it out) and [control] socket to
 control.sock in its temp dir.  PROCESSOR_<SECTION>_*, REDIS_URL, POSTGRES_URL and
 NOTIFY_SOCKET are removed from the daemon's environment unless given in env.  A VALUE of undef leaves
@@ -112,6 +113,9 @@ sub start
 	}
 	if (my $pg = $o{pg}) {
 		$cfg{postgres} = { url => $pg->url };
+		# A cluster with TimescaleDB: positions must become a hypertable (start-up
+		# fails otherwise), not silently stay a plain table as auto would allow.
+		$cfg{postgres}{hypertable} = 'on' if $pg->can('timescale') && $pg->timescale;
 	}
 	my $user = $o{config} // {};
 	if (!exists $user->{http} || !exists $user->{http}{listen}) {
