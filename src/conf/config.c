@@ -141,7 +141,7 @@ static const struct config_key config_keys[] = {
 	    OFF(cf_restart_window_ms), 1000, 86400000, "60000", 0 },
 
 	{ "http", "listen", config_set_listen, OFF(cf_http_listen), 0, 0,
-	    "127.0.0.1:9187", CK_EMPTY_OK },
+	    "127.0.0.1:10187", CK_EMPTY_OK },
 
 	{ "control", "socket", config_set_socket, OFF(cf_control_socket),
 	    0, 0, "/run/processor/control.sock", 0 },
@@ -564,7 +564,7 @@ config_set_listen(struct config *cf, const struct config_key *k,
 	if ((v[0] == '[') != (v[hlen - 1] == ']') || (v[0] == '[' && hlen < 3) ||
 	    (v[0] != '[' && memchr(v, ':', hlen) != NULL)) {
 		config_why(why, whylen, "'%s': write an IPv6 address in "
-		    "brackets, as in [::1]:9187", v);
+		    "brackets, as in [::1]:10187", v);
 		return -1;
 	}
 	return config_store(cf, k, v, why, whylen);

@@ -257,7 +257,11 @@ master_http_start(void)
 	if (listen == NULL || *listen == '\0')
 		return 0;
 	if (http_start(m.m_loop, listen, &master_http_cb) == -1) {
-		log_error("cannot listen for HTTP on %s: %s", listen,
+		log_error("[http] listen = %s: %s", listen,
+		    errno == EADDRINUSE ? "address in use" :
+		    errno == EACCES ? "permission denied" :
+		    errno == EADDRNOTAVAIL ? "no such address on this host" :
+		    errno == EINVAL ? "not a numeric host:port" :
 		    strerror(errno));
 		return -1;
 	}
