@@ -2,10 +2,12 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -428,6 +430,18 @@ pctl_connect(const char *path)
 	return fd;
 }
 
+/* The group that may use the socket: its owner group, else the packaged one. */
+static const char *
+pctl_sock_group(const char *path)
+{
+	struct stat	 st;
+	struct group	*gr;
+
+	if (stat(path, &st) == 0 && (gr = getgrgid(st.st_gid)) != NULL)
+		return gr->gr_name;
+	return "processor";
+}
+
 static int
 pctl_wait(int fd, short events, double deadline)
 {
@@ -534,6 +548,11 @@ pctl_run(const char *path, const struct ctlproto_req *req, int raw, double timeo
 	int		 fd, rc;
 
 	if ((fd = pctl_connect(path)) == -1) {
+		if (errno == EACCES || errno == EPERM) {
+			fprintf(stderr, "%s: %s: permission denied: add yourself "
+			    "to group %s\n", progname, path, pctl_sock_group(path));
+			return PCTL_FAILED;
+		}
 		fprintf(stderr, "%s: cannot connect to %s: %s\n"
 		    "%s: is processor running? Try: systemctl status processor\n",
 		    progname, path, strerror(errno), progname);
