@@ -121,7 +121,7 @@ static const struct config_key config_keys[] = {
 	{ "postgres", "chunk_interval", config_set_interval,
 	    OFF(cf_chunk_interval), 1, 1000000, "1 day", 0 },
 	{ "postgres", "statement_timeout_ms", config_set_int,
-	    OFF(cf_statement_timeout_ms), 0, 86400000, "30000", 0 },
+	    OFF(cf_statement_timeout_ms), 0, CONFIG_STATEMENT_TIMEOUT_MAX_MS, "30000", 0 },
 
 	{ "processor", "workers", config_set_workers, OFF(cf_workers),
 	    1, CONFIG_WORKERS_MAX, "auto", 0 },

@@ -9,6 +9,7 @@ libprocessor_a_SOURCES += \
 	src/util/redisconn.c src/util/redisconn.h \
 	src/util/crash.c src/util/crash.h \
 	src/util/fault.c src/util/fault.h \
+	src/util/procstat.c src/util/procstat.h \
 	src/util/exitcodes.h
 
 check_PROGRAMS += t/unit/log.t
