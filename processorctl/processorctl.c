@@ -27,6 +27,7 @@
 /* Exit codes (processorctl(8)). */
 #define PCTL_OK		0
 #define PCTL_FAILED	1	/* the master answered ok=false */
+#define PCTL_NOTREADY	1	/* status: the master answered, not ready */
 #define PCTL_USAGE	2
 #define PCTL_CONNECT	3	/* cannot reach the master */
 #define PCTL_BADREPLY	4	/* malformed reply, or none in time */
@@ -599,8 +600,13 @@ pctl_run(const char *path, const struct ctlproto_req *req, int raw, double timeo
 	}
 	if (!raw)
 		pctl_print_reply(req->r_action, reply);
+	/* like pg_isready: scripts and health checks test the exit status */
+	rc = PCTL_OK;
+	if (req->r_action == CTL_STATUS &&
+	    !json_is_true(json_object_get(reply, "ready")))
+		rc = PCTL_NOTREADY;
 	json_decref(reply);
-	return PCTL_OK;
+	return rc;
 }
 
 int

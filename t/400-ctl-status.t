@@ -94,8 +94,10 @@ like($err, qr/^processorctl: configuration is invalid/m, 'human form: error on s
 $p->write_config($cfg);
 
 # the env var names the socket
-($rc) = Harness::run_cmd([ctl_bin(), 'status'], env => { PROCESSORCTL_SOCKET => $p->control_socket });
-is($rc, 0, 'PROCESSORCTL_SOCKET is used');
+# (status exits 1 until the reloaded workers report ready)
+ok(wait_until(sub { ($rc) = Harness::run_cmd([ctl_bin(), 'status'],
+    env => { PROCESSORCTL_SOCKET => $p->control_socket }); $rc == 0 }, timeout => 20),
+    'PROCESSORCTL_SOCKET is used');
 
 # a raw protocol conversation: errors do not close, bad version refused
 use IO::Socket::UNIX;
@@ -132,6 +134,17 @@ like(scalar <$s>, qr/"ok":false.*malformed request/, 'duplicate keys refused');
 close $s;
 ok(wait_until(sub { (ctl($p, 'workers'))[0] == 0 }, timeout => 10), 'still answering');
 ok($p->running, 'master survived all that');
+
+# status for scripts: exit 1 while not ready (draining), 0 once ready again
+ok(wait_until(sub { (ctl($p, 'status'))[0] == 0 }, timeout => 20), 'ready: status exit 0');
+is((ctl($p, 'drain'))[0], 0, 'drain');
+my ($src, $sout);
+ok(wait_until(sub { ($src, $sout) = ctl($p, 'status'); $src == 1 }, timeout => 10),
+    'not ready: status exit 1');
+like($sout, qr/^state:.*not ready \(.*draining.*\)$/m, 'and says why') or diag($sout);
+is((ctl_json($p, 'status'))[0], 1, 'status --json: exit 1 too');
+is((ctl($p, 'resume'))[0], 0, 'resume');
+ok(wait_until(sub { (ctl($p, 'status'))[0] == 0 }, timeout => 10), 'ready again: exit 0');
 
 # master down: exit 3 with a clear message
 is($p->stop, 0, 'master stops');
