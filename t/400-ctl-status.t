@@ -99,6 +99,27 @@ ok(wait_until(sub { ($rc) = Harness::run_cmd([ctl_bin(), 'status'],
     env => { PROCESSORCTL_SOCKET => $p->control_socket }); $rc == 0 }, timeout => 20),
     'PROCESSORCTL_SOCKET is used');
 
+# -c FILE: the socket from [control] socket of the daemon's configuration
+{
+	my $conf = Harness::tmpdir('ctlconf') . '/processor.conf';
+	open(my $fh, '>', $conf) or die "$conf: $!";
+	print $fh "; comment\n[redis]\nsocket = /nonexistent/wrong-section.sock\n\n"
+	    . "  [control]\n# socket = /nonexistent/commented.sock\n  socket = "
+	    . $p->control_socket . "  \n[http]\nlisten = 127.0.0.1:1\n";
+	close $fh;
+	my ($crc, $cout, $cerr) = Harness::run_cmd([ctl_bin(), '-c', $conf, 'workers'],
+	    env => { PROCESSORCTL_SOCKET => undef });
+	is($crc, 0, '-c FILE: the socket comes from [control] socket') or diag($cerr);
+	($crc, undef, $cerr) = Harness::run_cmd([ctl_bin(), '--config', $conf, '--socket',
+	    '/nonexistent/x.sock', 'workers'], env => { PROCESSORCTL_SOCKET => undef });
+	is($crc, 3, '--socket wins over the configuration');
+	like($cerr, qr{/nonexistent/x\.sock}, 'and is the one named');
+	($crc, undef, $cerr) = Harness::run_cmd([ctl_bin(), '-c', "$conf.missing", 'workers'],
+	    env => { PROCESSORCTL_SOCKET => undef });
+	is($crc, 2, '-c with a missing file: usage error');
+	like($cerr, qr/\Q$conf\E\.missing: No such file/, 'names the file');
+}
+
 # a raw protocol conversation: errors do not close, bad version refused
 use IO::Socket::UNIX;
 my $s = IO::Socket::UNIX->new(Peer => $p->control_socket) or die "connect: $!";
