@@ -1,7 +1,7 @@
 # processor container image.
 #
 #   docker build -t processor .
-#   docker run --rm -p 9187:9187 --stop-timeout 60 \
+#   docker run --rm -p 10187:10187 --stop-timeout 60 \
 #       -e REDIS_URL=redis://redis:6379 \
 #       -e POSTGRES_URL=postgresql://processor:secret@db/tracking \
 #       processor
@@ -53,11 +53,11 @@ RUN install -d -o processor -g processor -m 0750 /run/processor
 
 USER processor:processor
 # Listen on all interfaces inside the container so the port can be published.
-ENV PROCESSOR_HTTP_LISTEN=0.0.0.0:9187
-EXPOSE 9187
+ENV PROCESSOR_HTTP_LISTEN=0.0.0.0:10187
+EXPOSE 10187
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
-    CMD curl -fsS -o /dev/null http://127.0.0.1:9187/healthz || exit 1
+    CMD curl -fsS -o /dev/null http://127.0.0.1:10187/healthz || exit 1
 
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/sbin/processor"]

@@ -2,10 +2,12 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,10 +27,12 @@
 /* Exit codes (processorctl(8)). */
 #define PCTL_OK		0
 #define PCTL_FAILED	1	/* the master answered ok=false */
+#define PCTL_NOTREADY	1	/* status: the master answered, not ready */
 #define PCTL_USAGE	2
 #define PCTL_CONNECT	3	/* cannot reach the master */
 #define PCTL_BADREPLY	4	/* malformed reply, or none in time */
 
+#define PCTL_DEFAULT_CONFIG	"/etc/processor/processor.conf"
 #define PCTL_MAX_REPLY	(64 * 1024 * 1024)
 #define PCTL_TIMEOUT_S	60
 #define PCTL_COLS	10
@@ -391,20 +395,66 @@ pctl_print_reply(enum ctlproto_action a, const json_t *r)
 
 /* ---- the exchange ------------------------------------------------------- */
 
+/*
+ * The socket the daemon listens on: key socket of section [control] in its
+ * configuration file (processor.conf(5): INI, ';' or '#' comments).  Only
+ * this one key is read, so processorctl needs none of the daemon's code.
+ * Returns a malloc'ed path, or NULL when the file or the key is absent.
+ */
+static char *
+pctl_conf_socket(const char *file)
+{
+	FILE	*f;
+	char	 line[4096], *p, *e, *v, *path = NULL;
+	int	 in_control = 0;
+
+	if ((f = fopen(file, "re")) == NULL)
+		return NULL;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		e = p + strlen(p);
+		while (e > p && (e[-1] == '\n' || e[-1] == '\r' ||
+		    e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (*p == '\0' || *p == ';' || *p == '#')
+			continue;
+		if (*p == '[') {
+			in_control = strcmp(p, "[control]") == 0;
+			continue;
+		}
+		if (!in_control || strncmp(p, "socket", 6) != 0)
+			continue;
+		for (v = p + 6; *v == ' ' || *v == '\t'; v++)
+			;
+		if (*v++ != '=')
+			continue;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		free(path);
+		path = *v != '\0' ? strdup(v) : NULL;
+	}
+	fclose(f);
+	return path;
+}
+
 static void __attribute__((noreturn))
 pctl_usage(int code)
 {
 	FILE	*f = code == 0 ? stdout : stderr;
 
-	fprintf(f, "usage: %s [--socket PATH] [--json] [--timeout S] COMMAND "
-	    "[ARGS]\n\n%s\noptions:\n"
-	    "  -s, --socket PATH   control socket (default $PROCESSORCTL_SOCKET "
-	    "or %s)\n"
+	fprintf(f, "usage: %s [--config FILE] [--socket PATH] [--json] "
+	    "[--timeout S] COMMAND [ARGS]\n\n%s\noptions:\n"
+	    "  -c, --config FILE   read [control] socket from FILE (default "
+	    "%s)\n"
+	    "  -s, --socket PATH   control socket (default $PROCESSORCTL_SOCKET, "
+	    "else\n                      the configuration's, else %s)\n"
 	    "  -j, --json          print the raw JSON reply\n"
 	    "  -t, --timeout S     give up after S seconds (default %d)\n"
 	    "  -h, --help          this text\n"
 	    "  -V, --version       print the version\n", progname,
-	    ctlproto_usage_commands, CTL_DEFAULT_SOCKET, PCTL_TIMEOUT_S);
+	    ctlproto_usage_commands, PCTL_DEFAULT_CONFIG, CTL_DEFAULT_SOCKET,
+	    PCTL_TIMEOUT_S);
 	exit(code);
 }
 
@@ -426,6 +476,18 @@ pctl_connect(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+/* The group that may use the socket: its owner group, else the packaged one. */
+static const char *
+pctl_sock_group(const char *path)
+{
+	struct stat	 st;
+	struct group	*gr;
+
+	if (stat(path, &st) == 0 && (gr = getgrgid(st.st_gid)) != NULL)
+		return gr->gr_name;
+	return "processor";
 }
 
 static int
@@ -534,6 +596,11 @@ pctl_run(const char *path, const struct ctlproto_req *req, int raw, double timeo
 	int		 fd, rc;
 
 	if ((fd = pctl_connect(path)) == -1) {
+		if (errno == EACCES || errno == EPERM) {
+			fprintf(stderr, "%s: %s: permission denied: add yourself "
+			    "to group %s\n", progname, path, pctl_sock_group(path));
+			return PCTL_FAILED;
+		}
 		fprintf(stderr, "%s: cannot connect to %s: %s\n"
 		    "%s: is processor running? Try: systemctl status processor\n",
 		    progname, path, strerror(errno), progname);
@@ -580,14 +647,20 @@ pctl_run(const char *path, const struct ctlproto_req *req, int raw, double timeo
 	}
 	if (!raw)
 		pctl_print_reply(req->r_action, reply);
+	/* like pg_isready: scripts and health checks test the exit status */
+	rc = PCTL_OK;
+	if (req->r_action == CTL_STATUS &&
+	    !json_is_true(json_object_get(reply, "ready")))
+		rc = PCTL_NOTREADY;
 	json_decref(reply);
-	return PCTL_OK;
+	return rc;
 }
 
 int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
 		{ "socket",	required_argument,	NULL, 's' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "timeout",	required_argument,	NULL, 't' },
@@ -596,16 +669,17 @@ main(int argc, char *argv[])
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct ctlproto_req	 req;
-	const char	*path = getenv("PROCESSORCTL_SOCKET");
-	char		 err[512], *end;
+	const char	*path = NULL, *conf = NULL;
+	char		 err[512], *end, *confpath = NULL;
 	double		 timeout = PCTL_TIMEOUT_S;
 	int		 ch, raw = 0, rc;
 
-	if (path == NULL || *path == '\0')
-		path = CTL_DEFAULT_SOCKET;
 	/* "+": options stop at the command, so a device id may start with '-' */
-	while ((ch = getopt_long(argc, argv, "+s:jt:hV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:s:jt:hV", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			conf = optarg;
+			break;
 		case 's':
 			path = optarg;
 			break;
@@ -632,6 +706,19 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	/* -s, then $PROCESSORCTL_SOCKET, then the configuration, then the default */
+	if (path == NULL && (path = getenv("PROCESSORCTL_SOCKET")) != NULL &&
+	    *path == '\0')
+		path = NULL;
+	if (path == NULL && conf != NULL && access(conf, R_OK) == -1) {
+		fprintf(stderr, "%s: %s: %s\n", progname, conf, strerror(errno));
+		return PCTL_USAGE;
+	}
+	if (path == NULL)
+		path = confpath = pctl_conf_socket(conf != NULL ? conf :
+		    PCTL_DEFAULT_CONFIG);
+	if (path == NULL)
+		path = CTL_DEFAULT_SOCKET;
 	if (argc == 0)
 		pctl_usage(PCTL_USAGE);
 	ctlproto_req_init(&req);
@@ -644,5 +731,6 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	rc = pctl_run(path, &req, raw, timeout);
 	ctlproto_req_free(&req);
+	free(confpath);
 	return rc;
 }

@@ -94,8 +94,31 @@ like($err, qr/^processorctl: configuration is invalid/m, 'human form: error on s
 $p->write_config($cfg);
 
 # the env var names the socket
-($rc) = Harness::run_cmd([ctl_bin(), 'status'], env => { PROCESSORCTL_SOCKET => $p->control_socket });
-is($rc, 0, 'PROCESSORCTL_SOCKET is used');
+# (status exits 1 until the reloaded workers report ready)
+ok(wait_until(sub { ($rc) = Harness::run_cmd([ctl_bin(), 'status'],
+    env => { PROCESSORCTL_SOCKET => $p->control_socket }); $rc == 0 }, timeout => 20),
+    'PROCESSORCTL_SOCKET is used');
+
+# -c FILE: the socket from [control] socket of the daemon's configuration
+{
+	my $conf = Harness::tmpdir('ctlconf') . '/processor.conf';
+	open(my $fh, '>', $conf) or die "$conf: $!";
+	print $fh "; comment\n[redis]\nsocket = /nonexistent/wrong-section.sock\n\n"
+	    . "  [control]\n# socket = /nonexistent/commented.sock\n  socket = "
+	    . $p->control_socket . "  \n[http]\nlisten = 127.0.0.1:1\n";
+	close $fh;
+	my ($crc, $cout, $cerr) = Harness::run_cmd([ctl_bin(), '-c', $conf, 'workers'],
+	    env => { PROCESSORCTL_SOCKET => undef });
+	is($crc, 0, '-c FILE: the socket comes from [control] socket') or diag($cerr);
+	($crc, undef, $cerr) = Harness::run_cmd([ctl_bin(), '--config', $conf, '--socket',
+	    '/nonexistent/x.sock', 'workers'], env => { PROCESSORCTL_SOCKET => undef });
+	is($crc, 3, '--socket wins over the configuration');
+	like($cerr, qr{/nonexistent/x\.sock}, 'and is the one named');
+	($crc, undef, $cerr) = Harness::run_cmd([ctl_bin(), '-c', "$conf.missing", 'workers'],
+	    env => { PROCESSORCTL_SOCKET => undef });
+	is($crc, 2, '-c with a missing file: usage error');
+	like($cerr, qr/\Q$conf\E\.missing: No such file/, 'names the file');
+}
 
 # a raw protocol conversation: errors do not close, bad version refused
 use IO::Socket::UNIX;
@@ -132,6 +155,17 @@ like(scalar <$s>, qr/"ok":false.*malformed request/, 'duplicate keys refused');
 close $s;
 ok(wait_until(sub { (ctl($p, 'workers'))[0] == 0 }, timeout => 10), 'still answering');
 ok($p->running, 'master survived all that');
+
+# status for scripts: exit 1 while not ready (draining), 0 once ready again
+ok(wait_until(sub { (ctl($p, 'status'))[0] == 0 }, timeout => 20), 'ready: status exit 0');
+is((ctl($p, 'drain'))[0], 0, 'drain');
+my ($src, $sout);
+ok(wait_until(sub { ($src, $sout) = ctl($p, 'status'); $src == 1 }, timeout => 10),
+    'not ready: status exit 1');
+like($sout, qr/^state:.*not ready \(.*draining.*\)$/m, 'and says why') or diag($sout);
+is((ctl_json($p, 'status'))[0], 1, 'status --json: exit 1 too');
+is((ctl($p, 'resume'))[0], 0, 'resume');
+ok(wait_until(sub { (ctl($p, 'status'))[0] == 0 }, timeout => 10), 'ready again: exit 0');
 
 # master down: exit 3 with a clear message
 is($p->stop, 0, 'master stops');

@@ -71,10 +71,10 @@ close $_ for @held, grep { defined } $x;
 ok(wait_until(sub { (ctl($sock, 'workers'))[0] == 0 }, timeout => 10), 'accepted again once they closed');
 
 SKIP: {
-	skip 'peer credential tests need root', 6 if $> != 0;
-	my $runuser = Harness::which('runuser') or skip 'runuser not installed', 6;
+	skip 'peer credential tests need root', 9 if $> != 0;
+	my $runuser = Harness::which('runuser') or skip 'runuser not installed', 9;
 	my $nobody = getpwnam('nobody');
-	skip 'no user nobody', 6 unless defined $nobody;
+	skip 'no user nobody', 9 unless defined $nobody;
 	# let nobody reach the socket at all: the check under test is SO_PEERCRED
 	chmod 0666, $sock;
 	my $bin = Harness::tmpdir('bin') . '/processorctl';
@@ -97,6 +97,13 @@ SKIP: {
 	    '--socket', $sock, 'workers']);
 	is($rc2, 0, 'uid nobody with our gid as a supplementary group: allowed') or diag($err);
 	chmod 0660, $sock;
+	# outside the socket's group the kernel refuses connect(2): EACCES
+	($rc2, $out, $err) = Harness::run_cmd([@cmd, 'status']);
+	is($rc2, 1, 'uid nobody, socket 0660: exit 1 as for a refused peer') or diag($err);
+	my $grp = getgrgid((stat $sock)[5]);
+	like($err, qr/\Q$sock\E: permission denied: add yourself to group \Q$grp\E$/m,
+	    'EACCES names the group to join');
+	unlike($err, qr/is processor running/, 'no hint that the daemon is down');
 }
 is($p->stop, 0, 'clean exit');
 ok(!-e $sock, 'socket removed');

@@ -121,7 +121,7 @@ static const struct config_key config_keys[] = {
 	{ "postgres", "chunk_interval", config_set_interval,
 	    OFF(cf_chunk_interval), 1, 1000000, "1 day", 0 },
 	{ "postgres", "statement_timeout_ms", config_set_int,
-	    OFF(cf_statement_timeout_ms), 0, 86400000, "30000", 0 },
+	    OFF(cf_statement_timeout_ms), 0, CONFIG_STATEMENT_TIMEOUT_MAX_MS, "30000", 0 },
 
 	{ "processor", "workers", config_set_workers, OFF(cf_workers),
 	    1, CONFIG_WORKERS_MAX, "auto", 0 },
@@ -141,7 +141,7 @@ static const struct config_key config_keys[] = {
 	    OFF(cf_restart_window_ms), 1000, 86400000, "60000", 0 },
 
 	{ "http", "listen", config_set_listen, OFF(cf_http_listen), 0, 0,
-	    "127.0.0.1:9187", CK_EMPTY_OK },
+	    "127.0.0.1:10187", CK_EMPTY_OK },
 
 	{ "control", "socket", config_set_socket, OFF(cf_control_socket),
 	    0, 0, "/run/processor/control.sock", 0 },
@@ -564,7 +564,7 @@ config_set_listen(struct config *cf, const struct config_key *k,
 	if ((v[0] == '[') != (v[hlen - 1] == ']') || (v[0] == '[' && hlen < 3) ||
 	    (v[0] != '[' && memchr(v, ':', hlen) != NULL)) {
 		config_why(why, whylen, "'%s': write an IPv6 address in "
-		    "brackets, as in [::1]:9187", v);
+		    "brackets, as in [::1]:10187", v);
 		return -1;
 	}
 	return config_store(cf, k, v, why, whylen);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #define CONFIG_DEFAULT_PATH	"/etc/processor/processor.conf"
+#define CONFIG_STATEMENT_TIMEOUT_MAX_MS	86400000	/* a day */
 
 enum hypertable_mode {
 	HYPERTABLE_AUTO = 0,

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -198,18 +200,48 @@ http_resolve(const char *listen, struct sockaddr_storage *ss)
 	return 0;
 }
 
+/*
+ * Bind the listening socket here rather than in libmicrohttpd, whose
+ * MHD_start_daemon loses the errno of a failed bind(2): the caller has to
+ * tell "address in use" from "permission denied".
+ */
+static int
+http_listen(const struct sockaddr_storage *ss)
+{
+	socklen_t	len;
+	int		fd, on = 1, saved;
+
+	len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+	if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, (const struct sockaddr *)ss, len) == -1 ||
+	    listen(fd, 64) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 int
 http_start(struct ev_loop *loop, const char *listen, const struct http_cb *cb)
 {
 	const union MHD_DaemonInfo	*info;
 	struct sockaddr_storage		 ss;
 	unsigned int			 flags;
+	int				 fd;
 
 	memset(&ss, 0, sizeof(ss));
 	if (http_resolve(listen, &ss) == -1) {
 		errno = EINVAL;
 		return -1;
 	}
+	if ((fd = http_listen(&ss)) == -1)
+		return -1;
 	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -218,15 +250,15 @@ http_start(struct ev_loop *loop, const char *listen, const struct http_cb *cb)
 	http.h_daemon = MHD_start_daemon(flags, 0, NULL, NULL, http_handler,
 	    NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_CONNECTIONS,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_PER_IP,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_SEC,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
 	    MHD_OPTION_END);
 	if (http.h_daemon == NULL) {
-		if (errno == 0)
-			errno = EADDRINUSE;
+		close(fd);
+		errno = ENOMEM;
 		return -1;
 	}
 	info = MHD_get_daemon_info(http.h_daemon, MHD_DAEMON_INFO_EPOLL_FD);

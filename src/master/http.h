@@ -21,7 +21,8 @@ struct http_cb {
 
 /*
  * Listen on "host:port", "[v6addr]:port" or ":port"/"*:port" (any address).
- * Returns 0, or -1 with errno (EINVAL for a bad address).  The callbacks run
+ * Returns 0, or -1 with errno (EINVAL for a bad address, else bind(2)'s,
+ * EADDRINUSE among them).  The callbacks run
  * on the loop, inside http's I/O handling.
  */
 int	http_start(struct ev_loop *, const char *listen, const struct http_cb *);

@@ -1,6 +1,7 @@
 /* Master-only poll of the consumer group's lag and pending count (XINFO GROUPS) and the DLQ length. */
 #include "autoconf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ static struct {
 	int			 lg_warned;
 	struct group_stats	 lg_group;
 	int64_t			 lg_dlq_len;	/* XLEN <stream>:dlq, -1 unknown */
+	int64_t			 lg_oldest_ms;	/* XPENDING smallest id's ms; 0 none, -1 unknown */
 } lag;
 
 static void
@@ -137,6 +139,36 @@ lag_dlq_reply(redisAsyncContext *ac, void *reply, void *arg)
 	    r->integer : -1;
 }
 
+/*
+ * XPENDING in its summary form: [count, smallest id, greatest id, consumers].
+ * Ids start with the ms time of the XADD, so the smallest pending id dates
+ * the oldest entry delivered but not yet acknowledged.
+ */
+static void
+lag_pending_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply	*r = reply;
+	char			*end;
+	unsigned long long	 ms;
+
+	(void)ac;
+	(void)arg;
+	lag.lg_oldest_ms = -1;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2)
+		return;
+	if (r->element[0]->type == REDIS_REPLY_INTEGER &&
+	    r->element[0]->integer == 0) {
+		lag.lg_oldest_ms = 0;
+		return;
+	}
+	if (r->element[1]->type != REDIS_REPLY_STRING)
+		return;
+	ms = strtoull(r->element[1]->str, &end, 10);
+	if (end != r->element[1]->str && *end == '-' && ms > 0 &&
+	    ms <= INT64_MAX)
+		lag.lg_oldest_ms = (int64_t)ms;
+}
+
 static void
 lag_ignore(redisAsyncContext *ac, void *reply, void *arg)
 {
@@ -182,6 +214,8 @@ lag_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		lag.lg_busy = 1;
 	redisAsyncCommand(lag.lg_ac, lag_dlq_reply, NULL, "XLEN %s:dlq",
 	    lag.lg_cf->cf_stream);
+	redisAsyncCommand(lag.lg_ac, lag_pending_reply, NULL, "XPENDING %s %s",
+	    lag.lg_cf->cf_stream, lag.lg_cf->cf_group);
 }
 
 int
@@ -189,6 +223,7 @@ lag_start(struct ev_loop *loop, const struct config *cf)
 {
 	memset(&lag, 0, sizeof(lag));
 	lag.lg_dlq_len = -1;
+	lag.lg_oldest_ms = -1;
 	lag.lg_loop = loop;
 	lag.lg_cf = cf;
 	ev_timer_init(&lag.lg_timer, lag_tick, 0.5, LAG_INTERVAL);
@@ -205,6 +240,7 @@ lag_reconfigure(const struct config *cf)
 	lag.lg_ac = NULL;
 	lag.lg_busy = 0;
 	lag.lg_group.gs_known = 0;
+	lag.lg_oldest_ms = -1;
 }
 
 void
@@ -222,4 +258,5 @@ lag_get(struct group_stats *g)
 {
 	*g = lag.lg_group;
 	g->gs_dlq_len = lag.lg_dlq_len;
+	g->gs_oldest_ms = lag.lg_oldest_ms;
 }

@@ -50,6 +50,7 @@
 #include "master/http.h"
 #include "master/lag.h"
 #include "util/log.h"
+#include "util/procstat.h"
 #include "master/master.h"
 #include "master/migrate.h"
 #include "master/notify.h"
@@ -91,6 +92,8 @@ static struct {
 	uint64_t		 m_last_status_ms;
 	double			 m_rate;
 	int			 m_watchdog_withheld;
+	int			 m_reload_ok;	/* the last reload was applied */
+	int64_t			 m_last_commit_ms;	/* newest ws_last_commit_ms seen */
 	int			(*m_child_main)(const struct config *, int, int);
 } m;
 
@@ -206,6 +209,7 @@ master_prom_input(struct prom_input *in, struct prom_worker *pw)
 {
 	const struct worker	*w;
 	const char		*why;
+	struct timespec		 ts;
 	uint64_t		 now = pacing_now_ms();
 	int			 slot, n = 0;
 
@@ -221,6 +225,11 @@ master_prom_input(struct prom_input *in, struct prom_worker *pw)
 	}
 	memset(in, 0, sizeof(*in));
 	in->pi_version = PACKAGE_VERSION;
+	in->pi_revision = master_revision;
+	in->pi_reload_ok = m.m_reload_ok;
+	in->pi_last_commit_ms = m.m_last_commit_ms;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	in->pi_now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	in->pi_configured = supervise_wanted();
 	in->pi_workers = pw;
 	in->pi_nworkers = n;
@@ -231,6 +240,7 @@ master_prom_input(struct prom_input *in, struct prom_worker *pw)
 static int
 master_http_metrics(struct buf *b, void *arg)
 {
+	struct procstat		 self;
 	struct prom_input	 in;
 	struct prom_worker	*pw;
 	int			 rc;
@@ -239,6 +249,8 @@ master_http_metrics(struct buf *b, void *arg)
 	if ((pw = calloc((size_t)supervise_slots() + 1, sizeof(*pw))) == NULL)
 		return -1;
 	master_prom_input(&in, pw);
+	if (procstat_self(&self) == 0)
+		in.pi_master = &self;
 	rc = prom_render(b, &in);
 	free(pw);
 	return rc;
@@ -257,7 +269,11 @@ master_http_start(void)
 	if (listen == NULL || *listen == '\0')
 		return 0;
 	if (http_start(m.m_loop, listen, &master_http_cb) == -1) {
-		log_error("cannot listen for HTTP on %s: %s", listen,
+		log_error("[http] listen = %s: %s", listen,
+		    errno == EADDRINUSE ? "address in use" :
+		    errno == EACCES ? "permission denied" :
+		    errno == EADDRNOTAVAIL ? "no such address on this host" :
+		    errno == EINVAL ? "not a numeric host:port" :
 		    strerror(errno));
 		return -1;
 	}
@@ -408,7 +424,8 @@ master_worker_up(struct worker *w)
 static void
 master_worker_stats(struct worker *w)
 {
-	(void)w;
+	if (w->w_stats.ws_last_commit_ms > m.m_last_commit_ms)
+		m.m_last_commit_ms = w->w_stats.ws_last_commit_ms;
 	master_check_ready();
 }
 
@@ -507,9 +524,11 @@ master_reload(void)
 	if (config_load(&ncf, m.m_path, err, sizeof(err)) == -1) {
 		log_error("reload failed, keeping the running configuration: %s",
 		    err);
+		m.m_reload_ok = 0;
 		config_free(&ncf);
 		return;
 	}
+	m.m_reload_ok = 1;
 	log_info("reloading: %d workers, replacing them one at a time",
 	    config_workers(&ncf));
 	notify_reloading();
@@ -668,6 +687,7 @@ master_run(struct config *cf, const char *path, enum log_level level,
 	memset(cf, 0, sizeof(*cf));
 	m.m_path = path;
 	m.m_level_forced = level_forced;
+	m.m_reload_ok = 1;
 	log_init(level, "master");
 	log_info("processor %s starting with %d workers", PACKAGE_VERSION,
 	    config_workers(&m.m_cf));

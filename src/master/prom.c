@@ -73,7 +73,7 @@ prom_double(struct buf *b, double v)
 	if (v >= 0 && v < 9007199254740992.0 && v == (double)(uint64_t)v)
 		buf_printf(b, "%" PRIu64, (uint64_t)v);
 	else
-		buf_printf(b, "%.10g", v);
+		buf_printf(b, "%.15g", v);
 }
 
 static void
@@ -105,8 +105,7 @@ prom_sum(const struct prom_input *in, struct worker_stats *out)
 }
 
 static void
-prom_counters_render(struct buf *b, const struct prom_input *in,
-    const struct worker_stats *sum)
+prom_counters_render(struct buf *b, const struct prom_input *in)
 {
 	const struct prom_counter *pc;
 	size_t	 i;
@@ -114,38 +113,26 @@ prom_counters_render(struct buf *b, const struct prom_input *in,
 
 	for (i = 0; i < sizeof(prom_counters) / sizeof(prom_counters[0]); i++) {
 		pc = &prom_counters[i];
-		buf_printf(b, "# HELP processor_%s_total %s\n"
-		    "# TYPE processor_%s_total counter\n"
-		    "processor_%s_total %" PRIu64 "\n", pc->pc_name,
-		    pc->pc_help, pc->pc_name, pc->pc_name,
-		    prom_field(sum, pc->pc_off));
-		buf_printf(b, "# HELP processor_worker_%s_total %s "
-		    "Per worker slot.\n# TYPE processor_worker_%s_total "
-		    "counter\n", pc->pc_name, pc->pc_help, pc->pc_name);
+		buf_printf(b, "# HELP processor_%s_total %s Per worker slot.\n"
+		    "# TYPE processor_%s_total counter\n", pc->pc_name,
+		    pc->pc_help, pc->pc_name);
 		for (w = 0; w < in->pi_nworkers; w++)
-			buf_printf(b, "processor_worker_%s_total{worker=\"%d\"} "
-			    "%" PRIu64 "\n", pc->pc_name,
-			    in->pi_workers[w].pw_slot,
+			buf_printf(b, "processor_%s_total{worker=\"%d\"} %" PRIu64
+			    "\n", pc->pc_name, in->pi_workers[w].pw_slot,
 			    prom_field(&in->pi_workers[w].pw_stats, pc->pc_off));
 	}
 }
 
 static void
-prom_write_errors(struct buf *b, const struct prom_input *in,
-    const struct worker_stats *sum)
+prom_write_errors(struct buf *b, const struct prom_input *in)
 {
 	int	k, w;
 
 	prom_head(b, "processor_write_errors_total", "counter",
-	    "Failed batch writes to PostgreSQL by kind.");
-	for (k = 0; k < WERR_KIND_COUNT; k++)
-		buf_printf(b, "processor_write_errors_total{kind=\"%s\"} %"
-		    PRIu64 "\n", prom_werr_names[k], sum->ws_write_errors[k]);
-	prom_head(b, "processor_worker_write_errors_total", "counter",
 	    "Failed batch writes to PostgreSQL by kind. Per worker slot.");
 	for (w = 0; w < in->pi_nworkers; w++)
 		for (k = 0; k < WERR_KIND_COUNT; k++)
-			buf_printf(b, "processor_worker_write_errors_total{"
+			buf_printf(b, "processor_write_errors_total{"
 			    "worker=\"%d\",kind=\"%s\"} %" PRIu64 "\n",
 			    in->pi_workers[w].pw_slot, prom_werr_names[k],
 			    in->pi_workers[w].pw_stats.ws_write_errors[k]);
@@ -175,17 +162,15 @@ prom_histogram(struct buf *b, enum hist_kind kind, const struct histogram *h)
 }
 
 static void
-prom_gauge_pair(struct buf *b, const char *name, const char *help,
-    uint64_t total, const struct prom_input *in, size_t off)
+prom_gauge_workers(struct buf *b, const char *name, const char *help,
+    const struct prom_input *in, size_t off)
 {
 	int	w;
 
-	buf_printf(b, "# HELP processor_%s %s\n# TYPE processor_%s gauge\n"
-	    "processor_%s %" PRIu64 "\n", name, help, name, name, total);
-	buf_printf(b, "# HELP processor_worker_%s %s Per worker slot.\n"
-	    "# TYPE processor_worker_%s gauge\n", name, help, name);
+	buf_printf(b, "# HELP processor_%s %s Per worker slot.\n"
+	    "# TYPE processor_%s gauge\n", name, help, name);
 	for (w = 0; w < in->pi_nworkers; w++)
-		buf_printf(b, "processor_worker_%s{worker=\"%d\"} %" PRIu64 "\n",
+		buf_printf(b, "processor_%s{worker=\"%d\"} %" PRIu64 "\n",
 		    name, in->pi_workers[w].pw_slot,
 		    prom_field(&in->pi_workers[w].pw_stats, off));
 }
@@ -219,9 +204,117 @@ prom_workers(struct buf *b, const struct prom_input *in)
 	}
 }
 
-static void
-prom_group(struct buf *b, const struct group_stats *g)
+/* A worker that has not sent a snapshot yet has no process numbers. */
+static int
+prom_worker_sampled(const struct prom_worker *pw)
 {
+	return pw->pw_up && pw->pw_stats.ws_start_time > 0;
+}
+
+/* One sample of a process_* family for the master or a worker slot. */
+static void
+prom_process_sample(struct buf *b, const char *name, int slot, double v)
+{
+	if (slot < 0)
+		buf_printf(b, "%s{role=\"master\"} ", name);
+	else
+		buf_printf(b, "%s{role=\"worker\",worker=\"%d\"} ", name, slot);
+	prom_double(b, v);
+	buf_putc(b, '\n');
+}
+
+/*
+ * The process collector's families (as client libraries name them), one
+ * series per process: the master's own from /proc/self, each worker's from
+ * its last snapshot.
+ */
+static void
+prom_process(struct buf *b, const struct prom_input *in)
+{
+	static const struct {
+		const char	*name;
+		const char	*type;
+		const char	*help;
+	} fam[] = {
+		{ "process_resident_memory_bytes", "gauge",
+		    "Resident memory size in bytes." },
+		{ "process_cpu_seconds_total", "counter",
+		    "Total user and system CPU time spent in seconds." },
+		{ "process_open_fds", "gauge", "Number of open file descriptors." },
+		{ "process_start_time_seconds", "gauge",
+		    "Start time of the process since the Unix epoch in seconds." },
+	};
+	const struct prom_worker	*pw;
+	double				 v;
+	size_t				 f;
+	int				 w;
+
+	for (f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+		prom_head(b, fam[f].name, fam[f].type, fam[f].help);
+		if (in->pi_master != NULL) {
+			v = f == 0 ? (double)in->pi_master->ps_rss_bytes :
+			    f == 1 ? in->pi_master->ps_cpu_seconds :
+			    f == 2 ? (double)in->pi_master->ps_open_fds :
+			    in->pi_master->ps_start_time;
+			prom_process_sample(b, fam[f].name, -1, v);
+		}
+		for (w = 0; w < in->pi_nworkers; w++) {
+			pw = &in->pi_workers[w];
+			if (!prom_worker_sampled(pw))
+				continue;
+			v = f == 0 ? (double)pw->pw_stats.ws_rss_bytes :
+			    f == 1 ? pw->pw_stats.ws_cpu_seconds :
+			    f == 2 ? (double)pw->pw_stats.ws_open_fds :
+			    pw->pw_stats.ws_start_time;
+			prom_process_sample(b, fam[f].name, pw->pw_slot, v);
+		}
+	}
+}
+
+/* 1 when every live worker reports the flag; 0 also when none is live. */
+static int
+prom_all_up(const struct prom_input *in, uint32_t flag)
+{
+	int	w, live = 0;
+
+	for (w = 0; w < in->pi_nworkers; w++) {
+		if (!in->pi_workers[w].pw_up)
+			continue;
+		live++;
+		if (!(in->pi_workers[w].pw_stats.ws_flags & flag))
+			return 0;
+	}
+	return live > 0;
+}
+
+static void
+prom_health(struct buf *b, const struct prom_input *in)
+{
+	prom_head(b, "processor_redis_up", "gauge",
+	    "1 when every live worker is connected to Redis.");
+	buf_printf(b, "processor_redis_up %d\n", prom_all_up(in, WS_REDIS_UP));
+	prom_head(b, "processor_postgres_up", "gauge",
+	    "1 when every live worker is connected to PostgreSQL.");
+	buf_printf(b, "processor_postgres_up %d\n", prom_all_up(in, WS_PG_UP));
+	prom_head(b, "processor_config_last_reload_successful", "gauge",
+	    "0 when the last SIGHUP or processorctl reload was refused.");
+	buf_printf(b, "processor_config_last_reload_successful %d\n",
+	    in->pi_reload_ok ? 1 : 0);
+	if (in->pi_last_commit_ms > 0) {
+		prom_head(b, "processor_last_commit_timestamp_seconds", "gauge",
+		    "When a worker last committed a batch (Unix time).");
+		buf_puts(b, "processor_last_commit_timestamp_seconds ");
+		prom_double(b, (double)in->pi_last_commit_ms / 1000.0);
+		buf_putc(b, '\n');
+	}
+}
+
+static void
+prom_group(struct buf *b, const struct prom_input *in)
+{
+	const struct group_stats *g = &in->pi_group;
+	int64_t			  age;
+
 	if (g->gs_dlq_len >= 0) {
 		prom_head(b, "processor_dlq_length", "gauge",
 		    "Entries in the dead-letter stream <stream>:dlq (capped near dlq_maxlen).");
@@ -233,10 +326,23 @@ prom_group(struct buf *b, const struct group_stats *g)
 	    "Entries delivered to the group but not acknowledged (XINFO GROUPS).");
 	buf_printf(b, "processor_consumer_group_pending %" PRId64 "\n",
 	    g->gs_pending);
-	prom_head(b, "processor_consumer_group_lag", "gauge",
-	    "Entries not yet delivered to the group (XINFO GROUPS); -1 when "
-	    "Redis cannot tell.");
-	buf_printf(b, "processor_consumer_group_lag %" PRId64 "\n", g->gs_lag);
+	if (g->gs_lag >= 0) {
+		prom_head(b, "processor_consumer_group_lag", "gauge",
+		    "Entries not yet delivered to the group (XINFO GROUPS); "
+		    "absent when Redis cannot tell.");
+		buf_printf(b, "processor_consumer_group_lag %" PRId64 "\n",
+		    g->gs_lag);
+	}
+	if (g->gs_oldest_ms >= 0) {
+		age = g->gs_oldest_ms == 0 || in->pi_now_ms < g->gs_oldest_ms ?
+		    0 : in->pi_now_ms - g->gs_oldest_ms;
+		prom_head(b, "processor_oldest_pending_age_seconds", "gauge",
+		    "Age of the oldest entry delivered but not acknowledged "
+		    "(XPENDING); 0 when none is pending.");
+		buf_puts(b, "processor_oldest_pending_age_seconds ");
+		prom_double(b, (double)age / 1000.0);
+		buf_putc(b, '\n');
+	}
 }
 
 int
@@ -247,20 +353,25 @@ prom_render(struct buf *b, const struct prom_input *in)
 
 	prom_sum(in, &sum);
 	prom_head(b, "processor_build_info", "gauge",
-	    "Always 1; the version is in the label.");
+	    "Always 1; the version and git revision are in the labels.");
 	buf_puts(b, "processor_build_info{version=\"");
 	prom_label_value(b, in->pi_version);
+	buf_puts(b, "\",revision=\"");
+	prom_label_value(b, in->pi_revision != NULL ? in->pi_revision :
+	    "unknown");
 	buf_puts(b, "\"} 1\n");
-	prom_counters_render(b, in, &sum);
-	prom_write_errors(b, in, &sum);
+	prom_counters_render(b, in);
+	prom_write_errors(b, in);
 	for (k = 0; k < HIST_KIND_COUNT; k++)
 		prom_histogram(b, (enum hist_kind)k, &sum.ws_hist[k]);
-	prom_gauge_pair(b, "devices_tracked", "Devices with state in memory.",
-	    sum.ws_devices, in, offsetof(struct worker_stats, ws_devices));
-	prom_gauge_pair(b, "batches_inflight",
-	    "Batches read but not yet settled.", sum.ws_inflight, in,
+	prom_gauge_workers(b, "devices_tracked", "Devices with state in memory.",
+	    in, offsetof(struct worker_stats, ws_devices));
+	prom_gauge_workers(b, "batches_inflight",
+	    "Batches read but not yet settled.", in,
 	    offsetof(struct worker_stats, ws_inflight));
 	prom_workers(b, in);
-	prom_group(b, &in->pi_group);
+	prom_health(b, in);
+	prom_process(b, in);
+	prom_group(b, in);
 	return buf_cstr(b) == NULL ? -1 : 0;
 }

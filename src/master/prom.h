@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "util/procstat.h"
 #include "wire/metrics.h"
 
 struct buf;
@@ -20,19 +21,26 @@ struct prom_worker {
 
 struct prom_input {
 	const char		*pi_version;
+	const char		*pi_revision;	/* git describe, or "unknown" */
 	int			 pi_configured;	/* workers wanted */
 	const struct prom_worker *pi_workers;
 	int			 pi_nworkers;
 	const struct worker_stats *pi_retired;	/* slots dropped by reloads */
 	struct group_stats	 pi_group;
+	const struct procstat	*pi_master;	/* the master process; NULL unknown */
+	int			 pi_reload_ok;	/* the last reload (or the start) worked */
+	int64_t			 pi_last_commit_ms;	/* Unix ms; 0 none yet */
+	int64_t			 pi_now_ms;	/* Unix ms, for ages */
 };
 
 /*
- * Convention: every counter appears twice.  processor_worker_X_total{worker="N"}
- * is slot N's count over all its lives (it survives restarts), and
- * processor_X_total (no worker label) is the sum of those plus what slots
- * removed by a reload had counted, so neither ever goes backwards.
- * Histograms are exported as totals only.
+ * Convention: one family per counter, one series per worker slot:
+ * processor_X_total{worker="N"} is slot N's count over all its lives (it
+ * survives restarts, so it never goes backwards); sum() gives the total.  A
+ * slot removed by a reload takes its series with it.  Histograms are
+ * exported summed over the workers, retired slots included.  A value the
+ * master does not know (group lag, oldest pending entry, last commit) is
+ * left out, never written as a sentinel.
  */
 int	prom_render(struct buf *, const struct prom_input *);
 /* The totals prom_render exports: retired + sum of workers (gauges summed too). */

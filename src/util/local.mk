@@ -9,4 +9,10 @@ libprocessor_a_SOURCES += \
 	src/util/redisconn.c src/util/redisconn.h \
 	src/util/crash.c src/util/crash.h \
 	src/util/fault.c src/util/fault.h \
+	src/util/procstat.c src/util/procstat.h \
 	src/util/exitcodes.h
+
+check_PROGRAMS += t/unit/log.t
+t_unit_log_t_SOURCES = t/unit/log.c
+t_unit_log_t_CPPFLAGS = $(TAP_CPPFLAGS)
+t_unit_log_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)

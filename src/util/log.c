@@ -1,6 +1,8 @@
 /* Logging: one JSON object per line on stderr; errno survives every call. */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 static enum log_level	 log_level = LOG_LVL_INFO;
 static char		 log_proc[32] = "processor";
 static char		log_ctx[LOG_FIELDS_MAX];	/* log_context */
+static int		 log_journal;	/* stderr is journald's stream: <N> prefix */
 
 static const char *const level_names[] = {
 	[LOG_LVL_DEBUG] = "debug",
@@ -26,10 +29,35 @@ static const char *const level_names[] = {
 /* syslog priorities, so journald (SyslogLevelPrefix=) files lines right. */
 static const int level_prio[] = { 7, 6, 4, 3, 2 };
 
+/*
+ * systemd sets JOURNAL_STREAM to "DEV:INO" of the stream it connected to the
+ * service's stdout/stderr (systemd.exec(5)).  Only when fd 2 is that very
+ * stream does a <N> syslog prefix mean anything; anywhere else (a terminal,
+ * a file, docker logs, a pipe that merely inherited the variable) it would
+ * break the one-JSON-object-per-line promise.
+ */
+int
+log_stderr_is_journal(void)
+{
+	struct stat		 st;
+	unsigned long long	 dev, ino;
+	const char		*js;
+	char			 tail;
+
+	if ((js = getenv("JOURNAL_STREAM")) == NULL ||
+	    sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(enum log_level level, const char *procname)
 {
 	log_level = level;
+	log_journal = log_stderr_is_journal();
 	log_procinit(procname);
 }
 
@@ -238,10 +266,13 @@ log_vemit(enum log_level level, const char *fields, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof(line),
-	    "<%d>{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"process\":\"%s\","
+	n = 0;
+	if (log_journal)
+		n = snprintf(line, sizeof(line), "<%d>", level_prio[level]);
+	n += snprintf(line + n, sizeof(line) - (size_t)n,
+	    "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"process\":\"%s\","
 	    "\"pid\":%ld,\"message\":\"%s\"%s%s%s%s}\n",
-	    level_prio[level], ts, now.tv_nsec / 1000000L, level_names[level],
+	    ts, now.tv_nsec / 1000000L, level_names[level],
 	    log_proc, (long)getpid(), emsg, *log_ctx ? "," : "", log_ctx,
 	    fields && *fields ? "," : "", fields ? fields : "");
 	if (n < 0)

@@ -13,6 +13,8 @@ enum log_level {
 };
 
 void	log_init(enum log_level, const char *procname);
+/* 1 when fd 2 is the stream named by $JOURNAL_STREAM (log_init checks once). */
+int	log_stderr_is_journal(void);
 void	log_procinit(const char *procname);
 void	log_setlevel(enum log_level);
 enum log_level log_getlevel(void);

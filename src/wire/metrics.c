@@ -1,13 +1,19 @@
 /* Histogram bucketing and snapshot arithmetic shared by workers and the master. */
 #include "wire/metrics.h"
 
+/*
+ * The write-duration buckets reach the largest statement_timeout_ms the
+ * configuration accepts (a day), with 30 s, the default, as a bound of its
+ * own: a write cut short by the timeout lands in a finite bucket, not +Inf.
+ */
 const double hist_bounds[HIST_KIND_COUNT][HIST_BUCKETS] = {
 	[HIST_BATCH_SIZE] = { 1, 2, 5, 10, 25, 50, 100, 200, 300, 500, 750,
-	    1000, 2000, 5000 },
+	    1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000 },
 	[HIST_WRITE_SECONDS] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-	    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 },
+	    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 3600,
+	    86400 },
 	[HIST_E2E_SECONDS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-	    0.25, 0.5, 1, 2.5, 5, 10, 60 },
+	    0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600 },
 };
 
 const char *const hist_names[HIST_KIND_COUNT] = {

@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-#define METRICS_VERSION		1
-#define HIST_BUCKETS		14	/* plus +Inf, kept in h_count */
+#define METRICS_VERSION		2
+#define HIST_BUCKETS		20	/* plus +Inf, kept in h_count */
 
 enum hist_kind {
 	HIST_BATCH_SIZE = 0,	/* records per batch */
@@ -48,6 +48,12 @@ struct worker_stats {
 	uint64_t	 ws_rehydrated;		/* devices seeded from positions */
 	uint64_t	 ws_inflight;		/* batches in flight now */
 	struct histogram ws_hist[HIST_KIND_COUNT];
+	/* the worker process itself, sampled before each snapshot (wlink) */
+	uint64_t	 ws_rss_bytes;
+	uint64_t	 ws_open_fds;
+	double		 ws_cpu_seconds;
+	double		 ws_start_time;		/* Unix time, seconds; 0 unknown */
+	int64_t		 ws_last_commit_ms;	/* Unix ms of the last commit; 0 none */
 };
 
 #define WS_REDIS_UP	0x01
@@ -61,6 +67,7 @@ struct group_stats {
 	int64_t			 gs_pending;	/* XINFO GROUPS pending */
 	int64_t			 gs_lag;	/* XINFO GROUPS lag; -1 when Redis says nil */
 	int64_t			 gs_dlq_len;	/* XLEN <stream>:dlq; -1 unknown */
+	int64_t			 gs_oldest_ms;	/* XPENDING smallest id's ms; 0 none, -1 unknown */
 };
 
 /* Upper bounds of the buckets of each histogram kind. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wire/control_msg.h"
@@ -11,6 +12,7 @@
 #include "util/fault.h"
 #include "proc/ipc.h"
 #include "util/log.h"
+#include "util/procstat.h"
 #include "wire/metrics.h"
 #include "worker/wlink.h"
 
@@ -25,7 +27,34 @@ static struct {
 	uint32_t		 wl_slot;
 	uint32_t		 wl_pid;
 	int			 wl_running;
+	uint64_t		 wl_batches;	/* ws_batches at the last snapshot */
 } wlink;
+
+/*
+ * The process's own numbers go into every snapshot.  The last commit's time
+ * is when a snapshot first saw ws_batches grow: the pipeline counts commits
+ * but keeps no clock, so the time is late by at most one stats interval.
+ */
+static void
+wlink_sample(struct worker_stats *ws)
+{
+	struct procstat	ps;
+	struct timespec	now;
+
+	ws->ws_version = METRICS_VERSION;
+	if (procstat_self(&ps) == 0) {
+		ws->ws_rss_bytes = ps.ps_rss_bytes;
+		ws->ws_open_fds = ps.ps_open_fds;
+		ws->ws_cpu_seconds = ps.ps_cpu_seconds;
+		ws->ws_start_time = ps.ps_start_time;
+	}
+	if (ws->ws_batches != wlink.wl_batches) {
+		wlink.wl_batches = ws->ws_batches;
+		clock_gettime(CLOCK_REALTIME, &now);
+		ws->ws_last_commit_ms = (int64_t)now.tv_sec * 1000 +
+		    now.tv_nsec / 1000000;
+	}
+}
 
 static void
 wlink_call(void (*fn)(void *))
@@ -137,7 +166,7 @@ wlink_flush_stats(void)
 	/* Absolute snapshots: skipping one while the master is slow loses nothing. */
 	if (ipc_queued(&wlink.wl_chan) > 0)
 		return;
-	wlink.wl_stats->ws_version = METRICS_VERSION;
+	wlink_sample(wlink.wl_stats);
 	if (ipc_compose(&wlink.wl_chan, MSG_STATS, wlink.wl_slot, wlink.wl_pid,
 	    wlink.wl_stats, sizeof(*wlink.wl_stats)) == -1)
 		log_warn("cannot queue stats for the master");
@@ -186,7 +215,7 @@ wlink_start(struct ev_loop *loop, int fd, int slot, const char *consumer,
 	memset(&hello, 0, sizeof(hello));
 	hello.hl_version = IPC_HELLO_VERSION;
 	strncpy(hello.hl_consumer, consumer, sizeof(hello.hl_consumer) - 1);
-	stats->ws_version = METRICS_VERSION;
+	wlink_sample(stats);
 	if (ipc_compose(&wlink.wl_chan, MSG_HELLO, wlink.wl_slot,
 	    wlink.wl_pid, &hello, sizeof(hello)) == -1 ||
 	    ipc_compose(&wlink.wl_chan, MSG_STATS, wlink.wl_slot,
@@ -207,7 +236,7 @@ wlink_stop(void)
 		return;
 	ev_timer_stop(wlink.wl_loop, &wlink.wl_timer);
 	/* Final numbers, so the master's totals count the last batch. */
-	wlink.wl_stats->ws_version = METRICS_VERSION;
+	wlink_sample(wlink.wl_stats);
 	(void)ipc_compose(&wlink.wl_chan, MSG_STATS, wlink.wl_slot,
 	    wlink.wl_pid, wlink.wl_stats, sizeof(*wlink.wl_stats));
 	(void)ipc_flush(&wlink.wl_chan);

@@ -133,7 +133,7 @@ check_defaults(const struct config *cf, const char *what)
 	    cf->cf_startup_timeout_ms == 60000 &&
 	    cf->cf_shutdown_timeout_ms == 30000 && cf->cf_max_restarts == 5 &&
 	    cf->cf_restart_window_ms == 60000, "%s: processor numbers", what);
-	is_string(cf->cf_http_listen, "127.0.0.1:9187", "%s: http listen", what);
+	is_string(cf->cf_http_listen, "127.0.0.1:10187", "%s: http listen", what);
 	is_string(cf->cf_control_socket, "/run/processor/control.sock",
 	    "%s: control socket", what);
 }
@@ -407,19 +407,19 @@ test_values(void)
 		    "-1 is out of range (0..1000)" },
 		{ "PROCESSOR_PROCESSOR_RESTART_WINDOW_MS", "1",
 		    "1 is out of range (1000..86400000)" },
-		{ "PROCESSOR_HTTP_LISTEN", "[::1]:9187", NULL },
+		{ "PROCESSOR_HTTP_LISTEN", "[::1]:10187", NULL },
 		{ "PROCESSOR_HTTP_LISTEN", "0.0.0.0:1", NULL },
 		{ "PROCESSOR_HTTP_LISTEN", "localhost:65535", NULL },
-		{ "PROCESSOR_HTTP_LISTEN", "9187",
-		    "'9187' is not host:port (port 1..65535)" },
-		{ "PROCESSOR_HTTP_LISTEN", ":9187",
-		    "':9187' is not host:port (port 1..65535)" },
+		{ "PROCESSOR_HTTP_LISTEN", "10187",
+		    "'10187' is not host:port (port 1..65535)" },
+		{ "PROCESSOR_HTTP_LISTEN", ":10187",
+		    "':10187' is not host:port (port 1..65535)" },
 		{ "PROCESSOR_HTTP_LISTEN", "h:0", "'h:0' is not host:port (port "
 		    "1..65535)" },
 		{ "PROCESSOR_HTTP_LISTEN", "h:http", "'h:http' is not host:port "
 		    "(port 1..65535)" },
-		{ "PROCESSOR_HTTP_LISTEN", "::1:9187", "'::1:9187': write an IPv6 "
-		    "address in brackets, as in [::1]:9187" },
+		{ "PROCESSOR_HTTP_LISTEN", "::1:10187", "'::1:10187': write an IPv6 "
+		    "address in brackets, as in [::1]:10187" },
 		{ "PROCESSOR_CONTROL_SOCKET", "control.sock",
 		    "'control.sock' is not an absolute path" },
 		{ "PROCESSOR_CONTROL_SOCKET", "/run/processor/"

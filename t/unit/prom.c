@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "conf/config.h"
+#include "util/procstat.h"
 #include "wire/metrics.h"
 #include "master/prom.h"
 #include "tap.h"
@@ -44,6 +46,7 @@ main(void)
 {
 	struct prom_worker	 pw[2];
 	struct worker_stats	 retired, sum;
+	struct procstat		 master;
 	struct prom_input	 in;
 	struct buf		 b;
 	const char		*t;
@@ -51,7 +54,7 @@ main(void)
 	int			 i, mono;
 	char			 series[128];
 
-	plan(17);
+	plan(29);
 	memset(pw, 0, sizeof(pw));
 	fill(&pw[0].pw_stats, 100);
 	fill(&pw[1].pw_stats, 1000);
@@ -80,29 +83,41 @@ main(void)
 	in.pi_group.gs_known = 1;
 	in.pi_group.gs_pending = 12;
 	in.pi_group.gs_lag = -1;
+	in.pi_group.gs_dlq_len = -1;
+	in.pi_group.gs_oldest_ms = 1700000000000LL;
+	in.pi_now_ms = 1700000042500LL;
+	in.pi_revision = "v1-3-gabc";
+	in.pi_reload_ok = 0;
+	in.pi_last_commit_ms = 1700000041250LL;
+	master.ps_rss_bytes = 4096;
+	master.ps_open_fds = 9;
+	master.ps_cpu_seconds = 1.5;
+	master.ps_start_time = 1699999000;
+	in.pi_master = &master;
+	pw[0].pw_stats.ws_start_time = 1699999001;
+	pw[0].pw_stats.ws_rss_bytes = 8192;
+	pw[0].pw_stats.ws_flags = WS_REDIS_UP | WS_PG_UP;
+	pw[1].pw_stats.ws_flags = WS_REDIS_UP;
 
 	buf_init(&b);
 	is_int(prom_render(&b, &in), 0, "render succeeds");
 	t = buf_cstr(&b);
 
-	is_int(sample(t, "processor_records_consumed_total"),
-	    (110 + 1010 + 60), "consumed total = workers + retired");
-	is_int(sample(t, "processor_worker_records_consumed_total{worker=\"0\"}")
-	    + sample(t, "processor_worker_records_consumed_total{worker=\"1\"}")
-	    + 60, sample(t, "processor_records_consumed_total"),
-	    "total equals the sum of the per-worker series plus retired");
-	is_int(sample(t, "processor_rows_inserted_total"), 107 + 1007 + 57,
-	    "inserted total");
-	is_int(sample(t, "processor_write_errors_total{kind=\"data\"}"),
-	    100 + 1000 + 50, "write errors by kind");
-	is_int(sample(t, "processor_worker_write_errors_total{worker=\"1\","
+	ok(strstr(t, "\nprocessor_records_consumed_total ") == NULL,
+	    "no unlabelled total beside the per-worker series");
+	ok(strstr(t, "processor_worker_records_consumed_total") == NULL,
+	    "no second processor_worker_X family");
+	is_int(sample(t, "processor_records_consumed_total{worker=\"0\"}"), 110,
+	    "consumed of slot 0");
+	is_int(sample(t, "processor_rows_inserted_total{worker=\"1\"}"), 1007,
+	    "inserted of slot 1");
+	is_int(sample(t, "processor_write_errors_total{worker=\"1\","
 	    "kind=\"data\"}"), 1000, "per-worker write errors by kind");
-	is_int(sample(t, "processor_devices_tracked"), 10,
-	    "gauge total sums live workers only");
+	is_int(sample(t, "processor_devices_tracked{worker=\"0\"}"), 5,
+	    "gauges per worker slot");
 	prom_sum(&in, &sum);
-	is_int((long long)sum.ws_consumed,
-	    sample(t, "processor_records_consumed_total"),
-	    "prom_sum agrees with the exposition");
+	is_int((long long)sum.ws_consumed, 110 + 1010 + 60,
+	    "prom_sum: workers + retired, for the status line");
 
 	mono = 1;
 	prev = 0;
@@ -128,22 +143,58 @@ main(void)
 	is_int(sample(t, "processor_batch_size_sum"), 100061, "_sum");
 
 	ok(strstr(t, "# HELP processor_records_consumed_total Stream entries "
-	    "read from the consumer group.\n"
+	    "read from the consumer group. Per worker slot.\n"
 	    "# TYPE processor_records_consumed_total counter\n"
-	    "processor_records_consumed_total 1180\n"
-	    "# HELP processor_worker_records_consumed_total Stream entries read "
-	    "from the consumer group. Per worker slot.\n"
-	    "# TYPE processor_worker_records_consumed_total counter\n"
-	    "processor_worker_records_consumed_total{worker=\"0\"} 110\n"
-	    "processor_worker_records_consumed_total{worker=\"1\"} 1010\n")
-	    != NULL, "exact text of the consumed families");
-	ok(strstr(t, "processor_build_info{version=\"1.2.3\\\"x\"} 1\n") != NULL,
-	    "label values are escaped");
+	    "processor_records_consumed_total{worker=\"0\"} 110\n"
+	    "processor_records_consumed_total{worker=\"1\"} 1010\n#")
+	    != NULL, "exact text of the consumed family");
+	ok(strstr(t, "processor_build_info{version=\"1.2.3\\\"x\","
+	    "revision=\"v1-3-gabc\"} 1\n") != NULL,
+	    "build info: version escaped, revision");
 	ok(strstr(t, "processor_consumer_group_pending 12\n") != NULL &&
-	    strstr(t, "processor_consumer_group_lag -1\n") != NULL &&
 	    strstr(t, "processor_worker_restarts_total{worker=\"1\"} 2\n")
 	    != NULL && strstr(t, "processor_worker_ready{worker=\"1\"} 0\n")
-	    != NULL, "group gauges, restarts and readiness");
+	    != NULL, "group pending, restarts and readiness");
+	ok(strstr(t, "processor_consumer_group_lag") == NULL,
+	    "lag unknown: no series, no -1");
+	ok(strstr(t, " -1\n") == NULL, "no -1 sentinel anywhere");
+	ok(strstr(t, "processor_dlq_length") == NULL, "dlq length unknown: absent");
+	ok(strstr(t, "\nprocessor_oldest_pending_age_seconds 42.5\n") != NULL,
+	    "oldest pending age from the smallest pending id");
+	ok(strstr(t, "\nprocessor_last_commit_timestamp_seconds 1700000041.25\n")
+	    != NULL, "last commit in Unix seconds");
+	ok(strstr(t, "\nprocessor_config_last_reload_successful 0\n") != NULL,
+	    "a refused reload shows");
+	ok(strstr(t, "\nprocessor_redis_up 1\n") != NULL &&
+	    strstr(t, "\nprocessor_postgres_up 0\n") != NULL,
+	    "up only when every live worker says so");
+	ok(strstr(t, "process_resident_memory_bytes{role=\"master\"} 4096\n")
+	    != NULL && strstr(t, "process_resident_memory_bytes{role=\"worker\","
+	    "worker=\"0\"} 8192\n") != NULL &&
+	    strstr(t, "process_open_fds{role=\"master\"} 9\n") != NULL &&
+	    strstr(t, "process_cpu_seconds_total{role=\"master\"} 1.5\n")
+	    != NULL && strstr(t, "process_start_time_seconds{role=\"worker\","
+	    "worker=\"0\"} 1699999001\n") != NULL,
+	    "process families for the master and a sampled worker");
+	ok(strstr(t, "process_resident_memory_bytes{role=\"worker\","
+	    "worker=\"1\"}") == NULL, "a worker without a sample is left out");
+	ok(hist_bounds[HIST_WRITE_SECONDS][HIST_BUCKETS - 1] * 1000 >=
+	    CONFIG_STATEMENT_TIMEOUT_MAX_MS,
+	    "write buckets reach the largest statement_timeout_ms");
+	for (i = 0, v = 0; i < HIST_BUCKETS; i++)
+		if (hist_bounds[HIST_WRITE_SECONDS][i] == 30)
+			v = 1;
+	ok(v, "the default statement timeout (30 s) is a bucket bound");
+	in.pi_group.gs_oldest_ms = 0;
+	in.pi_workers = NULL;
+	in.pi_nworkers = 0;
+	buf_free(&b);
+	buf_init(&b);
+	prom_render(&b, &in);
+	t = buf_cstr(&b);
+	ok(strstr(t, "\nprocessor_oldest_pending_age_seconds 0\n") != NULL &&
+	    strstr(t, "\nprocessor_redis_up 0\n") != NULL,
+	    "nothing pending: age 0; no live worker: not up");
 	if (getenv("PROM_DUMP") != NULL)
 		diag("%s", t);
 	buf_free(&b);

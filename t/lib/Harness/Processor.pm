@@ -417,6 +417,23 @@ sub metrics
 	return { map { /^(\S+) (\S+)$/ ? ($1 => $2) : () } grep { !/^#/ } split /\n/, $res->{content} };
 }
 
+=item $p->metric_sum(METRICS, NAME)
+
+The sum of every series of family NAME in a hash from metrics (NAME itself and NAME{...});
+undef when there is none.
+
+=cut
+
+sub metric_sum
+{
+	my ($self, $m, $name) = @_;
+	my $s;
+	for (keys %{$m // {}}) {
+		$s += $m->{$_} if $_ eq $name || index($_, "$name\{") == 0;
+	}
+	return $s;
+}
+
 sub worker_totals
 {
 	my ($self) = @_;
