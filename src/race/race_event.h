@@ -13,7 +13,7 @@
 #define RACE_DEVICE_MAX		64
 #define RACE_RULE_MAX		256
 #define RACE_MIN_GATE_M		3.0	/* a line gate shorter than this is unusable */
-#define RACE_WINDOW_US		(60LL * 1000000)	/* fixes this far around the stage window */
+#define RACE_WINDOW_US		INT64_C(60000000)	/* fixes this far around the stage window */
 
 /* A stage with its gates in the domain's terms, and the ids to write back. */
 struct race_stage {
