@@ -27,7 +27,21 @@ directussql_DATA = \
 	sql/directus/0001_contract.sql \
 	sql/directus/0002_io_mappings_seed.sql
 
+# Prometheus alert rules and a Grafana dashboard, for the operator to copy
+# into their monitoring (OPERATIONS.md); scripts/check-monitoring checks them
+# (t/021-monitoring.t).  metrics-pending.txt is for that check only.
+monitoringdir = $(pkgdatadir)/monitoring
+dist_monitoring_DATA = \
+	contrib/monitoring/processor.rules.yml \
+	contrib/monitoring/processor-dashboard.json
+
 EXTRA_DIST += \
+	LICENSE \
+	contrib/monitoring/metrics-pending.txt \
+	scripts/check-monitoring \
+	t/020-quickstart.t \
+	t/021-monitoring.t \
+	t/910-systemd.t \
 	Dockerfile \
 	.dockerignore \
 	docs/packaging.md \

@@ -11,6 +11,7 @@ void
 timing_cfg_default(struct timing_cfg *tc)
 {
 	memset(tc, 0, sizeof(*tc));
+	tc->tc_auto = 1;
 	tc->tc_sigma = 2.0;
 	tc->tc_use_hdop = 1;
 	tc->tc_uere = 1.5;
@@ -148,7 +149,7 @@ gate_unc_two(const struct timing_cfg *tc, double s0, double s1, double f,
 	var = (1 - f) * (1 - f) * s0 * s0 + f * f * s1 * s1 +
 	    2 * f * (1 - f) * rho * s0 * s1;
 	var /= vn * vn;
-	model = 0.0015 * T * T * T;
+	model = 0.0009 * T * T * T;
 	var += model * model + pow(tc->tc_jitter_ms / 1000.0, 2);
 	return GATE_Z95 * sqrt(var) * tc->tc_unc_scale * 1000.0;
 }

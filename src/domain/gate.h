@@ -21,6 +21,7 @@
 
 /* Everything the timing maths needs to know about the receivers and the data. */
 struct timing_cfg {
+	int	tc_auto;	/* sigma, tau from the device's own fixes (noise.c) */
 	double	tc_sigma;	/* m, per-axis position sigma when no HDOP is used */
 	int	tc_use_hdop;	/* take sigma from HDOP x tc_uere when present */
 	double	tc_uere;	/* m per unit of HDOP */

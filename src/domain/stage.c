@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/noise.h"
 #include "domain/stage.h"
 
 void
@@ -96,10 +97,10 @@ stage_from_rest(const struct fix *vf, size_t i, const struct timing_cfg *tc)
 }
 
 static void
-stage_record(const struct stage *st, const struct fix *vf, size_t n, size_t i,
-    int k, int64_t now, struct gate_cross *gc, struct timing_record *tr)
+stage_record(const struct stage *st, const struct timing_cfg *tc,
+    const struct fix *vf, size_t n, size_t i, int k, int64_t now,
+    struct gate_cross *gc, struct timing_record *tr)
 {
-	const struct timing_cfg	*tc = &st->st_cfg;
 	int			 closed = st->st_close_us && now >= st->st_close_us;
 
 	memset(tr, 0, sizeof(*tr));
@@ -127,8 +128,9 @@ stage_record(const struct stage *st, const struct fix *vf, size_t n, size_t i,
  * noise wiggling over the line, not a new lap: it is not counted.
  */
 static size_t
-stage_gate_passes(const struct stage *st, int k, const struct fix *vf, size_t n,
-    int64_t now, struct timing_record *out, size_t max, size_t nout)
+stage_gate_passes(const struct stage *st, const struct timing_cfg *tc, int k,
+    const struct fix *vf, size_t n, int64_t now, struct timing_record *out,
+    size_t max, size_t nout)
 {
 	const struct gate	*g = &st->st_gate[k].sg_gate;
 	struct gate_cross	 gc;
@@ -137,7 +139,7 @@ stage_gate_passes(const struct stage *st, int k, const struct fix *vf, size_t n,
 	size_t			 i;
 
 	for (i = 0; i + 1 < n; i++) {
-		if (!gate_cross(g, &vf[i], &vf[i + 1], &st->st_cfg, &gc))
+		if (!gate_cross(g, &vf[i], &vf[i + 1], tc, &gc))
 			continue;
 		if (!gate_dir_ok(g, gc.gc_dir)) {
 			back = 1;
@@ -152,7 +154,7 @@ stage_gate_passes(const struct stage *st, int k, const struct fix *vf, size_t n,
 		last = gc.gc_t_us;
 		if (nout == max)
 			continue;
-		stage_record(st, vf, n, i, k, now, &gc, &out[nout]);
+		stage_record(st, tc, vf, n, i, k, now, &gc, &out[nout]);
 		out[nout++].tr_pass = ++pass;
 	}
 	return nout;
@@ -289,6 +291,8 @@ stage_eval(const struct stage *st, const struct fix *fx, size_t n,
     int64_t now_us, struct timing_record *tr, size_t max, size_t *ntr,
     struct stage_result *sr)
 {
+	struct timing_cfg tc = st->st_cfg;
+	struct noise_est ne;
 	struct fix	*vf;
 	size_t		 i, nv = 0, nt = 0;
 	int		 k;
@@ -300,8 +304,10 @@ stage_eval(const struct stage *st, const struct fix *fx, size_t n,
 	for (i = 0; i < n; i++)
 		if (fix_valid(&vf[i]))
 			vf[nv++] = vf[i];
+	if (tc.tc_auto && noise_estimate(vf, nv, &tc, &ne) == 0)
+		noise_apply(&ne, &tc);
 	for (k = 0; k < st->st_ngate; k++)
-		nt = stage_gate_passes(st, k, vf, nv, now_us, tr, max, nt);
+		nt = stage_gate_passes(st, &tc, k, vf, nv, now_us, tr, max, nt);
 	qsort(tr, nt, sizeof(*tr), stage_rec_cmp);
 	stage_result(st, vf, nv, now_us, tr, nt, sr);
 	*ntr = nt;

@@ -160,6 +160,47 @@ test_waypoint(void)
 	is_int(wr.wr_verdict, WP_NO_DATA, "no fixes: no data");
 }
 
+/*
+ * At 160 km/h and 1 Hz fixes lie 44.4 m apart, so a 20 m clear radius fits
+ * between two of them: the segment, not the fixes, must come close.
+ */
+static void
+test_waypoint_fast(void)
+{
+	struct waypoint		wp;
+	struct wp_result	wr;
+	struct timing_cfg	tc;
+	struct fix		f[12];
+	double			v = 160 / 3.6, x0 = -5.5 * v;
+
+	timing_cfg_default(&tc);
+	waypoint_init(&wp, 45, 15, 100, 20);
+	drive(f, 12, x0, 12, 160);	/* fixes at x = -22.2 and +22.2 m around it */
+	ok(hypot(x0 + 5 * v, 12) > 20 && hypot(x0 + 6 * v, 12) > 20,
+	    "160 km/h: no fix within the 20 m clear radius (%.1f m)",
+	    hypot(x0 + 5 * v, 12));
+	waypoint_eval(&wp, f, 12, INT64_MIN, INT64_MAX, &tc, &wr);
+	is_int(wr.wr_verdict, WP_VALIDATED, "160 km/h, 12 m off, between fixes: validated");
+	is_double(wr.wr_dmin, 12, 1e-3, "closest approach on the segment: 12 m");
+	is_double(sec(wr.wr_t_us), 5.5, 1e-3, "time of closest approach interpolated");
+	drive(f, 12, x0 + 10, 12, 160);
+	waypoint_eval(&wp, f, 12, INT64_MIN, INT64_MAX, &tc, &wr);
+	is_double(wr.wr_dmin, 12, 1e-3, "off-centre pass: still 12 m");
+	is_double(sec(wr.wr_t_us), 5.5 - 10 / v, 1e-3,
+	    "off-centre pass: time where the segment is closest");
+	drive(f, 12, x0, 25, 160);
+	waypoint_eval(&wp, f, 12, INT64_MIN, INT64_MAX, &tc, &wr);
+	is_int(wr.wr_verdict, WP_MISSED, "160 km/h, 25 m off: missed");
+	is_double(wr.wr_dmin, 25, 1e-3, "missed: closest approach 25 m kept");
+	drive(f, 12, x0, 12, 160);
+	memmove(&f[5], &f[7], 5 * sizeof(f[0]));	/* 4.0 -> 7.0 s: 3 s bracket */
+	waypoint_eval(&wp, f, 10, INT64_MIN, INT64_MAX, &tc, &wr);
+	is_int(wr.wr_verdict, WP_NO_DATA,
+	    "bracket across the waypoint longer than tc_gap_s: no data");
+	ok(wr.wr_dmin > 20, "the chord across the gap is no evidence (%.1f m)",
+	    wr.wr_dmin);
+}
+
 int
 main(void)
 {
@@ -168,5 +209,6 @@ main(void)
 	test_circle();
 	test_polygon();
 	test_waypoint();
+	test_waypoint_fast();
 	return tap_done();
 }

@@ -1,0 +1,320 @@
+/* A receiver's position noise estimated from its own fixes: Doppler against positions. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/geo.h"
+#include "domain/noise.h"
+
+#define NE_KMH		(1.0 / 3.6)
+#define NE_DEG		(M_PI / 180.0)
+#define NE_MAD		1.482602	/* median absolute deviation to sd, Gaussian */
+#define NE_MINPAIR	30
+#define NE_SSE_TOL	2.0
+#define NE_STRAIGHT	30.0	/* degrees */
+#define NE_QROUND	(NE_KMH / 3.4641016)	/* sd of rounding to 1 km/h */
+
+/*
+ * Lags (in fix steps) of the residual structure function.  Up to 30 s: the
+ * smoothing window spans 10 s, and a strongly correlated receiver shows its
+ * sigma only over lags comparable to tau.
+ */
+static const int	ne_lag[NOISE_NLAG] = { 1, 2, 3, 4, 6, 8, 11, 15, 20, 25, 30 };
+static const double	ne_taus[] = { 0, 0.5, 1, 1.5, 2, 3, 4, 5, 7, 10, 14, 20,
+	30, 45, 60, 90, 120, 180 };
+
+/* The k-th smallest of a[0..n-1] (Hoare quickselect, reorders a); n > 0. */
+static double
+ne_select(double *a, long n, long k)
+{
+	long	lo = 0, hi = n - 1, i, j;
+	double	p, t;
+
+	while (lo < hi) {
+		p = a[lo + (hi - lo) / 2];
+		for (i = lo, j = hi; i <= j;) {
+			while (a[i] < p)
+				i++;
+			while (a[j] > p)
+				j--;
+			if (i <= j) {
+				t = a[i];
+				a[i++] = a[j];
+				a[j--] = t;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return a[k];
+}
+
+/* Robust variance: the median absolute deviation, which braking points do not move. */
+static double
+ne_robust_var(double *e, long n)
+{
+	double	med;
+	long	i;
+
+	med = ne_select(e, n, n / 2);
+	for (i = 0; i < n; i++)
+		e[i] = fabs(e[i] - med);
+	med = NE_MAD * ne_select(e, n, n / 2);
+	return med * med;
+}
+
+static int
+ne_doppler(const struct fix *f)
+{
+	return (f->f_flags & (FIX_HAS_SPEED | FIX_HAS_HEADING)) ==
+	    (FIX_HAS_SPEED | FIX_HAS_HEADING);
+}
+
+/*
+ * Displacement from a to b as the Doppler velocities draw it: mean speed
+ * along the mean heading, shortened by the chord of a constant turn (the
+ * trapezoid of the two velocity vectors cuts corners by v dt dh^2 / 12,
+ * a quarter metre in a fast bend, as much as a good receiver's noise).
+ */
+static void
+ne_step(const struct fix *a, const struct fix *b, double *dx, double *dy)
+{
+	double	dt = (double)(b->f_ts_us - a->f_ts_us) / 1e6;
+	double	va = a->f_speed * NE_KMH, vb = b->f_speed * NE_KMH;
+	double	ha = a->f_heading * NE_DEG, hb = b->f_heading * NE_DEG, dh, s;
+
+	if (va < 0.5)
+		ha = hb;
+	if (vb < 0.5)
+		hb = ha;
+	dh = remainder(hb - ha, 2 * M_PI);
+	s = (va + vb) / 2 * dt;
+	if (fabs(dh) > 1e-6)
+		s *= sin(dh / 2) / (dh / 2);
+	*dx = s * sin(ha + dh / 2);
+	*dy = s * cos(ha + dh / 2);
+}
+
+/*
+ * Doppler speed noise from second differences of the speed along runs of
+ * evenly spaced moving fixes: the true speed is smooth, the noise is not.
+ */
+static double
+ne_speed_noise(const struct fix *f, size_t n, const int *seg, double *tmp,
+    const struct timing_cfg *tc)
+{
+	long	m = 0;
+	size_t	k;
+	int64_t	d0, d1;
+
+	for (k = 1; k + 1 < n; k++) {
+		d0 = f[k].f_ts_us - f[k - 1].f_ts_us;
+		d1 = f[k + 1].f_ts_us - f[k].f_ts_us;
+		if (seg[k - 1] != seg[k + 1] || llabs(d1 - d0) > 1000 ||
+		    f[k - 1].f_speed < tc->tc_min_speed_kmh ||
+		    f[k].f_speed < tc->tc_min_speed_kmh ||
+		    f[k + 1].f_speed < tc->tc_min_speed_kmh)
+			continue;
+		tmp[m++] = fabs(f[k + 1].f_speed - 2 * f[k].f_speed +
+		    f[k - 1].f_speed) * NE_KMH;
+	}
+	if (m < NE_MINPAIR)
+		return hypot(tc->tc_sigma_speed, NE_QROUND);
+	return fmax(NE_MAD * ne_select(tmp, m, m / 2) / sqrt(6.0), NE_QROUND);
+}
+
+/*
+ * Residuals at lag L: where fix i + L lies against fix i, minus what the
+ * Doppler velocities say, along the direction of travel (sideways the
+ * heading noise would swamp a good receiver).  At rest, east.
+ */
+/*
+ * Whether the heading stays within NE_STRAIGHT of the first moving fix's
+ * from fix i to j: in bends the heading noise, sideways to the path,
+ * leaks into the along-track residual and grows with the lag.
+ */
+static int
+ne_straight(const struct fix *f, size_t i, size_t j)
+{
+	double	h0 = NAN;
+	size_t	k;
+
+	for (k = i; k <= j; k++) {
+		if (f[k].f_speed * NE_KMH < 0.5)
+			continue;
+		if (isnan(h0))
+			h0 = f[k].f_heading;
+		else if (fabs(remainder(f[k].f_heading - h0, 360.0)) > NE_STRAIGHT)
+			return 0;
+	}
+	return 1;
+}
+
+static long
+ne_residuals(const struct fix *f, size_t n, const int *seg, const double *Dx,
+    const double *Dy, int L, double *e, double *lag)
+{
+	struct geo_plane	gp;
+	struct geo_xy		p;
+	double			dx, dy, d, sum = 0;
+	long			m = 0;
+	size_t			i;
+
+	for (i = 0; i + L < n; i++) {
+		if (seg[i] != seg[i + L] || !ne_straight(f, i, i + L) ||
+		    geo_plane_init(&gp, f[i].f_lat,
+		    f[i].f_lon) == -1 || geo_project(&gp, f[i + L].f_lat,
+		    f[i + L].f_lon, &p) == -1)
+			continue;
+		dx = Dx[i + L] - Dx[i];
+		dy = Dy[i + L] - Dy[i];
+		d = hypot(dx, dy);
+		if (d > 1.0)
+			e[m++] = (p.xy_x * dx + p.xy_y * dy) / d - d;
+		else
+			e[m++] = p.xy_x - dx;
+		sum += (double)(f[i + L].f_ts_us - f[i].f_ts_us) / 1e6;
+	}
+	*lag = m ? sum / m : 0;
+	return m;
+}
+
+/*
+ * Structure function model: var(L) = 2 sigma^2 (1 - exp(-lag / tau)) +
+ * q dt^2 (L - 1/2), the second term the Doppler integration (trapezoid
+ * weights, independent speed errors of variance q).  For each tau on the
+ * grid, 2 sigma^2 and q are a weighted least-squares fit with relative
+ * weights, q held between rounding to 1 km/h and what the speed's second
+ * differences allow; the best tau wins.
+ */
+struct ne_sums {
+	double	gg, gh, hh, gy, hy;
+};
+
+static double
+ne_sse(const struct noise_est *ne, double tau, double a, double q,
+    struct ne_sums *sm)
+{
+	double	g, h, w, y, dt, sse = 0;
+	int	k;
+
+	memset(sm, 0, sizeof(*sm));
+	for (k = 0; k < NOISE_NLAG; k++) {
+		if (ne->ne_n[k] < 10)
+			continue;
+		g = tau > 0 ? 1 - exp(-ne->ne_lag_s[k] / tau) : 1;
+		dt = ne->ne_lag_s[k] / ne_lag[k];
+		h = dt * dt * (ne_lag[k] - 0.5);
+		y = ne->ne_var[k];
+		w = ne->ne_n[k] / (y * y + 1e-12);
+		sm->gg += w * g * g;
+		sm->gh += w * g * h;
+		sm->hh += w * h * h;
+		sm->gy += w * g * y;
+		sm->hy += w * h * y;
+		sse += w * pow(y - a * g - q * h, 2);
+	}
+	return sse;
+}
+
+/*
+ * One noise model per tau on the grid.  Of the taus that fit about as well
+ * as the best (weighted SSE within NE_SSE_TOL of it) the longest is taken:
+ * a tau too short makes the smoother average fixes whose errors are
+ * shared, and its intervals lie; one too long only costs some precision.
+ */
+static void
+ne_fit(struct noise_est *ne, double qlo, double qhi)
+{
+	struct ne_sums	sm;
+	double		sse[32], av[32], qv[32], best = INFINITY, det;
+	size_t		t, nt = sizeof(ne_taus) / sizeof(ne_taus[0]);
+
+	for (t = 0; t < nt; t++) {
+		ne_sse(ne, ne_taus[t], 0, 0, &sm);
+		det = sm.gg * sm.hh - sm.gh * sm.gh;
+		qv[t] = det > 0 ? (sm.gg * sm.hy - sm.gh * sm.gy) / det : qlo;
+		qv[t] = fmin(fmax(qv[t], qlo), qhi);
+		av[t] = sm.gg > 0 ? fmax((sm.gy - qv[t] * sm.gh) / sm.gg, 0) : 0;
+		if (av[t] == 0 && sm.hh > 0)
+			qv[t] = fmin(fmax(sm.hy / sm.hh, qlo), qhi);
+		sse[t] = ne_sse(ne, ne_taus[t], av[t], qv[t], &sm);
+		best = fmin(best, sse[t]);
+	}
+	for (t = nt; t-- > 0;)
+		if (sse[t] <= NE_SSE_TOL * best)
+			break;
+	ne->ne_sigma = sqrt(av[t] / 2);
+	ne->ne_tau = ne_taus[t];
+	ne->ne_sw = sqrt(qv[t]);
+}
+
+/*
+ * Estimates the receiver's noise from a device's fixes, which must be
+ * sorted and de-duplicated (fix_normalize) and valid: the estimate is a
+ * function of that array alone, so arrival order cannot change it.
+ * Returns -1 when there are too few evenly spaced fixes to tell.
+ */
+int
+noise_estimate(const struct fix *f, size_t n, const struct timing_cfg *tc,
+    struct noise_est *ne)
+{
+	double	*Dx, *Dy, *e, dx, dy, qhi;
+	int	*seg;
+	size_t	k;
+	int	l, rc = -1;
+
+	memset(ne, 0, sizeof(*ne));
+	if (n < NE_MINPAIR + 1)
+		return -1;
+	Dx = calloc(n, sizeof(*Dx));
+	Dy = calloc(n, sizeof(*Dy));
+	e = calloc(n, sizeof(*e));
+	seg = calloc(n, sizeof(*seg));
+	if (Dx == NULL || Dy == NULL || e == NULL || seg == NULL)
+		goto out;
+	for (k = 0; k + 1 < n; k++) {
+		dx = dy = 0;
+		seg[k + 1] = seg[k];
+		if (!ne_doppler(&f[k]) || !ne_doppler(&f[k + 1]) ||
+		    (double)(f[k + 1].f_ts_us - f[k].f_ts_us) / 1e6 > tc->tc_gap_s)
+			seg[k + 1]++;
+		else
+			ne_step(&f[k], &f[k + 1], &dx, &dy);
+		Dx[k + 1] = Dx[k] + dx;
+		Dy[k + 1] = Dy[k] + dy;
+	}
+	qhi = ne_speed_noise(f, n, seg, e, tc);
+	for (l = 0; l < NOISE_NLAG; l++) {
+		ne->ne_n[l] = (int)ne_residuals(f, n, seg, Dx, Dy, ne_lag[l], e,
+		    &ne->ne_lag_s[l]);
+		if (ne->ne_n[l] > 0)
+			ne->ne_var[l] = ne_robust_var(e, ne->ne_n[l]);
+	}
+	ne->ne_npair = ne->ne_n[0];
+	if (ne->ne_npair >= NE_MINPAIR) {
+		ne_fit(ne, NE_QROUND * NE_QROUND, qhi * qhi);
+		rc = 0;
+	}
+out:
+	free(Dx);
+	free(Dy);
+	free(e);
+	free(seg);
+	return rc;
+}
+
+/* The estimate replaces the declared noise model (HDOP scaling included). */
+void
+noise_apply(const struct noise_est *ne, struct timing_cfg *tc)
+{
+	tc->tc_sigma = ne->ne_sigma;
+	tc->tc_tau = ne->ne_tau;
+	tc->tc_use_hdop = 0;
+	tc->tc_sigma_speed = sqrt(fmax(ne->ne_sw * ne->ne_sw -
+	    NE_QROUND * NE_QROUND, tc->tc_sigma_speed * tc->tc_sigma_speed));
+}
