@@ -5,7 +5,8 @@
 
 # Man pages written with the packaging; other areas append their own
 # (processor.conf.5, processorctl.8) in their fragments.
-dist_man_MANS += man/processor.8 man/processor-position.7 man/processor-schema.7
+dist_man_MANS += man/processor.8 man/processor-position.7 man/processor-schema.7 \
+	man/processor-domain.7
 
 # The shipped configuration: /etc/processor/processor.conf.  The Debian
 # package marks it a conffile and gives it root:processor 0640 (postinst).
@@ -18,7 +19,8 @@ pkgsysconf_DATA = etc/processor.conf
 # operators running without Directus and for the tests.
 sqldir = $(pkgdatadir)/sql
 dist_sql_DATA = \
-	sql/0001_positions.sql
+	sql/0001_positions.sql \
+	sql/0002_race.sql
 # Not dist_: src/domain/local.mk already puts them in EXTRA_DIST.  The
 # migration runner only reads NNNN_name.sql files directly in sql/, so this
 # subdirectory is never applied.

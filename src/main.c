@@ -11,6 +11,7 @@
 #include "util/log.h"
 #include "master/master.h"
 #include "worker/worker.h"
+#include "race/race.h"
 
 static void
 usage(FILE *f)
@@ -21,6 +22,18 @@ usage(FILE *f)
 	    "  -n, --check        check the configuration and exit\n"
 	    "  -V, --version      print the version and exit\n"
 	    "  -h, --help         this help\n", CONFIG_DEFAULT_PATH);
+}
+
+/*
+ * What a new child process runs: the master's table holds the workers
+ * first, then the evaluators of the racing rules.
+ */
+static int
+main_child(const struct config *cf, int slot, int ipc_fd)
+{
+	if (slot < config_workers(cf))
+		return worker_main(cf, slot, ipc_fd);
+	return race_main(cf, slot, ipc_fd);
 }
 
 int
@@ -91,5 +104,5 @@ main(int argc, char *argv[])
 		return EXIT_CLEAN;
 	}
 	level = debug ? LOG_LVL_DEBUG : (enum log_level)cf.cf_log_level;
-	return master_run(&cf, path, level, debug, worker_main);
+	return master_run(&cf, path, level, debug, main_child);
 }

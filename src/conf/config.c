@@ -80,6 +80,8 @@ static int	config_set_listen(struct config *, const struct config_key *,
 		    const char *, char *, size_t);
 static int	config_set_socket(struct config *, const struct config_key *,
 		    const char *, char *, size_t);
+static int	config_set_evaluators(struct config *, const struct config_key *,
+		    const char *, char *, size_t);
 
 #define OFF(f)	offsetof(struct config, f)
 
@@ -145,12 +147,19 @@ static const struct config_key config_keys[] = {
 
 	{ "control", "socket", config_set_socket, OFF(cf_control_socket),
 	    0, 0, "/run/processor/control.sock", 0 },
+
+	{ "domain", "evaluators", config_set_evaluators, OFF(cf_evaluators),
+	    0, CONFIG_EVALUATORS_MAX, "auto", 0 },
+	{ "domain", "refresh_ms", config_set_int, OFF(cf_refresh_ms),
+	    100, 3600000, "10000", 0 },
+	{ "domain", "late_window_s", config_set_int, OFF(cf_late_window_s),
+	    0, 30 * 86400, "86400", 0 },
 };
 
 #define CONFIG_NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
 static const char *const config_sections[] = {
-	"redis", "postgres", "processor", "http", "control"
+	"redis", "postgres", "processor", "http", "control", "domain"
 };
 
 #define CONFIG_NSECTIONS (sizeof(config_sections) / sizeof(config_sections[0]))
@@ -517,6 +526,24 @@ config_set_workers(struct config *cf, const struct config_key *k,
 	else if (config_ranged(k, v, &n, why, whylen) == -1) {
 		config_why(why, whylen, "'%s' is neither auto nor a number of "
 		    "workers (%lld..%lld)", v, k->ck_min, k->ck_max);
+		return -1;
+	}
+	*(int *)(void *)((char *)cf + k->ck_off) = (int)n;
+	return 0;
+}
+
+/* auto (-1: one when the racing contract tables exist), or 0..max. */
+static int
+config_set_evaluators(struct config *cf, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	long long	n;
+
+	if (strcmp(v, "auto") == 0)
+		n = CONFIG_EVALUATORS_AUTO;
+	else if (config_ranged(k, v, &n, why, whylen) == -1) {
+		config_why(why, whylen, "'%s' is neither auto nor a number of "
+		    "evaluators (%lld..%lld)", v, k->ck_min, k->ck_max);
 		return -1;
 	}
 	*(int *)(void *)((char *)cf + k->ck_off) = (int)n;

@@ -51,6 +51,14 @@ struct config {
 
 	/* [control] */
 	char	*cf_control_socket;
+
+	/* [domain] */
+	int	 cf_evaluators;		/* evaluator processes; -1: auto */
+	int	 cf_refresh_ms;		/* re-read the event configuration */
+	int	 cf_late_window_s;	/* a closed stage is still timed this long */
+
+	/* not keys: set by the master for its children */
+	int	 cf_domain_active;	/* evaluators run: workers mark their work */
 };
 
 /*
@@ -67,5 +75,8 @@ int	config_load(struct config *, const char *path, char *err, size_t errlen);
 void	config_free(struct config *);
 /* The effective number of workers (resolves auto: online CPUs, 1..64). */
 int	config_workers(const struct config *);
+
+#define CONFIG_EVALUATORS_AUTO	(-1)
+#define CONFIG_EVALUATORS_MAX	8
 
 #endif

@@ -5,6 +5,7 @@
 
 static struct sink_hook	sink_hooks[SINK_MAX_HOOKS];
 static size_t		sink_nhooks;
+static const char	*sink_stmt;
 
 int
 sink_register(const struct sink_hook *h)
@@ -34,4 +35,17 @@ void
 sink_clear(void)
 {
 	sink_nhooks = 0;
+	sink_stmt = NULL;
+}
+
+void
+sink_set_sql(const char *sql)
+{
+	sink_stmt = sql;
+}
+
+const char *
+sink_sql(void)
+{
+	return sink_stmt;
 }

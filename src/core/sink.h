@@ -26,4 +26,15 @@ void	sink_run(const struct position *const *rows, size_t n);
 size_t	sink_count(void);
 void	sink_clear(void);
 
+/*
+ * SQL the batch transaction runs right after its INSERT into positions,
+ * while the batch's rows are still in pg_temp.positions_stage: the domain
+ * marks the devices it must evaluate in the same transaction that stores
+ * their fixes, so no stored fix can miss its evaluation.  One statement,
+ * without a trailing semicolon; kept by pointer; NULL (the default) for
+ * none.  Cleared by sink_clear.
+ */
+void	sink_set_sql(const char *);
+const char *sink_sql(void);
+
 #endif

@@ -13,6 +13,7 @@
 #include "conf/config.h"
 #include "util/backoff.h"
 #include "core/batch.h"
+#include "core/sink.h"
 #include "core/write.h"
 #include "util/log.h"
 #include "wire/metrics.h"
@@ -36,8 +37,7 @@ static const char write_sql[] =
 	"COPY pg_temp.positions_stage (" POSITION_COLUMNS ") FROM STDIN (FORMAT binary); "
 	"INSERT INTO positions (" POSITION_COLUMNS ") "
 	"SELECT " POSITION_COLUMNS " FROM pg_temp.positions_stage "
-	"ON CONFLICT (device_id, ts) DO NOTHING; "
-	"COMMIT";
+	"ON CONFLICT (device_id, ts) DO NOTHING; ";
 
 /* The latest stored fix per cold device: one index probe each. */
 static const char rehydrate_sql[] =
@@ -77,6 +77,7 @@ struct write {
 	size_t			 wr_copy_sent;
 	int			 wr_copy_ended;
 	int			 wr_nresults;
+	int			 wr_rehydrating;	/* the first result rows are that */
 	enum write_result	 wr_result;
 	char			 wr_sqlstate[8];
 	char			 wr_message[512];
@@ -541,8 +542,11 @@ write_batch_result(struct write *w, PGresult *res)
 	switch (PQresultStatus(res)) {
 	case PGRES_COPY_IN:
 		return 1;
-	case PGRES_TUPLES_OK:
-		write_rehydrate_rows(w, res);
+	case PGRES_TUPLES_OK:		/* the rehydration, or the sink SQL's */
+		if (w->wr_rehydrating) {
+			w->wr_rehydrating = 0;
+			write_rehydrate_rows(w, res);
+		}
 		return 0;
 	case PGRES_COMMAND_OK:
 		if (strncmp(PQcmdStatus(res), "INSERT", 6) == 0) {
@@ -727,6 +731,7 @@ write_build_query(struct write *w, const struct batch *b)
 	int		 rc = 0;
 
 	buf_reset(&w->wr_query);
+	w->wr_rehydrating = 0;
 	if (b->b_ncold > 0 && w->wr_cb->wc_rehydrate != NULL) {
 		buf_init(&arr);
 		if (write_cold_array(&arr, b) == -1 ||
@@ -737,9 +742,14 @@ write_build_query(struct write *w, const struct batch *b)
 		rc = buf_printf(&w->wr_query, rehydrate_sql, lit);
 		PQfreemem(lit);
 		buf_free(&arr);
+		w->wr_rehydrating = 1;
 	}
 	if (rc == 0)
 		rc = buf_puts(&w->wr_query, write_sql);
+	if (rc == 0 && sink_sql() != NULL)
+		rc = buf_printf(&w->wr_query, "%s; ", sink_sql());
+	if (rc == 0)
+		rc = buf_puts(&w->wr_query, "COMMIT");
 	return rc;
 }
 

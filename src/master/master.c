@@ -95,6 +95,7 @@ static struct {
 	int			 m_reload_ok;	/* the last reload was applied */
 	int64_t			 m_last_commit_ms;	/* newest ws_last_commit_ms seen */
 	int			(*m_child_main)(const struct config *, int, int);
+	int			 m_contract;	/* racing contract tables exist */
 } m;
 
 static void	master_stop(int exitcode);
@@ -136,6 +137,23 @@ master_retry_wait(uint64_t deadline, unsigned *delay, const char *what,
 	return 0;
 }
 
+/*
+ * Evaluators: as configured, or (auto) one when the racing contract tables
+ * exist.  Workers mark their batches for them only when some run.
+ */
+static int
+master_evaluators(const struct config *cf)
+{
+	return cf->cf_evaluators == CONFIG_EVALUATORS_AUTO ? m.m_contract :
+	    cf->cf_evaluators;
+}
+
+static void
+master_domain(struct config *cf)
+{
+	cf->cf_domain_active = master_evaluators(cf) > 0;
+}
+
 /* Migrations and the consumer group, before any worker: 0 or an exit code. */
 static int
 master_prepare(void)
@@ -159,6 +177,17 @@ master_prepare(void)
 		if (master_retry_wait(deadline, &delay, "migrations", err) == -1)
 			return EXIT_TEMPFAIL;
 	}
+	delay = 100;
+	for (;;) {
+		err[0] = '\0';
+		if ((rc = migrate_has_contract(&m.m_cf, err, sizeof(err))) >= 0)
+			break;
+		if (master_retry_wait(deadline, &delay, "contract tables",
+		    err) == -1)
+			return EXIT_TEMPFAIL;
+	}
+	m.m_contract = rc;
+	master_domain(&m.m_cf);
 	delay = 100;
 	for (;;) {
 		err[0] = '\0';
@@ -496,6 +525,7 @@ master_apply(struct config *ncf)
 	http_moved = strcmp(old.cf_http_listen ? old.cf_http_listen : "",
 	    ncf->cf_http_listen ? ncf->cf_http_listen : "") != 0;
 	m.m_cf = *ncf;
+	master_domain(&m.m_cf);
 	if (!m.m_level_forced)
 		log_setlevel((enum log_level)m.m_cf.cf_log_level);
 	if (supervise_reconfigure(master_supervise_conf()) == -1)
@@ -651,7 +681,7 @@ master_supervise_conf(void)
 {
 	static struct supervise_conf	sc;
 
-	sc.sc_workers = config_workers(&m.m_cf);
+	sc.sc_workers = config_workers(&m.m_cf) + master_evaluators(&m.m_cf);
 	sc.sc_max_restarts = m.m_cf.cf_max_restarts;
 	sc.sc_restart_window_ms = m.m_cf.cf_restart_window_ms;
 	return &sc;

@@ -251,6 +251,32 @@ migrate_connect(const struct config *cf, char *err, size_t errlen)
 }
 
 int
+migrate_has_contract(const struct config *cf, char *err, size_t errlen)
+{
+	PGconn		*conn;
+	PGresult	*res;
+	int		 rc;
+
+	if ((conn = migrate_connect(cf, err, errlen)) == NULL)
+		return MIGRATE_TRANSIENT;
+	res = PQexec(conn, "SELECT to_regclass('public.stages') IS NOT NULL "
+	    "AND to_regclass('public.gates') IS NOT NULL "
+	    "AND to_regclass('public.entries') IS NOT NULL "
+	    "AND to_regclass('public.timing_records') IS NOT NULL "
+	    "AND to_regclass('public.stage_results') IS NOT NULL");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "looking for the contract tables: %.*s",
+		    (int)strcspn(PQresultErrorMessage(res), "\n"),
+		    PQresultErrorMessage(res));
+		rc = MIGRATE_TRANSIENT;
+	} else
+		rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	PQfinish(conn);
+	return rc;
+}
+
+int
 migrate_run(const struct config *cf, const char *dir, char *err, size_t errlen)
 {
 	struct migrate_set	 set;

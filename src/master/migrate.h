@@ -17,5 +17,10 @@ struct config;
  * find nothing to do.  On failure err says why.
  */
 int	migrate_run(const struct config *, const char *dir, char *err, size_t errlen);
+/*
+ * Whether the racing contract tables (sql/directus/) exist: 1 or 0, or
+ * MIGRATE_TRANSIENT with err.
+ */
+int	migrate_has_contract(const struct config *, char *err, size_t errlen);
 
 #endif

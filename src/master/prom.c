@@ -42,6 +42,21 @@ static const struct prom_counter {
 	    offsetof(struct worker_stats, ws_evictions) },
 	{ "state_rehydrated", "Device states seeded from PostgreSQL.",
 	    offsetof(struct worker_stats, ws_rehydrated) },
+	{ "fixes_evaluated", "Device-stage evaluations by the racing rules.",
+	    offsetof(struct worker_stats, ws_race_stages) },
+	{ "late_reevaluations", "Evaluations caused by fixes older than "
+	    "what was already evaluated.",
+	    offsetof(struct worker_stats, ws_race_late) },
+	{ "timing_records_created", "Timing records created.",
+	    offsetof(struct worker_stats, ws_race_records) },
+	{ "timing_revisions", "Timing records revised by new evidence.",
+	    offsetof(struct worker_stats, ws_race_revisions) },
+	{ "timing_records_withdrawn", "Timing records no longer supported "
+	    "by the fixes.", offsetof(struct worker_stats, ws_race_removed) },
+	{ "stage_results_written", "Stage results created or changed.",
+	    offsetof(struct worker_stats, ws_race_results) },
+	{ "evaluation_errors", "Evaluations rolled back (retried).",
+	    offsetof(struct worker_stats, ws_race_errors) },
 };
 
 static const char *const prom_werr_names[WERR_KIND_COUNT] = {
@@ -101,6 +116,7 @@ prom_sum(const struct prom_input *in, struct worker_stats *out)
 		metrics_add(out, &in->pi_workers[i].pw_stats);
 		out->ws_devices += in->pi_workers[i].pw_stats.ws_devices;
 		out->ws_inflight += in->pi_workers[i].pw_stats.ws_inflight;
+		out->ws_race_skipped += in->pi_workers[i].pw_stats.ws_race_skipped;
 	}
 }
 
@@ -148,6 +164,8 @@ prom_histogram(struct buf *b, enum hist_kind kind, const struct histogram *h)
 	buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name,
 	    kind == HIST_BATCH_SIZE ? "Entries per batch." :
 	    kind == HIST_WRITE_SECONDS ? "Batch write time, BEGIN to COMMIT." :
+	    kind == HIST_RACE_SECONDS ? "Time from the commit of fixes to "
+	    "the commit of their evaluation." :
 	    "Time from the stream entry id to commit.", name);
 	for (i = 0; i < HIST_BUCKETS; i++) {
 		cum += h->h_bucket[i];
@@ -369,6 +387,10 @@ prom_render(struct buf *b, const struct prom_input *in)
 	prom_gauge_workers(b, "batches_inflight",
 	    "Batches read but not yet settled.", in,
 	    offsetof(struct worker_stats, ws_inflight));
+	prom_gauge_workers(b, "config_rows_skipped",
+	    "Gates and entries the racing rules skipped as unusable (an "
+	    "evaluator's last configuration load).", in,
+	    offsetof(struct worker_stats, ws_race_skipped));
 	prom_workers(b, in);
 	prom_health(b, in);
 	prom_process(b, in);

@@ -14,12 +14,15 @@ const double hist_bounds[HIST_KIND_COUNT][HIST_BUCKETS] = {
 	    86400 },
 	[HIST_E2E_SECONDS] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 	    0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600 },
+	[HIST_RACE_SECONDS] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+	    2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 21600, 86400 },
 };
 
 const char *const hist_names[HIST_KIND_COUNT] = {
 	[HIST_BATCH_SIZE] = "processor_batch_size",
 	[HIST_WRITE_SECONDS] = "processor_write_duration_seconds",
 	[HIST_E2E_SECONDS] = "processor_end_to_end_latency_seconds",
+	[HIST_RACE_SECONDS] = "processor_timing_latency_seconds",
 };
 
 void
@@ -70,6 +73,13 @@ metrics_add(struct worker_stats *into, const struct worker_stats *from)
 		into->ws_write_errors[i] += from->ws_write_errors[i];
 	into->ws_evictions += from->ws_evictions;
 	into->ws_rehydrated += from->ws_rehydrated;
+	into->ws_race_stages += from->ws_race_stages;
+	into->ws_race_late += from->ws_race_late;
+	into->ws_race_records += from->ws_race_records;
+	into->ws_race_revisions += from->ws_race_revisions;
+	into->ws_race_removed += from->ws_race_removed;
+	into->ws_race_results += from->ws_race_results;
+	into->ws_race_errors += from->ws_race_errors;
 	for (i = 0; i < HIST_KIND_COUNT; i++)
 		histogram_add(&into->ws_hist[i], &from->ws_hist[i]);
 }

@@ -4,13 +4,14 @@
 
 #include <stdint.h>
 
-#define METRICS_VERSION		2
+#define METRICS_VERSION		3
 #define HIST_BUCKETS		20	/* plus +Inf, kept in h_count */
 
 enum hist_kind {
 	HIST_BATCH_SIZE = 0,	/* records per batch */
 	HIST_WRITE_SECONDS,	/* BEGIN..COMMIT */
 	HIST_E2E_SECONDS,	/* commit time - stream entry id ms */
+	HIST_RACE_SECONDS,	/* fixes committed -> their timing committed */
 	HIST_KIND_COUNT
 };
 
@@ -47,6 +48,15 @@ struct worker_stats {
 	uint64_t	 ws_evictions;		/* LRU evictions */
 	uint64_t	 ws_rehydrated;		/* devices seeded from positions */
 	uint64_t	 ws_inflight;		/* batches in flight now */
+	/* evaluators (src/race/) */
+	uint64_t	 ws_race_stages;	/* device-stage evaluations */
+	uint64_t	 ws_race_late;		/* of which for late fixes */
+	uint64_t	 ws_race_records;	/* timing records created */
+	uint64_t	 ws_race_revisions;	/* timing records revised */
+	uint64_t	 ws_race_removed;	/* timing records withdrawn */
+	uint64_t	 ws_race_results;	/* stage results written */
+	uint64_t	 ws_race_skipped;	/* config rows skipped (last load) */
+	uint64_t	 ws_race_errors;	/* evaluations rolled back */
 	struct histogram ws_hist[HIST_KIND_COUNT];
 	/* the worker process itself, sampled before each snapshot (wlink) */
 	uint64_t	 ws_rss_bytes;

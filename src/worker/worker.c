@@ -20,6 +20,7 @@
 #include "wire/metrics.h"
 #include "worker/wlink.h"
 #include "worker/worker.h"
+#include "race/race.h"
 
 struct worker_ctx {
 	struct ev_loop		*wk_loop;
@@ -240,6 +241,7 @@ worker_main(const struct config *cf, int slot, int ipc_fd)
 			return WORKER_EXIT_RESTART;
 		}
 	}
+	race_mark_batches(cf);
 	pipeline_on_consuming(wk.wk_pipeline, worker_consuming, &wk);
 	log_info("worker %d starting as consumer %s", slot, wk.wk_consumer);
 	pipeline_start(wk.wk_pipeline);

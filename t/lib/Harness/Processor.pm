@@ -136,7 +136,7 @@ sub start
 	# The daemon reads PROCESSOR_<SECTION>_<KEY>, REDIS_URL and POSTGRES_URL: keep the
 	# caller's environment from overriding the generated config (env => {} sets them).
 	my %env = map { $_ => undef } grep {
-		/^PROCESSOR_(REDIS|POSTGRES|PROCESSOR|HTTP|CONTROL)_/ ||
+		/^PROCESSOR_(REDIS|POSTGRES|PROCESSOR|HTTP|CONTROL|DOMAIN)_/ ||
 		/^(REDIS_URL|POSTGRES_URL|NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|LISTEN_FDS|LISTEN_PID|PGSERVICE|PGOPTIONS)$/
 	} keys %ENV;
 	# Migrations come from the source tree (no build path is compiled in).

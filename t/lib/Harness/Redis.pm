@@ -31,6 +31,10 @@ Runs redis-cli --raw.  List context: output lines; scalar context: the output, c
 
 Same with --no-raw (types shown: "(integer) 3", quoted strings, "(error) ...").
 
+=item $r->xadd_many(STREAM, [PAYLOAD, ...])
+
+XADD STREAM * payload PAYLOAD for each payload, pipelined; returns the ids.
+
 =item $r->xlen(STREAM), $r->pending(STREAM, GROUP)
 
 XLEN; the pending count of the group (0 when the group or stream does not exist).
@@ -263,6 +267,38 @@ sub cmd
 		die $$e . "\n" if ref $reply eq 'Harness::Redis::Error';
 	}
 	return $reply;
+}
+
+# xadd_many(STREAM, [PAYLOAD, ...]): XADD STREAM * payload PAYLOAD for each, pipelined in
+# chunks of 1000 (one round trip each); returns the new ids in order.  Dies on an error reply.
+sub xadd_many
+{
+	my ($self, $stream, $payloads) = @_;
+	my @ids;
+	local $SIG{PIPE} = 'IGNORE';
+	for (my $i = 0; $i < @$payloads; $i += 1000) {
+		my $end = $i + 999 < $#$payloads ? $i + 999 : $#$payloads;
+		my $req = '';
+		for my $p (@$payloads[$i .. $end]) {
+			my $b = $p;
+			utf8::encode($b) if utf8::is_utf8($b);
+			$req .= "*5\r\n\$4\r\nXADD\r\n\$" . length($stream) . "\r\n$stream\r\n"
+			    . "\$1\r\n*\r\n\$7\r\npayload\r\n\$" . length($b) . "\r\n$b\r\n";
+		}
+		my $s = $self->_connect;
+		my $off = 0;
+		while ($off < length $req) {
+			my $n = syswrite($s, $req, length($req) - $off, $off);
+			die "redis: write failed: $!\n" unless defined $n;
+			$off += $n;
+		}
+		for ($i .. $end) {
+			my $r = $self->_reply(time + 30);
+			die "XADD failed: $$r\n" if ref $r eq 'Harness::Redis::Error';
+			push @ids, $r;
+		}
+	}
+	return @ids;
 }
 
 sub xlen

@@ -1,0 +1,10 @@
+# src/race: the racing rules live: the evaluator process (a slot of the
+# master's table after the workers), the event configuration read from the
+# contract tables, and the evaluation of marked devices into timing_records,
+# stage_results and race_penalties.  Includes util/, conf/, wire/, domain/,
+# core/sink.h (the mark in the workers' batches) and worker/wlink.h (its
+# link to the master).
+libprocessor_a_SOURCES += \
+	src/race/race.h src/race/race_main.c \
+	src/race/race_event.c src/race/race_event.h \
+	src/race/race_eval.c src/race/race_eval.h

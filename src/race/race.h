@@ -1,0 +1,23 @@
+/* The racing rules live: the evaluator process, and the mark workers leave for it. */
+#ifndef PROCESSOR_RACE_H
+#define PROCESSOR_RACE_H
+
+struct config;
+
+/*
+ * An evaluator process (a slot of the master's table after the workers):
+ * reads the events being timed from the contract tables (at start, every
+ * refresh_ms), and evaluates the devices the workers marked, from the
+ * fixes in positions, into timing_records, stage_results and
+ * race_penalties.  Returns a WORKER_EXIT_* code.
+ */
+int	race_main(const struct config *, int slot, int ipc_fd);
+
+/*
+ * In a worker: make every batch transaction mark the devices being timed
+ * (SELECT processor_race_mark(), sql/0002_race.sql), so the evaluators
+ * see every committed fix.  Only when cf_domain_active.
+ */
+void	race_mark_batches(const struct config *);
+
+#endif

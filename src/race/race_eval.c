@@ -1,0 +1,535 @@
+/* Evaluating one device: its fixes from positions, the rules, the results written back. */
+#include "autoconf.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "race/race_eval.h"
+#include "race/race_event.h"
+
+/* Advisory lock namespaces (first key of the two-key form). */
+#define RACE_LOCK_DEVICE	0x52414345	/* "RACE" */
+#define RACE_LOCK_STAGE		0x52414353	/* "RACS" */
+#define RACE_MAX_RECORDS	(STAGE_MAX_GATES * 64)
+
+/* A timestamp literal, exact to the microsecond (no float seconds). */
+#define TS_FMT	"('epoch'::timestamptz + %" PRId64 " * interval '1 microsecond')"
+
+static const char race_fixes_sql[] =
+	"SELECT (extract(epoch FROM ts) * 1000000)::int8, latitude, longitude, "
+	"speed, angle, satellites, attributes->>'182' "
+	"FROM positions WHERE device_id = $1 "
+	"AND ts >= 'epoch'::timestamptz + $2::int8 * interval '1 microsecond' "
+	"AND ts <= 'epoch'::timestamptz + $3::int8 * interval '1 microsecond' "
+	"ORDER BY ts";
+
+/* One evaluation's scratch: the SQL being built and the fixes read. */
+struct race_ctx {
+	PGconn			*rc_conn;
+	const char		*rc_device;
+	int64_t			 rc_min_ts_us;
+	int64_t			 rc_now_us;
+	struct race_outcome	*rc_out;
+	struct buf		 rc_sql;
+	struct fix		*rc_fix;
+	size_t			 rc_nfix;
+	size_t			 rc_capfix;
+	struct timing_record	 rc_rec[RACE_MAX_RECORDS];
+	size_t			 rc_nrec;
+	struct stage_result	 rc_res;
+	char			*rc_err;
+	size_t			 rc_errlen;
+};
+
+static int
+race_fail(struct race_ctx *c, const char *what, PGresult *res)
+{
+	snprintf(c->rc_err, c->rc_errlen, "%s: %.*s", what,
+	    (int)strcspn(res ? PQresultErrorMessage(res) :
+	    PQerrorMessage(c->rc_conn), "\n"), res ?
+	    PQresultErrorMessage(res) : PQerrorMessage(c->rc_conn));
+	PQclear(res);
+	return -1;
+}
+
+/* Run c->rc_sql; the result (which the caller clears), or NULL on error. */
+static PGresult *
+race_exec(struct race_ctx *c, const char *what)
+{
+	PGresult	*res;
+
+	if (buf_cstr(&c->rc_sql) == NULL) {
+		snprintf(c->rc_err, c->rc_errlen, "%s: out of memory", what);
+		return NULL;
+	}
+	res = PQexec(c->rc_conn, buf_cstr(&c->rc_sql));
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK) {
+		race_fail(c, what, res);
+		return NULL;
+	}
+	return res;
+}
+
+static int
+race_command(struct race_ctx *c, const char *what)
+{
+	PGresult	*res = race_exec(c, what);
+
+	PQclear(res);
+	return res == NULL ? -1 : 0;
+}
+
+static int
+race_fix_reserve(struct race_ctx *c, size_t n)
+{
+	struct fix	*nf;
+	size_t		 cap;
+
+	if (n <= c->rc_capfix)
+		return 0;
+	cap = n < 1024 ? 1024 : n;
+	if ((nf = reallocarray(c->rc_fix, cap, sizeof(*nf))) == NULL)
+		return -1;
+	c->rc_fix = nf;
+	c->rc_capfix = cap;
+	return 0;
+}
+
+/* A stored position as the rules see it (HDOP: IO 182, in tenths). */
+static void
+race_fix_row(struct fix *f, const PGresult *res, int i)
+{
+	memset(f, 0, sizeof(*f));
+	f->f_ts_us = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	f->f_lat = strtod(PQgetvalue(res, i, 1), NULL);
+	f->f_lon = strtod(PQgetvalue(res, i, 2), NULL);
+	f->f_sats = PQgetisnull(res, i, 5) ? -1 :
+	    atoi(PQgetvalue(res, i, 5));
+	if (!PQgetisnull(res, i, 3)) {
+		f->f_speed = strtod(PQgetvalue(res, i, 3), NULL);
+		f->f_flags |= FIX_HAS_SPEED;
+	}
+	if (!PQgetisnull(res, i, 4)) {
+		f->f_heading = strtod(PQgetvalue(res, i, 4), NULL);
+		f->f_flags |= FIX_HAS_HEADING;
+	}
+	if (!PQgetisnull(res, i, 6) && strtod(PQgetvalue(res, i, 6), NULL) > 0) {
+		f->f_hdop = strtod(PQgetvalue(res, i, 6), NULL) / 10.0;
+		f->f_flags |= FIX_HAS_HDOP;
+	}
+}
+
+/* The device's fixes in the stage window (a minute either side). */
+static int
+race_read_fixes(struct race_ctx *c, const struct race_stage *rs)
+{
+	char		 lo[24], hi[24];
+	const char	*params[3] = { c->rc_device, lo, hi };
+	PGresult	*res;
+	int		 i, n;
+
+	snprintf(lo, sizeof(lo), "%" PRId64, rs->rs_opens_us ?
+	    rs->rs_opens_us - RACE_WINDOW_US : 0);
+	snprintf(hi, sizeof(hi), "%" PRId64, rs->rs_closes_us ?
+	    rs->rs_closes_us + RACE_WINDOW_US : INT64_C(32503680000000000));
+	res = PQexecParams(c->rc_conn, race_fixes_sql, 3, NULL, params, NULL,
+	    NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return race_fail(c, "reading fixes", res);
+	n = PQntuples(res);
+	if (race_fix_reserve(c, (size_t)n) == -1) {
+		PQclear(res);
+		snprintf(c->rc_err, c->rc_errlen, "out of memory for %d fixes", n);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		race_fix_row(&c->rc_fix[i], res, i);
+	c->rc_nfix = (size_t)n;
+	PQclear(res);
+	return 0;
+}
+
+static double
+race_clamp01(double x)
+{
+	return x < 0.0 ? 0.0 : x > 1.0 ? 1.0 : x;
+}
+
+/*
+ * Timing records of (entry, stage) in one statement: rows no longer
+ * supported by the fixes go, new ones come, and a row is rewritten (with
+ * revision + 1) only when a value changed, so re-evaluating the same fixes
+ * writes nothing.
+ */
+static int
+race_store_records(struct race_ctx *c, const struct race_entry *re,
+    const struct race_stage *rs)
+{
+	const struct timing_record	*tr;
+	PGresult			*res;
+	size_t				 i;
+
+	buf_reset(&c->rc_sql);
+	buf_puts(&c->rc_sql, "WITH v(gate_id, pass_number, crossing_time, "
+	    "uncertainty_ms, fix_before, fix_after, fraction, speed_kmh, "
+	    "direction, final, low_confidence) AS (");
+	if (c->rc_nrec == 0)
+		buf_puts(&c->rc_sql, "SELECT NULL::int8, NULL::int4, NULL::timestamptz, "
+		    "NULL::real, NULL::timestamptz, NULL::timestamptz, NULL::real, "
+		    "NULL::real, NULL::int2, NULL::bool, NULL::bool WHERE false");
+	else
+		buf_puts(&c->rc_sql, "VALUES ");
+	for (i = 0; i < c->rc_nrec; i++) {
+		tr = &c->rc_rec[i];
+		buf_printf(&c->rc_sql, "%s(%" PRId64 "::int8, %d, " TS_FMT
+		    ", %.6g::real, " TS_FMT ", " TS_FMT ", %.9g::real, %.6g::real, "
+		    "%d::int2, %s, %s)", i ? ", " : "", rs->rs_gate_id[tr->tr_gate],
+		    tr->tr_pass, tr->tr_t_us, tr->tr_unc_ms, tr->tr_fix0_us,
+		    tr->tr_fix1_us, race_clamp01(tr->tr_frac), tr->tr_speed_kmh,
+		    tr->tr_dir < 0 ? -1 : 1, (tr->tr_flags & TR_FINAL) ? "true" :
+		    "false", (tr->tr_flags & TR_LOWCONF) ? "true" : "false");
+	}
+	buf_printf(&c->rc_sql, "), del AS (DELETE FROM timing_records t "
+	    "WHERE t.entry_id = %" PRId64 " AND t.stage_id = %" PRId64 " AND NOT "
+	    "EXISTS (SELECT 1 FROM v WHERE v.gate_id = t.gate_id AND "
+	    "v.pass_number = t.pass_number) RETURNING 1), ", re->re_id, rs->rs_id);
+	buf_printf(&c->rc_sql, "up AS (INSERT INTO timing_records AS t "
+	    "(entry_id, stage_id, gate_id, pass_number, crossing_time, "
+	    "uncertainty_ms, fix_before, fix_after, fraction, speed_kmh, "
+	    "direction, final, low_confidence, source) SELECT %" PRId64 ", "
+	    "%" PRId64 ", v.*, 'live' FROM v ON CONFLICT (entry_id, stage_id, "
+	    "gate_id, pass_number) DO UPDATE SET crossing_time = "
+	    "excluded.crossing_time, uncertainty_ms = excluded.uncertainty_ms, "
+	    "fix_before = excluded.fix_before, fix_after = excluded.fix_after, "
+	    "fraction = excluded.fraction, speed_kmh = excluded.speed_kmh, "
+	    "direction = excluded.direction, final = excluded.final, "
+	    "low_confidence = excluded.low_confidence, source = 'live', "
+	    "revision = t.revision + 1, updated_at = now() WHERE "
+	    "(t.crossing_time, t.uncertainty_ms, t.fix_before, t.fix_after, "
+	    "t.fraction, t.speed_kmh, t.direction, t.final, t.low_confidence) "
+	    "IS DISTINCT FROM (excluded.crossing_time, excluded.uncertainty_ms, "
+	    "excluded.fix_before, excluded.fix_after, excluded.fraction, "
+	    "excluded.speed_kmh, excluded.direction, excluded.final, "
+	    "excluded.low_confidence) RETURNING (xmax = 0) AS created) "
+	    "SELECT (SELECT count(*) FROM del), "
+	    "(SELECT count(*) FILTER (WHERE created) FROM up), "
+	    "(SELECT count(*) FILTER (WHERE NOT created) FROM up)",
+	    re->re_id, rs->rs_id);
+	if ((res = race_exec(c, "writing timing_records")) == NULL)
+		return -1;
+	c->rc_out->ro_removed += strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	c->rc_out->ro_records += strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+	c->rc_out->ro_revisions += strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+static const char *
+race_wp_verdict(int v)
+{
+	static const char *const names[] = { "not_reached", "validated",
+	    "missed", "no_data" };
+
+	return v >= WP_NOT_REACHED && v <= WP_NO_DATA ? names[v] : "?";
+}
+
+/* splits and waypoints as the stage_results JSON columns want them. */
+static void
+race_result_json(struct race_ctx *c, const struct race_stage *rs)
+{
+	const struct stage_result	*sr = &c->rc_res;
+	int				 k, n = 0;
+
+	buf_puts(&c->rc_sql, "'[");
+	for (k = 0; k < rs->rs_stage.st_ngate; k++)
+		if (rs->rs_stage.st_gate[k].sg_kind == SG_SPLIT &&
+		    sr->sr_split_us[k] >= 0)
+			buf_printf(&c->rc_sql, "%s{\"gate_id\": %" PRId64
+			    ", \"elapsed_ms\": %" PRId64 "}", n++ ? ", " : "",
+			    rs->rs_gate_id[k], sr->sr_split_us[k] / 1000);
+	buf_puts(&c->rc_sql, "]'::jsonb, '[");
+	for (k = 0; k < rs->rs_stage.st_nwp; k++)
+		buf_printf(&c->rc_sql, "%s{\"gate_id\": %" PRId64 ", \"verdict\": "
+		    "\"%s\", \"closest_m\": %.2f, \"closest_at_ms\": %" PRId64 "}",
+		    k ? ", " : "", rs->rs_wp_id[k], race_wp_verdict(sr->sr_wp[k]),
+		    isfinite(sr->sr_wp_dmin[k]) ? sr->sr_wp_dmin[k] : -1.0,
+		    sr->sr_wp_t_us[k] / 1000);
+	buf_puts(&c->rc_sql, "]'::jsonb");
+}
+
+static void
+race_opt_ts(struct buf *b, int64_t us)
+{
+	if (us == 0)
+		buf_puts(b, "NULL::timestamptz");
+	else
+		buf_printf(b, TS_FMT, us);
+}
+
+/*
+ * The stage result of (entry, stage), then the stage's ranks.  Under the
+ * stage's lock: two evaluators ranking one stage at once would otherwise
+ * each wait for the other's result row (a deadlock).
+ */
+static int
+race_store_result(struct race_ctx *c, const struct race_entry *re,
+    const struct race_stage *rs)
+{
+	const struct stage_result	*sr = &c->rc_res;
+	PGresult			*res;
+
+	buf_reset(&c->rc_sql);
+	buf_printf(&c->rc_sql, "SELECT pg_advisory_xact_lock(%d, "
+	    "hashtext('%" PRId64 "'))", RACE_LOCK_STAGE, rs->rs_id);
+	if (race_command(c, "locking the stage") == -1)
+		return -1;
+	buf_reset(&c->rc_sql);
+	buf_printf(&c->rc_sql, "INSERT INTO stage_results AS r (entry_id, "
+	    "stage_id, start_time, finish_time, elapsed_ms, splits, waypoints, "
+	    "penalties_s, status, provisional, low_confidence) VALUES (%" PRId64
+	    ", %" PRId64 ", ", re->re_id, rs->rs_id);
+	race_opt_ts(&c->rc_sql, sr->sr_start_us);
+	buf_puts(&c->rc_sql, ", ");
+	race_opt_ts(&c->rc_sql, sr->sr_finish_us);
+	if (sr->sr_finish_us)
+		buf_printf(&c->rc_sql, ", %" PRId64 ", ", sr->sr_elapsed_us / 1000);
+	else
+		buf_puts(&c->rc_sql, ", NULL, ");
+	race_result_json(c, rs);
+	buf_printf(&c->rc_sql, ", %.6g, '%s', %s, %s) ON CONFLICT (entry_id, "
+	    "stage_id) DO UPDATE SET start_time = excluded.start_time, "
+	    "finish_time = excluded.finish_time, elapsed_ms = excluded.elapsed_ms, "
+	    "splits = excluded.splits, waypoints = excluded.waypoints, "
+	    "penalties_s = excluded.penalties_s, status = excluded.status, "
+	    "provisional = excluded.provisional, low_confidence = "
+	    "excluded.low_confidence, revision = r.revision + 1, updated_at = now() "
+	    "WHERE (r.start_time, r.finish_time, r.elapsed_ms, r.splits, "
+	    "r.waypoints, r.penalties_s, r.status, r.provisional, r.low_confidence) "
+	    "IS DISTINCT FROM (excluded.start_time, excluded.finish_time, "
+	    "excluded.elapsed_ms, excluded.splits, excluded.waypoints, "
+	    "excluded.penalties_s, excluded.status, excluded.provisional, "
+	    "excluded.low_confidence)", sr->sr_penalty_s,
+	    stage_status_name(sr->sr_status), sr->sr_final ? "false" : "true",
+	    sr->sr_lowconf ? "true" : "false");
+	if ((res = race_exec(c, "writing stage_results")) == NULL)
+		return -1;
+	c->rc_out->ro_results += strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	/* Finished runs ranked by elapsed time plus penalties; others none. */
+	buf_reset(&c->rc_sql);
+	buf_printf(&c->rc_sql, "UPDATE stage_results r SET rank = x.rk FROM "
+	    "(SELECT id, CASE WHEN status = 'finished' THEN rank() OVER (PARTITION "
+	    "BY status = 'finished' ORDER BY elapsed_ms + "
+	    "round(penalties_s * 1000)) END AS rk FROM stage_results WHERE "
+	    "stage_id = %" PRId64 ") x WHERE r.id = x.id AND r.rank IS DISTINCT "
+	    "FROM x.rk", rs->rs_id);
+	return race_command(c, "ranking the stage");
+}
+
+/* Penalty evidence: one row per speed zone visited (its visits summed). */
+static int
+race_store_penalties(struct race_ctx *c, const struct race_entry *re,
+    const struct race_stage *rs)
+{
+	const struct stage_result	*sr = &c->rc_res;
+	const struct zone_visit		*zv;
+	char				*rule;
+	int				 k, n = 0;
+
+	buf_reset(&c->rc_sql);
+	buf_puts(&c->rc_sql, "WITH v(gate_id, entered_at, exited_at, time_over_s, "
+	    "max_excess_kmh, avg_speed_kmh, limit_kmh, rule, penalty_s) AS (");
+	for (k = 0; k < rs->rs_stage.st_nzone; k++) {
+		zv = &sr->sr_zone[k];
+		if (zv->zv_in_us == 0 && zv->zv_time_s <= 0.0)
+			continue;	/* never entered */
+		rule = PQescapeLiteral(c->rc_conn, rs->rs_zone_rule[k],
+		    strlen(rs->rs_zone_rule[k]));
+		if (rule == NULL)
+			return race_fail(c, "quoting a penalty rule", NULL);
+		buf_printf(&c->rc_sql, "%sSELECT %" PRId64 "::int8, ",
+		    n++ ? " UNION ALL " : "", rs->rs_zone_id[k]);
+		race_opt_ts(&c->rc_sql, zv->zv_in_us);
+		buf_puts(&c->rc_sql, ", ");
+		race_opt_ts(&c->rc_sql, zv->zv_out_us);
+		buf_printf(&c->rc_sql, ", %.6g::real, %.6g::real, %.6g::real, "
+		    "%.6g::real, %s::jsonb, %.6g::real", zv->zv_over_s,
+		    zv->zv_excess_kmh, zv->zv_avg_kmh,
+		    rs->rs_stage.st_zone[k].sz_limit_kmh, rule,
+		    sr->sr_zone_penalty_s[k]);
+		PQfreemem(rule);
+	}
+	if (n == 0)
+		buf_puts(&c->rc_sql, "SELECT NULL::int8, NULL::timestamptz, "
+		    "NULL::timestamptz, NULL::real, NULL::real, NULL::real, "
+		    "NULL::real, NULL::jsonb, NULL::real WHERE false");
+	buf_printf(&c->rc_sql, "), del AS (DELETE FROM race_penalties p WHERE "
+	    "p.entry_id = %" PRId64 " AND p.stage_id = %" PRId64 " AND NOT EXISTS "
+	    "(SELECT 1 FROM v WHERE v.gate_id = p.gate_id AND p.visit = 1)) "
+	    "INSERT INTO race_penalties AS p (entry_id, stage_id, gate_id, visit, "
+	    "entered_at, exited_at, time_over_s, max_excess_kmh, avg_speed_kmh, "
+	    "limit_kmh, rule, penalty_s) SELECT %" PRId64 ", %" PRId64 ", v.gate_id, "
+	    "1, v.entered_at, v.exited_at, v.time_over_s, v.max_excess_kmh, "
+	    "v.avg_speed_kmh, v.limit_kmh, v.rule, v.penalty_s FROM v "
+	    "ON CONFLICT (entry_id, stage_id, gate_id, visit) DO UPDATE SET "
+	    "entered_at = excluded.entered_at, exited_at = excluded.exited_at, "
+	    "time_over_s = excluded.time_over_s, max_excess_kmh = "
+	    "excluded.max_excess_kmh, avg_speed_kmh = excluded.avg_speed_kmh, "
+	    "limit_kmh = excluded.limit_kmh, rule = excluded.rule, penalty_s = "
+	    "excluded.penalty_s, revision = p.revision + 1, updated_at = now() "
+	    "WHERE (p.entered_at, p.exited_at, p.time_over_s, p.max_excess_kmh, "
+	    "p.avg_speed_kmh, p.limit_kmh, p.rule, p.penalty_s) IS DISTINCT FROM "
+	    "(excluded.entered_at, excluded.exited_at, excluded.time_over_s, "
+	    "excluded.max_excess_kmh, excluded.avg_speed_kmh, excluded.limit_kmh, "
+	    "excluded.rule, excluded.penalty_s)", re->re_id, rs->rs_id, re->re_id,
+	    rs->rs_id);
+	return race_command(c, "writing race_penalties");
+}
+
+/* The cursor of (device, stage); counts the evaluation as late when the
+ * oldest new fix is older than what was evaluated before. */
+static int
+race_store_cursor(struct race_ctx *c, const struct race_stage *rs)
+{
+	PGresult	*res;
+	int64_t		 last = c->rc_nfix ? c->rc_fix[c->rc_nfix - 1].f_ts_us : 0;
+	int		 late;
+	char		*dev;
+
+	if ((dev = PQescapeLiteral(c->rc_conn, c->rc_device,
+	    strlen(c->rc_device))) == NULL)
+		return race_fail(c, "quoting a device id", NULL);
+	buf_reset(&c->rc_sql);
+	buf_printf(&c->rc_sql, "SELECT (extract(epoch FROM evaluated_to) * "
+	    "1000000)::int8 FROM race_cursor WHERE device_id = %s AND "
+	    "stage_id = %" PRId64, dev, rs->rs_id);
+	if ((res = race_exec(c, "reading race_cursor")) == NULL) {
+		PQfreemem(dev);
+		return -1;
+	}
+	late = PQntuples(res) == 1 &&
+	    c->rc_min_ts_us < strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	c->rc_out->ro_late += (uint64_t)late;
+	buf_reset(&c->rc_sql);
+	buf_printf(&c->rc_sql, "INSERT INTO race_cursor AS k (device_id, "
+	    "stage_id, evaluated_to, fixes, late) VALUES (%s, %" PRId64 ", "
+	    TS_FMT ", %zu, %d) ON CONFLICT (device_id, stage_id) DO UPDATE SET "
+	    "evaluated_to = greatest(k.evaluated_to, excluded.evaluated_to), "
+	    "fixes = excluded.fixes, evaluations = k.evaluations + 1, "
+	    "late = k.late + excluded.late, evaluated_at = now()", dev,
+	    rs->rs_id, last, c->rc_nfix, late);
+	PQfreemem(dev);
+	return race_command(c, "writing race_cursor");
+}
+
+static int
+race_eval_stage(struct race_ctx *c, const struct race_entry *re,
+    const struct race_stage *rs)
+{
+	if (race_read_fixes(c, rs) == -1)
+		return -1;
+	if (c->rc_nfix == 0)
+		return 0;	/* nothing on this stage (yet) */
+	if (stage_eval(&rs->rs_stage, c->rc_fix, c->rc_nfix, c->rc_now_us,
+	    c->rc_rec, RACE_MAX_RECORDS, &c->rc_nrec, &c->rc_res) == -1) {
+		snprintf(c->rc_err, c->rc_errlen, "out of memory evaluating "
+		    "stage %" PRId64, rs->rs_id);
+		return -1;
+	}
+	c->rc_out->ro_stages++;
+	if (race_store_records(c, re, rs) == -1 ||
+	    race_store_penalties(c, re, rs) == -1 ||
+	    race_store_cursor(c, rs) == -1 ||
+	    race_store_result(c, re, rs) == -1)
+		return -1;
+	return 0;
+}
+
+/* Lock the device for this transaction; 1 locked, 0 busy, -1 error. */
+static int
+race_lock_device(struct race_ctx *c, const char *dev)
+{
+	PGresult	*res;
+	int		 got;
+
+	buf_reset(&c->rc_sql);
+	buf_printf(&c->rc_sql, "SELECT pg_try_advisory_xact_lock(%d, "
+	    "hashtext(%s))", RACE_LOCK_DEVICE, dev);
+	if ((res = race_exec(c, "locking the device")) == NULL)
+		return -1;
+	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return got;
+}
+
+static int
+race_eval_locked(struct race_ctx *c, const struct race_event *ev,
+    const char *dev, int64_t gen)
+{
+	const struct race_entry	*re;
+	size_t			 ne, i, s;
+
+	re = race_event_entries(ev, c->rc_device, &ne);
+	for (i = 0; i < ne; i++)
+		for (s = 0; s < ev->ev_nstages; s++)
+			if (ev->ev_stages[s].rs_event == re[i].re_event &&
+			    race_eval_stage(c, &re[i], &ev->ev_stages[s]) == -1)
+				return -1;
+	buf_reset(&c->rc_sql);
+	buf_printf(&c->rc_sql, "DELETE FROM race_dirty WHERE device_id = %s "
+	    "AND gen = %" PRId64, dev, gen);
+	return race_command(c, "dropping the work mark");
+}
+
+int
+race_eval_device(PGconn *conn, const struct race_event *ev, const char *device,
+    int64_t gen, int64_t min_ts_us, int64_t now_us, struct race_outcome *out,
+    char *err, size_t errlen)
+{
+	struct race_ctx	*c;
+	PGresult	*res;
+	char		*dev;
+	int		 rc = RACE_EVAL_ERROR, locked;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (dev = PQescapeLiteral(conn, device, strlen(device))) == NULL) {
+		free(c);
+		snprintf(err, errlen, "out of memory");
+		return RACE_EVAL_ERROR;
+	}
+	c->rc_conn = conn;
+	c->rc_device = device;
+	c->rc_min_ts_us = min_ts_us;
+	c->rc_now_us = now_us;
+	c->rc_out = out;
+	c->rc_err = err;
+	c->rc_errlen = errlen;
+	buf_init(&c->rc_sql);
+	res = PQexec(conn, "BEGIN");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		race_fail(c, "BEGIN", res);
+	else {
+		PQclear(res);
+		if ((locked = race_lock_device(c, dev)) == 0)
+			rc = RACE_EVAL_BUSY;
+		else if (locked == 1 && race_eval_locked(c, ev, dev, gen) == 0)
+			rc = RACE_EVAL_DONE;
+	}
+	res = PQexec(conn, rc == RACE_EVAL_DONE ? "COMMIT" : "ROLLBACK");
+	if (rc == RACE_EVAL_DONE && PQresultStatus(res) != PGRES_COMMAND_OK) {
+		race_fail(c, "COMMIT", res);
+		rc = RACE_EVAL_ERROR;
+	} else
+		PQclear(res);
+	PQfreemem(dev);
+	buf_free(&c->rc_sql);
+	free(c->rc_fix);
+	free(c);
+	return rc;
+}

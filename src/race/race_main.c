@@ -1,0 +1,379 @@
+/* The evaluator process: event configuration, marked devices, evaluation rounds. */
+#include "autoconf.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <ev.h>
+#include <libpq-fe.h>
+
+#include "conf/config.h"
+#include "core/sink.h"
+#include "util/exitcodes.h"
+#include "util/log.h"
+#include "wire/metrics.h"
+#include "worker/wlink.h"
+#include "race/race.h"
+#include "race/race_eval.h"
+#include "race/race_event.h"
+
+#define RACE_TICK_S		1.0	/* reconnect, refresh, and a poll besides NOTIFY */
+#define RACE_ROUND		64	/* marked devices read per round (race_work_sql) */
+#define RACE_BUDGET_S		0.2	/* then back to the loop (master messages) */
+
+static const char race_work_sql[] =
+	"SELECT device_id, gen, (extract(epoch FROM min_ts) * 1000000)::int8, "
+	"(extract(epoch FROM marked_at) * 1000000)::int8 "
+	"FROM race_dirty ORDER BY marked_at LIMIT 64";
+
+struct race_proc {
+	struct ev_loop		*rp_loop;
+	const struct config	*rp_cf;
+	int			 rp_slot;
+	struct worker_stats	 rp_stats;
+	PGconn			*rp_conn;
+	struct race_event	 rp_ev;
+	double			 rp_loaded;	/* ev_now of the last load; 0: never */
+	ev_timer		 rp_tick;
+	ev_io			 rp_io;
+	ev_idle			 rp_more;
+	ev_signal		 rp_sigterm;
+	ev_signal		 rp_sigint;
+};
+
+static int64_t
+race_now_us(void)
+{
+	struct timeval	tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static void
+race_set_pg_up(struct race_proc *rp, int up)
+{
+	if (up)
+		rp->rp_stats.ws_flags |= WS_PG_UP;
+	else
+		rp->rp_stats.ws_flags &= ~(uint32_t)WS_PG_UP;
+}
+
+static void
+race_disconnect(struct race_proc *rp, const char *why)
+{
+	if (rp->rp_conn == NULL)
+		return;
+	log_warnx("evaluator: lost the PostgreSQL connection: %s", why);
+	ev_io_stop(rp->rp_loop, &rp->rp_io);
+	PQfinish(rp->rp_conn);
+	rp->rp_conn = NULL;
+	rp->rp_loaded = 0;
+	race_set_pg_up(rp, 0);
+}
+
+static int
+race_command(PGconn *conn, const char *sql)
+{
+	PGresult	*res = PQexec(conn, sql);
+	int		 ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+static int
+race_connect(struct race_proc *rp)
+{
+	const char	*keys[] = { "dbname", "application_name",
+	    "connect_timeout", NULL };
+	const char	*vals[] = { rp->rp_cf->cf_pg_url, "processor-evaluator",
+	    "10", NULL };
+	char		 sql[96];
+
+	rp->rp_conn = PQconnectdbParams(keys, vals, 1);
+	if (rp->rp_conn == NULL || PQstatus(rp->rp_conn) != CONNECTION_OK) {
+		log_warnx("evaluator: cannot connect to PostgreSQL: %.*s",
+		    rp->rp_conn ? (int)strcspn(PQerrorMessage(rp->rp_conn),
+		    "\n") : 13, rp->rp_conn ? PQerrorMessage(rp->rp_conn) :
+		    "out of memory");
+		PQfinish(rp->rp_conn);
+		rp->rp_conn = NULL;
+		return -1;
+	}
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
+	    rp->rp_cf->cf_statement_timeout_ms);
+	if (race_command(rp->rp_conn, sql) == -1 ||
+	    race_command(rp->rp_conn, "LISTEN processor_race") == -1) {
+		race_disconnect(rp, PQerrorMessage(rp->rp_conn));
+		return -1;
+	}
+	ev_io_set(&rp->rp_io, PQsocket(rp->rp_conn), EV_READ);
+	ev_io_start(rp->rp_loop, &rp->rp_io);
+	log_info("evaluator: connected to PostgreSQL");
+	return 0;
+}
+
+/* Re-read the events and publish their devices for the workers' marks. */
+static int
+race_refresh(struct race_proc *rp)
+{
+	char	err[512];
+	int	first = rp->rp_loaded == 0;
+
+	if (race_event_load(rp->rp_conn, rp->rp_cf->cf_late_window_s,
+	    &rp->rp_ev, err, sizeof(err)) == -1 ||
+	    race_command(rp->rp_conn, "BEGIN") == -1 ||
+	    race_event_publish(rp->rp_conn, &rp->rp_ev, err, sizeof(err)) == -1 ||
+	    race_command(rp->rp_conn, "COMMIT") == -1) {
+		log_error("evaluator: cannot load the events: %s", err);
+		(void)race_command(rp->rp_conn, "ROLLBACK");
+		return -1;
+	}
+	rp->rp_stats.ws_race_skipped = rp->rp_ev.ev_skipped;
+	rp->rp_loaded = ev_now(rp->rp_loop);
+	if (first || rp->rp_ev.ev_skipped > 0)
+		log_info("evaluator: timing %zu stages, %zu entries%s%s",
+		    rp->rp_ev.ev_nstages, rp->rp_ev.ev_nentries,
+		    rp->rp_ev.ev_contract ? "" : " (no contract tables)",
+		    rp->rp_ev.ev_skipped ? "; some gates skipped (see errors)" :
+		    "");
+	race_set_pg_up(rp, 1);
+	return 0;
+}
+
+static void
+race_count(struct race_proc *rp, const struct race_outcome *o)
+{
+	rp->rp_stats.ws_race_stages += o->ro_stages;
+	rp->rp_stats.ws_race_late += o->ro_late;
+	rp->rp_stats.ws_race_records += o->ro_records;
+	rp->rp_stats.ws_race_revisions += o->ro_revisions;
+	rp->rp_stats.ws_race_removed += o->ro_removed;
+	rp->rp_stats.ws_race_results += o->ro_results;
+}
+
+/* One marked device; 0 done or busy, -1 on a connection-level failure. */
+static int
+race_one(struct race_proc *rp, const PGresult *res, int i)
+{
+	struct race_outcome	 o;
+	struct log_fields	 f;
+	const char		*dev = PQgetvalue(res, i, 0);
+	char			 err[512];
+	int			 rc;
+
+	memset(&o, 0, sizeof(o));
+	rc = race_eval_device(rp->rp_conn, &rp->rp_ev, dev,
+	    strtoll(PQgetvalue(res, i, 1), NULL, 10),
+	    strtoll(PQgetvalue(res, i, 2), NULL, 10), race_now_us(), &o, err,
+	    sizeof(err));
+	if (rc == RACE_EVAL_ERROR) {
+		rp->rp_stats.ws_race_errors++;
+		log_fields_init(&f);
+		log_fields_str(&f, "device", dev);
+		log_emit(LOG_LVL_ERROR, log_fields_get(&f), "evaluating device "
+		    "%s failed, will retry: %s", dev, err);
+		return PQstatus(rp->rp_conn) == CONNECTION_OK ? 0 : -1;
+	}
+	if (rc == RACE_EVAL_DONE) {
+		race_count(rp, &o);
+		metrics_observe(&rp->rp_stats.ws_hist[HIST_RACE_SECONDS],
+		    HIST_RACE_SECONDS, (double)(race_now_us() -
+		    strtoll(PQgetvalue(res, i, 3), NULL, 10)) / 1e6);
+	}
+	return 0;
+}
+
+/*
+ * Evaluate marked devices, oldest mark first, for at most RACE_BUDGET_S;
+ * returns 1 when work is probably left.
+ */
+static int
+race_round(struct race_proc *rp)
+{
+	PGresult	*res;
+	double		 t0 = ev_time();
+	int		 i, n;
+
+	res = PQexec(rp->rp_conn, race_work_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		race_disconnect(rp, PQresultErrorMessage(res));
+		PQclear(res);
+		return 0;
+	}
+	n = PQntuples(res);
+	for (i = 0; i < n && ev_time() - t0 < RACE_BUDGET_S; i++)
+		if (race_one(rp, res, i) == -1) {
+			PQclear(res);
+			race_disconnect(rp, "evaluation failed");
+			return 0;
+		}
+	PQclear(res);
+	return n == RACE_ROUND || i < n;
+}
+
+static void
+race_work(struct race_proc *rp)
+{
+	if (rp->rp_conn == NULL)
+		return;
+	if (race_round(rp))
+		ev_idle_start(rp->rp_loop, &rp->rp_more);
+	else
+		ev_idle_stop(rp->rp_loop, &rp->rp_more);
+}
+
+static void
+race_more_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	race_work(w->data);
+}
+
+/* A NOTIFY (or the connection closing). */
+static void
+race_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct race_proc	*rp = w->data;
+	PGnotify		*n;
+
+	(void)loop;
+	(void)revents;
+	if (!PQconsumeInput(rp->rp_conn)) {
+		race_disconnect(rp, PQerrorMessage(rp->rp_conn));
+		return;
+	}
+	while ((n = PQnotifies(rp->rp_conn)) != NULL)
+		PQfreemem(n);
+	race_work(rp);
+}
+
+static void
+race_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct race_proc	*rp = w->data;
+
+	(void)revents;
+	if (rp->rp_conn != NULL && PQstatus(rp->rp_conn) != CONNECTION_OK)
+		race_disconnect(rp, PQerrorMessage(rp->rp_conn));
+	if (rp->rp_conn == NULL && race_connect(rp) == -1)
+		return;
+	if ((rp->rp_loaded == 0 || ev_now(loop) - rp->rp_loaded >=
+	    rp->rp_cf->cf_refresh_ms / 1000.0) && race_refresh(rp) == -1) {
+		if (PQstatus(rp->rp_conn) != CONNECTION_OK)
+			race_disconnect(rp, PQerrorMessage(rp->rp_conn));
+		return;
+	}
+	race_work(rp);
+}
+
+static void
+race_stop(struct race_proc *rp, const char *why)
+{
+	log_info("evaluator: stopping (%s)", why);
+	ev_break(rp->rp_loop, EVBREAK_ALL);
+}
+
+static void
+race_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	race_stop(w->data, "signal");
+}
+
+static void
+race_master_shutdown(void *arg)
+{
+	race_stop(arg, "master asked");
+}
+
+static void
+race_master_gone(void *arg)
+{
+	race_stop(arg, "master gone");
+}
+
+static void
+race_watchers(struct race_proc *rp)
+{
+	sigset_t	none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	ev_signal_init(&rp->rp_sigterm, race_signal_cb, SIGTERM);
+	ev_signal_init(&rp->rp_sigint, race_signal_cb, SIGINT);
+	ev_timer_init(&rp->rp_tick, race_tick_cb, 0., RACE_TICK_S);
+	ev_io_init(&rp->rp_io, race_io_cb, -1, EV_READ);
+	ev_idle_init(&rp->rp_more, race_more_cb);
+	rp->rp_sigterm.data = rp->rp_sigint.data = rp->rp_tick.data = rp;
+	rp->rp_io.data = rp->rp_more.data = rp;
+	ev_signal_start(rp->rp_loop, &rp->rp_sigterm);
+	ev_signal_start(rp->rp_loop, &rp->rp_sigint);
+	ev_timer_start(rp->rp_loop, &rp->rp_tick);
+}
+
+static void
+race_log_context(int slot)
+{
+	struct log_fields	f;
+
+	log_fields_init(&f);
+	log_fields_int(&f, "evaluator", slot);
+	log_context(&f);
+}
+
+int
+race_main(const struct config *cf, int slot, int ipc_fd)
+{
+	struct race_proc	rp;
+	char			name[64];
+	struct wlink_cb		cb = {
+		.wc_shutdown = race_master_shutdown,
+		.wc_master_gone = race_master_gone,
+		.wc_arg = &rp,
+	};
+
+	memset(&rp, 0, sizeof(rp));
+	rp.rp_cf = cf;
+	rp.rp_slot = slot;
+	rp.rp_stats.ws_version = METRICS_VERSION;
+	/* no Redis and no stream: ready as soon as PostgreSQL is */
+	rp.rp_stats.ws_flags = WS_REDIS_UP | WS_CONSUMING;
+	race_log_context(slot);
+	snprintf(name, sizeof(name), "evaluator-%d", slot);
+	if ((rp.rp_loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
+		log_error("ev_loop_new failed");
+		return WORKER_EXIT_RESTART;
+	}
+	race_watchers(&rp);
+	if (wlink_start(rp.rp_loop, ipc_fd, slot, name, &rp.rp_stats,
+	    &cb) == -1) {
+		log_error("cannot start the master link");
+		ev_loop_destroy(rp.rp_loop);
+		return WORKER_EXIT_RESTART;
+	}
+	log_info("evaluator %d starting", slot);
+	ev_run(rp.rp_loop, 0);
+	wlink_stop();
+	if (rp.rp_conn != NULL)
+		PQfinish(rp.rp_conn);
+	race_event_free(&rp.rp_ev);
+	ev_loop_destroy(rp.rp_loop);
+	return WORKER_EXIT_CLEAN;
+}
+
+void
+race_mark_batches(const struct config *cf)
+{
+	if (cf->cf_domain_active)
+		sink_set_sql("SELECT processor_race_mark()");
+}
