@@ -29,6 +29,8 @@ static const char *const env_vars[] = {
 	"PROCESSOR_PROCESSOR_SHUTDOWN_TIMEOUT_MS",
 	"PROCESSOR_PROCESSOR_MAX_RESTARTS", "PROCESSOR_PROCESSOR_RESTART_WINDOW_MS",
 	"PROCESSOR_HTTP_LISTEN", "PROCESSOR_CONTROL_SOCKET",
+	"PROCESSOR_DOMAIN_EVALUATORS", "PROCESSOR_DOMAIN_REFRESH_MS",
+	"PROCESSOR_DOMAIN_LATE_WINDOW_S",
 };
 #define NVARS	(sizeof(env_vars) / sizeof(env_vars[0]))
 
@@ -550,7 +552,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan(267);
+	plan(270);
 	clean_env();
 	test_defaults();
 	test_full();
