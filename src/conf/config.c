@@ -137,6 +137,10 @@ static const struct config_key config_keys[] = {
 	    OFF(cf_shutdown_timeout_ms), 1000, 3600000, "30000", 0 },
 	{ "processor", "max_restarts", config_set_int, OFF(cf_max_restarts),
 	    0, 1000, "5", 0 },
+	{ "processor", "max_future_ms", config_set_long, OFF(cf_max_future_ms),
+	    0, 31536000000LL, "300000", 0 },
+	{ "processor", "max_past_days", config_set_int, OFF(cf_max_past_days),
+	    0, 36500, "3650", 0 },
 	{ "processor", "restart_window_ms", config_set_int,
 	    OFF(cf_restart_window_ms), 1000, 86400000, "60000", 0 },
 

@@ -215,6 +215,8 @@ pipeline_decode(struct pipeline *p, struct batch *b)
 	int64_t	now_us = (int64_t)(ev_now(p->pl_loop) * 1e6);
 	size_t	i;
 
+	p->pl_limits.cl_now_us = (int64_t)(ev_time() * 1e6);
+
 	for (i = 0; i < b->b_n; i++) {
 		if (b->b_entries[i].be_status == ENTRY_POISON)
 			p->pl_stats->ws_poison++;	/* e.g. no payload field */
@@ -667,6 +669,8 @@ pipeline_new(struct ev_loop *loop, const struct config *cf,
 	p->pl_stats = stats;
 	p->pl_limits.cl_max_payload = cf->cf_max_payload;
 	p->pl_limits.cl_max_depth = 64;
+	p->pl_limits.cl_max_future_us = (int64_t)cf->cf_max_future_ms * 1000;
+	p->pl_limits.cl_max_past_us = (int64_t)cf->cf_max_past_days * 86400000000LL;
 	backoff_init(&p->pl_retry_backoff, RETRY_MIN_S, RETRY_MAX_S);
 	ev_timer_init(&p->pl_retry, pipeline_retry_cb, 0., 0.);
 	p->pl_retry.data = p;
