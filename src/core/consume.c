@@ -24,7 +24,7 @@
 #define RECONNECT_MIN_S		0.1
 #define RECONNECT_MAX_S		5.0
 #define READ_GUARD_MARGIN_S	5.0	/* beyond BLOCK before we call a read hung */
-#define DLQ_PAYLOAD_MAX		65536	/* larger payloads keep a prefix in the DLQ */
+#define DLQ_PREFIX_MAX		65536	/* kept of a payload over max_payload */
 
 struct consume {
 	struct ev_loop		*c_loop;
@@ -764,8 +764,13 @@ consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
 	PUSHS(maxlen); PUSHS("*");
 	PUSHS("id"); PUSHS(batch_id(b, i));
 	PUSHS("payload");
+	/*
+	 * Whatever fits max_payload is stored whole, so a replay after the fix
+	 * sends the same bytes; a payload over it could never be replayed and
+	 * keeps a prefix (payload_len says how long it was).
+	 */
 	consume_push(c, &argc, batch_payload(b, i),
-	    n > DLQ_PAYLOAD_MAX ? DLQ_PAYLOAD_MAX : n);
+	    n > c->c_cf->cf_max_payload && n > DLQ_PREFIX_MAX ? DLQ_PREFIX_MAX : n);
 	PUSHS("payload_len"); PUSHS(plen);
 	PUSHS("error"); PUSHS(batch_error(b, i));
 	PUSHS("reason"); PUSHS(e->be_reason ? e->be_reason : "unknown");
