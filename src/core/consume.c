@@ -430,14 +430,64 @@ consume_deliver(struct consume *c, struct batch *b, int err)
 	c->c_cb->cc_batch(c->c_arg, b, err);
 }
 
-/* XPENDING extended reply: [[id, owner, idle-ms, times-delivered], ...] in id order. */
+/* Stream ids order by ms, then seq: "10-0" < "9-1" as strings, not as ids. */
+static int
+consume_id_cmp(const char *a, const char *b)
+{
+	unsigned long long	ams, aseq = 0, bms, bseq = 0;
+	char			*end;
+
+	ams = strtoull(a, &end, 10);
+	if (*end == '-')
+		aseq = strtoull(end + 1, NULL, 10);
+	bms = strtoull(b, &end, 10);
+	if (*end == '-')
+		bseq = strtoull(end + 1, NULL, 10);
+	if (ams != bms)
+		return ams < bms ? -1 : 1;
+	return aseq < bseq ? -1 : aseq > bseq;
+}
+
+/*
+ * XPENDING extended reply: [[id, owner, idle-ms, times-delivered], ...] in
+ * id order, as is the batch.  Either list may hold ids the other lacks (an
+ * entry ACKed or claimed in between, a malformed row): walk both by id, so
+ * one stray id never leaves the later entries at 0 deliveries.
+ */
+void
+consume_match_deliveries(struct batch *b, const redisReply *r)
+{
+	size_t	i = 0, j = 0;
+	int	cmp;
+
+	while (i < b->b_n && j < r->elements) {
+		const redisReply *e = r->element[j];
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
+		    e->element[0]->type != REDIS_REPLY_STRING) {
+			j++;
+			continue;
+		}
+		cmp = consume_id_cmp(batch_id(b, i), e->element[0]->str);
+		if (cmp < 0) {
+			i++;
+			continue;
+		}
+		if (cmp == 0 && e->element[3]->type == REDIS_REPLY_INTEGER)
+			b->b_entries[i].be_deliveries =
+			    (uint32_t)e->element[3]->integer;
+		if (cmp == 0)
+			i++;
+		j++;
+	}
+}
+
 static void
 consume_counts_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct consume	*c = priv;
 	struct batch	*b = c->c_reading;
 	redisReply	*r = reply;
-	size_t		 i = 0, j;
 
 	(void)ac;
 	if (r == NULL) {
@@ -451,17 +501,7 @@ consume_counts_cb(redisAsyncContext *ac, void *reply, void *priv)
 		consume_deliver(c, b, 0);
 		return;
 	}
-	for (j = 0; j < r->elements && i < b->b_n; j++) {
-		const redisReply *e = r->element[j];
-
-		if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
-		    e->element[0]->type != REDIS_REPLY_STRING)
-			continue;
-		while (i < b->b_n && strcmp(batch_id(b, i), e->element[0]->str) != 0)
-			i++;
-		if (i < b->b_n && e->element[3]->type == REDIS_REPLY_INTEGER)
-			b->b_entries[i].be_deliveries = (uint32_t)e->element[3]->integer;
-	}
+	consume_match_deliveries(b, r);
 	consume_deliver(c, b, 0);
 }
 

@@ -7,6 +7,7 @@
 struct config;
 struct batch;
 struct ev_loop;
+struct redisReply;
 struct worker_stats;
 
 /*
@@ -60,6 +61,9 @@ int		 consume_settle(struct consume *, struct batch *);
  * XGROUP CREATE <stream> <group> <start_id> MKSTREAM (BUSYGROUP is success).
  * Returns 0, or -1 with err filled (Redis unreachable or refused).
  */
+/* Copy times-delivered of an XPENDING extended reply into b, matching by id. */
+void	consume_match_deliveries(struct batch *, const struct redisReply *);
+
 int	consume_ensure_group_sync(const struct config *, char *err, size_t errlen);
 
 #endif
