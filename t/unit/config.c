@@ -553,7 +553,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan(267);
+	plan(269);
 	clean_env();
 	test_defaults();
 	test_full();
