@@ -128,7 +128,7 @@ my $p = Harness::Processor->start(binary => $fake, redis => $r, pg => $pg,
     config => { processor => { workers => 2 } }, env => { FAKE_EXIT => 3 }, notify => 1);
 ok($p->wait_ready(10), 'wait_ready');
 like($p->wait_notify(qr/READY=1/, 10), qr/STATUS=consuming/, 'sd_notify datagram received');
-like(Harness::slurp($p->config_path), qr/\[processor\]\nworkers = 2\n/, 'INI config written');
+like(Harness::slurp($p->config_path), qr/\[processor\]\n(?:\w+ = \S*\n)*workers = 2\n/, 'INI config written');
 ok($p->http_port, 'http listen port allocated');
 is($p->control_socket, $p->dir . '/control.sock', 'control socket in the temp dir');
 my ($l) = grep { $_->{message} =~ /^redis / } $p->log_lines;

@@ -78,6 +78,7 @@ static const char *codec_codes[CODEC_REASON_COUNT] = {
 	[CODEC_TOO_LARGE] = "too_large",
 	[CODEC_NUL_BYTE] = "nul_byte",
 	[CODEC_NO_MEMORY] = "no_memory",
+	[CODEC_TS_WINDOW] = "ts_out_of_window",
 };
 
 /* Exact powers of ten: a double with <= 2^53 mantissa times one is exact-rounded. */
@@ -226,6 +227,33 @@ codec_tsbad(struct jscan *j, const char *tok, size_t len, int quoted,
 	    quoted ? "\"" : "", val, quoted ? "\"" : "", why);
 }
 
+/*
+ * A well-formed timestamp can still be wrong: a device whose clock jumped
+ * ahead (year 9998) or a GPS receiver that missed the week-number rollover
+ * reports 1024 weeks in the past.  Rows like that are never right.
+ */
+static int
+codec_ts_window(struct jscan *j, const struct codec_limits *lim, int64_t ts_us,
+    const char *tok, size_t len)
+{
+	char	 val[48];
+
+	if (lim->cl_now_us <= 0)
+		return 0;
+	jscan_excerpt(tok, len, val, sizeof(val));
+	if (lim->cl_max_future_us > 0 &&
+	    ts_us - lim->cl_now_us > lim->cl_max_future_us)
+		return jscan_poison(j, CODEC_TS_WINDOW, "timestamp %s is more "
+		    "than %lld ms ahead of the clock (max_future_ms)", val,
+		    (long long)(lim->cl_max_future_us / 1000));
+	if (lim->cl_max_past_us > 0 &&
+	    lim->cl_now_us - ts_us > lim->cl_max_past_us)
+		return jscan_poison(j, CODEC_TS_WINDOW, "timestamp %s is more "
+		    "than %lld days in the past (max_past_days)", val,
+		    (long long)(lim->cl_max_past_us / 86400000000LL));
+	return 0;
+}
+
 static int
 codec_ts(struct jscan *j, const struct codec_limits *lim, struct position *pos)
 {
@@ -258,11 +286,8 @@ codec_ts(struct jscan *j, const struct codec_limits *lim, struct position *pos)
 		pos->p_ts_us = ms * 1000;
 	} else
 		return codec_wrong(j, CODEC_F_TS, "a string or an integer");
-	if (lim->cl_now_us > 0 && lim->cl_max_future_us > 0 &&
-	    pos->p_ts_us - lim->cl_now_us > lim->cl_max_future_us)
-		return codec_tsbad(j, tok, (size_t)((const char *)j->j_p - tok),
-		    0, "is too far in the future");
-	return 0;
+	return codec_ts_window(j, lim, pos->p_ts_us, tok,
+	    (size_t)((const char *)j->j_p - tok));
 }
 
 static void

@@ -26,6 +26,7 @@ enum codec_reason {
 	CODEC_TOO_LARGE,	/* payload longer than the limit */
 	CODEC_NUL_BYTE,		/* \u0000 in a string (PostgreSQL text cannot hold it) */
 	CODEC_NO_MEMORY,	/* attrs could not grow: not a verdict, retry later */
+	CODEC_TS_WINDOW,	/* timestamp valid but outside now - max_past .. now + max_future */
 	CODEC_REASON_COUNT
 };
 
@@ -38,13 +39,15 @@ struct codec_error {
  * A zero field means the default: CODEC_DEFAULT_MAX_PAYLOAD bytes, a depth of
  * CODEC_DEFAULT_MAX_DEPTH (clamped to CODEC_HARD_MAX_DEPTH), no far-future
  * check.  The far-future check runs only when both cl_now_us and
- * cl_max_future_us are positive; the codec never reads the clock itself.
+ * cl_max_future_us are positive, the far-past check only when cl_now_us and
+ * cl_max_past_us are; the codec never reads the clock itself.
  */
 struct codec_limits {
 	size_t		 cl_max_payload;	/* bytes */
 	int		 cl_max_depth;		/* nesting levels, top object = 1 */
 	int64_t		 cl_now_us;		/* caller's clock, µs since epoch */
 	int64_t		 cl_max_future_us;	/* allowed clock skew of devices */
+	int64_t		 cl_max_past_us;	/* oldest age accepted (GPS week rollover) */
 };
 
 #define CODEC_DEFAULT_MAX_PAYLOAD	(1024 * 1024)

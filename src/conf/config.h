@@ -45,6 +45,8 @@ struct config {
 	int	 cf_shutdown_timeout_ms;
 	int	 cf_max_restarts;	/* crash-loop guard: restarts ... */
 	int	 cf_restart_window_ms;	/* ... within this window */
+	long	 cf_max_future_ms;	/* timestamps further ahead are poison; 0 off */
+	int	 cf_max_past_days;	/* timestamps further back are poison; 0 off */
 
 	/* [http] */
 	char	*cf_http_listen;	/* host:port, empty = off */

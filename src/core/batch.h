@@ -21,6 +21,13 @@ enum dlq_stage {
 	DLQ_STAGE_DELIVERY_LIMIT
 };
 
+/* Where a poison entry's dead letter is: the ACK waits for DLQ_STORED. */
+enum dlq_state {
+	DLQ_NONE = 0,		/* not sent, or sent and refused */
+	DLQ_SENT,		/* XADD queued in the settle transaction */
+	DLQ_STORED		/* XADD answered with an id */
+};
+
 struct batch_entry {
 	size_t		 be_id_off;	/* into b_arena, NUL-terminated */
 	size_t		 be_payload_off;	/* into b_arena, NUL-terminated */
@@ -31,6 +38,7 @@ struct batch_entry {
 	uint32_t	 be_deliveries;	/* 0 when unknown */
 	enum entry_status be_status;
 	enum dlq_stage	 be_stage;
+	enum dlq_state	 be_dlq;	/* ENTRY_POISON */
 	const char	*be_reason;	/* short code, static storage */
 	struct position	 be_pos;	/* ENTRY_VALID; p_attrs re-pointed before use */
 };

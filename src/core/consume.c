@@ -24,7 +24,7 @@
 #define RECONNECT_MIN_S		0.1
 #define RECONNECT_MAX_S		5.0
 #define READ_GUARD_MARGIN_S	5.0	/* beyond BLOCK before we call a read hung */
-#define DLQ_PAYLOAD_MAX		65536	/* larger payloads keep a prefix in the DLQ */
+#define DLQ_PREFIX_MAX		65536	/* kept of a payload over max_payload */
 
 struct consume {
 	struct ev_loop		*c_loop;
@@ -111,6 +111,51 @@ reply_is_error(const redisReply *r, const char *prefix)
 	    strncmp(r->str, prefix, strlen(prefix)) == 0;
 }
 
+/* Whether an XINFO GROUPS reply ([[name, g, ...], ...]) lists group. */
+static int
+consume_group_listed(const redisReply *r, const char *group)
+{
+	size_t	i, j;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return 0;
+	for (i = 0; i < r->elements; i++) {
+		const redisReply *g = r->element[i];
+
+		if (g->type != REDIS_REPLY_ARRAY)
+			continue;
+		for (j = 0; j + 1 < g->elements; j += 2)
+			if (g->element[j]->type == REDIS_REPLY_STRING &&
+			    strcmp(g->element[j]->str, "name") == 0 &&
+			    g->element[j + 1]->type == REDIS_REPLY_STRING &&
+			    strcmp(g->element[j + 1]->str, group) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* The group is there; created says whether we just made it. */
+static void
+consume_group_ready(struct consume *c, int created)
+{
+	if (created && c->c_had_group) {
+		/* we created it, yet it existed before: Redis lost its data */
+		c->c_stats->ws_group_recreated++;
+		log_error("consumer group %s on %s was gone (Redis restarted "
+		    "without its data?) and was recreated; entries published "
+		    "before the loss and not yet read may be lost upstream",
+		    c->c_cf->cf_group, c->c_cf->cf_stream);
+	}
+	c->c_had_group = 1;
+	backoff_reset(&c->c_backoff);
+	c->c_history = 1;
+	snprintf(c->c_cursor, sizeof(c->c_cursor), "0");
+	consume_set_up(c, 1);
+	log_info("consuming stream %s group %s as %s", c->c_cf->cf_stream,
+	    c->c_cf->cf_group, c->c_consumer);
+	c->c_cb->cc_ready(c->c_arg);
+}
+
 static void
 consume_group_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
@@ -127,22 +172,7 @@ consume_group_cb(redisAsyncContext *ac, void *reply, void *priv)
 		redisAsyncDisconnect(c->c_ac);
 		return;
 	}
-	if (r->type != REDIS_REPLY_ERROR && c->c_had_group) {
-		/* we created it, yet it existed before: Redis lost its data */
-		c->c_stats->ws_group_recreated++;
-		log_error("consumer group %s on %s was gone (Redis restarted "
-		    "without its data?) and was recreated; entries published "
-		    "before the loss and not yet read may be lost upstream",
-		    c->c_cf->cf_group, c->c_cf->cf_stream);
-	}
-	c->c_had_group = 1;
-	backoff_reset(&c->c_backoff);
-	c->c_history = 1;
-	snprintf(c->c_cursor, sizeof(c->c_cursor), "0");
-	consume_set_up(c, 1);
-	log_info("consuming stream %s group %s as %s", c->c_cf->cf_stream,
-	    c->c_cf->cf_group, c->c_consumer);
-	c->c_cb->cc_ready(c->c_arg);
+	consume_group_ready(c, r->type != REDIS_REPLY_ERROR);
 }
 
 static void
@@ -179,6 +209,32 @@ consume_client_id_cb(redisAsyncContext *ac, void *reply, void *priv)
 		c->c_client_id = r->integer;
 }
 
+/*
+ * XGROUP CREATE is refused with OOM by a Redis at maxmemory even when the
+ * group exists, while reading and XACK still work: look before creating.
+ */
+static void
+consume_groups_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct consume	*c = priv;
+
+	(void)ac;
+	if (reply == NULL)
+		return;		/* disconnected; the disconnect callback handles it */
+	if (consume_group_listed(reply, c->c_cf->cf_group))
+		consume_group_ready(c, 0);
+	else
+		consume_send_group_create(c);
+}
+
+static void
+consume_ensure_group(struct consume *c)
+{
+	const char	*argv[] = { "XINFO", "GROUPS", c->c_cf->cf_stream };
+
+	redisAsyncCommandArgv(c->c_ac, consume_groups_cb, c, 3, argv, NULL);
+}
+
 static void
 consume_connect_cb(const redisAsyncContext *ac, int status)
 {
@@ -196,7 +252,7 @@ consume_connect_cb(const redisAsyncContext *ac, int status)
 	redisEnableKeepAlive(&c->c_ac->c);
 	c->c_client_id = 0;
 	redisAsyncCommand(c->c_ac, consume_client_id_cb, c, "CLIENT ID");
-	consume_send_group_create(c);
+	consume_ensure_group(c);
 }
 
 static void
@@ -390,14 +446,64 @@ consume_deliver(struct consume *c, struct batch *b, int err)
 	c->c_cb->cc_batch(c->c_arg, b, err);
 }
 
-/* XPENDING extended reply: [[id, owner, idle-ms, times-delivered], ...] in id order. */
+/* Stream ids order by ms, then seq: "10-0" < "9-1" as strings, not as ids. */
+static int
+consume_id_cmp(const char *a, const char *b)
+{
+	unsigned long long	ams, aseq = 0, bms, bseq = 0;
+	char			*end;
+
+	ams = strtoull(a, &end, 10);
+	if (*end == '-')
+		aseq = strtoull(end + 1, NULL, 10);
+	bms = strtoull(b, &end, 10);
+	if (*end == '-')
+		bseq = strtoull(end + 1, NULL, 10);
+	if (ams != bms)
+		return ams < bms ? -1 : 1;
+	return aseq < bseq ? -1 : aseq > bseq;
+}
+
+/*
+ * XPENDING extended reply: [[id, owner, idle-ms, times-delivered], ...] in
+ * id order, as is the batch.  Either list may hold ids the other lacks (an
+ * entry ACKed or claimed in between, a malformed row): walk both by id, so
+ * one stray id never leaves the later entries at 0 deliveries.
+ */
+void
+consume_match_deliveries(struct batch *b, const redisReply *r)
+{
+	size_t	i = 0, j = 0;
+	int	cmp;
+
+	while (i < b->b_n && j < r->elements) {
+		const redisReply *e = r->element[j];
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
+		    e->element[0]->type != REDIS_REPLY_STRING) {
+			j++;
+			continue;
+		}
+		cmp = consume_id_cmp(batch_id(b, i), e->element[0]->str);
+		if (cmp < 0) {
+			i++;
+			continue;
+		}
+		if (cmp == 0 && e->element[3]->type == REDIS_REPLY_INTEGER)
+			b->b_entries[i].be_deliveries =
+			    (uint32_t)e->element[3]->integer;
+		if (cmp == 0)
+			i++;
+		j++;
+	}
+}
+
 static void
 consume_counts_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct consume	*c = priv;
 	struct batch	*b = c->c_reading;
 	redisReply	*r = reply;
-	size_t		 i = 0, j;
 
 	(void)ac;
 	if (r == NULL) {
@@ -411,17 +517,7 @@ consume_counts_cb(redisAsyncContext *ac, void *reply, void *priv)
 		consume_deliver(c, b, 0);
 		return;
 	}
-	for (j = 0; j < r->elements && i < b->b_n; j++) {
-		const redisReply *e = r->element[j];
-
-		if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
-		    e->element[0]->type != REDIS_REPLY_STRING)
-			continue;
-		while (i < b->b_n && strcmp(batch_id(b, i), e->element[0]->str) != 0)
-			i++;
-		if (i < b->b_n && e->element[3]->type == REDIS_REPLY_INTEGER)
-			b->b_entries[i].be_deliveries = (uint32_t)e->element[3]->integer;
-	}
+	consume_match_deliveries(b, r);
 	consume_deliver(c, b, 0);
 }
 
@@ -679,31 +775,6 @@ consume_argv_reserve(struct consume *c, size_t n)
 }
 
 static void
-consume_settle_cb(redisAsyncContext *ac, void *reply, void *priv)
-{
-	struct batch	*b = priv;
-	struct consume	*c = ac->data;
-	redisReply	*r = reply;
-	size_t		 i, ndlq = 0;
-
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-		if (r != NULL) {
-			log_error("MULTI/EXEC settling a batch failed: %s",
-			    r->type == REDIS_REPLY_ERROR ? r->str : "aborted");
-			c->c_stats->ws_redis_errors++;
-		}
-		c->c_cb->cc_settled(c->c_arg, b, -1);
-		return;
-	}
-	for (i = 0; i + 1 < r->elements; i++)
-		if (r->element[i]->type == REDIS_REPLY_STRING)
-			ndlq++;
-	c->c_stats->ws_dead_lettered += ndlq;
-	c->c_stats->ws_acked += b->b_n;
-	c->c_cb->cc_settled(c->c_arg, b, 0);
-}
-
-static void
 consume_ignore_cb(redisAsyncContext *ac, void *reply, void *priv)
 {
 	(void)ac;
@@ -751,8 +822,13 @@ consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
 	PUSHS(maxlen); PUSHS("*");
 	PUSHS("id"); PUSHS(batch_id(b, i));
 	PUSHS("payload");
+	/*
+	 * Whatever fits max_payload is stored whole, so a replay after the fix
+	 * sends the same bytes; a payload over it could never be replayed and
+	 * keeps a prefix (payload_len says how long it was).
+	 */
 	consume_push(c, &argc, batch_payload(b, i),
-	    n > DLQ_PAYLOAD_MAX ? DLQ_PAYLOAD_MAX : n);
+	    n > c->c_cf->cf_max_payload && n > DLQ_PREFIX_MAX ? DLQ_PREFIX_MAX : n);
 	PUSHS("payload_len"); PUSHS(plen);
 	PUSHS("error"); PUSHS(batch_error(b, i));
 	PUSHS("reason"); PUSHS(e->be_reason ? e->be_reason : "unknown");
@@ -764,53 +840,185 @@ consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
 	    c->c_argv, c->c_argvlen) == REDIS_OK ? 0 : -1;
 }
 
+#undef PUSHS
+
+/* One line per dead letter stored or refused, with the entry and reason. */
+static void
+consume_log_dlq(const struct batch *b, size_t i, const char *refused)
+{
+	struct log_fields	f;
+
+	log_fields_init(&f);
+	log_fields_str(&f, "entry", batch_id(b, i));
+	log_fields_str(&f, "reason", b->b_entries[i].be_reason);
+	if (refused != NULL) {
+		log_fields_str(&f, "redis_error", refused);
+		log_emit(LOG_LVL_ERROR, log_fields_get(&f), "XADD to the DLQ "
+		    "failed for entry %s: %s; the entry stays pending",
+		    batch_id(b, i), refused);
+	} else
+		log_emit(LOG_LVL_ERROR, log_fields_get(&f),
+		    "dead-lettered entry %s (%s): %s", batch_id(b, i),
+		    b->b_entries[i].be_reason, batch_error(b, i));
+}
+
+static void
+consume_ack_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct batch	*b = priv;
+	struct consume	*c = ac->data;
+	redisReply	*r = reply;
+
+	if (r == NULL) {
+		c->c_cb->cc_settled(c->c_arg, b, -1);
+		return;
+	}
+	if (r->type != REDIS_REPLY_INTEGER) {
+		log_error("XACK settling a batch failed: %s",
+		    r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		c->c_stats->ws_redis_errors++;
+		c->c_cb->cc_settled(c->c_arg, b, -1);
+		return;
+	}
+	c->c_stats->ws_acked += b->b_n;
+	c->c_cb->cc_settled(c->c_arg, b, 0);
+}
+
 static int
-consume_send_xack(struct consume *c, const struct batch *b)
+consume_send_xack(struct consume *c, struct batch *b)
 {
 	size_t	i;
 	int	argc = 0;
 
-	PUSHS("XACK"); PUSHS(c->c_cf->cf_stream); PUSHS(c->c_cf->cf_group);
+	if (consume_argv_reserve(c, b->b_n + 8) == -1)
+		return -1;
+	consume_push(c, &argc, "XACK", 4);
+	consume_push(c, &argc, c->c_cf->cf_stream, strlen(c->c_cf->cf_stream));
+	consume_push(c, &argc, c->c_cf->cf_group, strlen(c->c_cf->cf_group));
 	for (i = 0; i < b->b_n; i++)
-		PUSHS(batch_id(b, i));
-	return redisAsyncCommandArgv(c->c_ac, consume_ignore_cb, NULL, argc,
+		consume_push(c, &argc, batch_id(b, i), strlen(batch_id(b, i)));
+	return redisAsyncCommandArgv(c->c_ac, consume_ack_cb, b, argc,
 	    c->c_argv, c->c_argvlen) == REDIS_OK ? 0 : -1;
 }
 
-#undef PUSHS
+/*
+ * EXEC answers an array even when a command inside failed at run time
+ * (WRONGTYPE on a <stream>:dlq of another type): read every reply.  The
+ * k-th reply belongs to the k-th entry marked DLQ_SENT, in batch order.
+ */
+static int
+consume_dlq_replies(struct consume *c, struct batch *b, const redisReply *r)
+{
+	size_t		 i, k = 0;
+	int		 failed = 0;
 
+	for (i = 0; i < b->b_n; i++) {
+		struct batch_entry *e = &b->b_entries[i];
+		const redisReply *x;
+
+		if (e->be_status != ENTRY_POISON || e->be_dlq != DLQ_SENT)
+			continue;
+		x = k < r->elements ? r->element[k] : NULL;
+		k++;
+		if (x != NULL && x->type == REDIS_REPLY_STRING) {
+			e->be_dlq = DLQ_STORED;
+			c->c_stats->ws_dead_lettered++;
+			consume_log_dlq(b, i, NULL);
+			continue;
+		}
+		e->be_dlq = DLQ_NONE;
+		failed = 1;
+		c->c_stats->ws_redis_errors++;
+		consume_log_dlq(b, i, x != NULL && x->type == REDIS_REPLY_ERROR ?
+		    x->str : "no reply");
+	}
+	return failed ? -1 : 0;
+}
+
+static void
+consume_dlq_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct batch	*b = priv;
+	struct consume	*c = ac->data;
+	redisReply	*r = reply;
+	size_t		 i;
+
+	if (r != NULL && r->type != REDIS_REPLY_ARRAY) {
+		/* EXECABORT (OOM at queue time) or nil: nothing was stored */
+		log_error("MULTI/EXEC of %s failed: %s; the batch stays pending",
+		    c->c_dlq, r->type == REDIS_REPLY_ERROR ? r->str : "aborted");
+		c->c_stats->ws_redis_errors++;
+	}
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+		for (i = 0; i < b->b_n; i++)
+			if (b->b_entries[i].be_dlq == DLQ_SENT)
+				b->b_entries[i].be_dlq = DLQ_NONE;
+		c->c_cb->cc_settled(c->c_arg, b, -1);
+		return;
+	}
+	if (consume_dlq_replies(c, b, r) == -1 || consume_send_xack(c, b) == -1)
+		c->c_cb->cc_settled(c->c_arg, b, -1);
+}
+
+/* Queue MULTI, an XADD per poison entry not stored yet, EXEC.  Returns how many, or -1. */
+static int
+consume_send_dead_letters(struct consume *c, struct batch *b)
+{
+	char		 failed_at[64];
+	const char	*exec = "EXEC";
+	size_t		 i;
+	int		 n = 0;
+
+	consume_failed_at(failed_at, sizeof(failed_at));
+	for (i = 0; i < b->b_n; i++) {
+		struct batch_entry *e = &b->b_entries[i];
+
+		if (e->be_status != ENTRY_POISON || e->be_dlq != DLQ_NONE)
+			continue;
+		if (n == 0 && redisAsyncCommand(c->c_ac, consume_ignore_cb,
+		    NULL, "MULTI") != REDIS_OK)
+			return -1;
+		if (consume_send_dlq(c, b, i, failed_at) == -1)
+			goto discard;
+		e->be_dlq = DLQ_SENT;
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	if (redisAsyncCommandArgv(c->c_ac, consume_dlq_cb, b, 1, &exec,
+	    NULL) != REDIS_OK)
+		goto discard;
+	return n;
+discard:
+	/* never leave the connection inside a transaction */
+	redisAsyncCommand(c->c_ac, consume_ignore_cb, NULL, "DISCARD");
+	for (i = 0; i < b->b_n; i++)
+		if (b->b_entries[i].be_dlq == DLQ_SENT)
+			b->b_entries[i].be_dlq = DLQ_NONE;
+	return -1;
+}
+
+/*
+ * Settling is two steps so that no poison entry is ACKed without its dead
+ * letter: the XADDs go first, in one MULTI/EXEC whose every reply is
+ * checked, and the XACK of the whole batch follows only once each dead
+ * letter is stored.  A retry sends only the dead letters not stored yet, so
+ * the DLQ holds each entry once.  cc_settled reports the outcome.
+ */
 int
 consume_settle(struct consume *c, struct batch *b)
 {
-	char			 failed_at[64];
-	const char		*exec = "EXEC";
-	struct log_fields	 f;
-	size_t			 i;
+	int	n;
 
 	if (!c->c_up || c->c_ac == NULL)
 		return -1;
-	if (consume_argv_reserve(c, b->b_n + 32) == -1)
+	if (consume_argv_reserve(c, 32) == -1)
 		return -1;
-	consume_failed_at(failed_at, sizeof(failed_at));
-	if (redisAsyncCommand(c->c_ac, consume_ignore_cb, NULL, "MULTI") != REDIS_OK)
+	if ((n = consume_send_dead_letters(c, b)) == -1)
 		return -1;
-	for (i = 0; i < b->b_n; i++) {
-		if (b->b_entries[i].be_status != ENTRY_POISON)
-			continue;
-		log_fields_init(&f);
-		log_fields_str(&f, "entry", batch_id(b, i));
-		log_fields_str(&f, "reason", b->b_entries[i].be_reason);
-		log_emit(LOG_LVL_ERROR, log_fields_get(&f),
-		    "dead-lettering entry %s (%s): %s",
-		    batch_id(b, i), b->b_entries[i].be_reason, batch_error(b, i));
-		if (consume_send_dlq(c, b, i, failed_at) == -1)
-			return -1;
-	}
-	if (consume_send_xack(c, b) == -1)
-		return -1;
-	/* hiredis only fails to queue on OOM or a closed context; EXEC decides */
-	return redisAsyncCommandArgv(c->c_ac, consume_settle_cb, b, 1, &exec,
-	    NULL) == REDIS_OK ? 0 : -1;
+	if (n > 0)
+		return 0;	/* consume_dlq_cb sends the XACK */
+	return consume_send_xack(c, b);
 }
 
 static redisContext *
@@ -915,7 +1123,9 @@ consume_ensure_group_sync(const struct config *cf, char *err, size_t errlen)
 	const char		*sel[] = { "SELECT", db };
 	const char		*create[] = { "XGROUP", "CREATE", cf->cf_stream,
 	    cf->cf_group, cf->cf_start_id, "MKSTREAM" };
-	int			 ret = -1;
+	const char		*info[] = { "XINFO", "GROUPS", cf->cf_stream };
+	redisReply		*r;
+	int			 ret = -1, listed;
 
 	if (redisurl_parse(cf->cf_redis_url, &ra, err, errlen) == -1)
 		return -1;
@@ -936,7 +1146,15 @@ consume_ensure_group_sync(const struct config *cf, char *err, size_t errlen)
 	if (ra.ra_db != 0 &&
 	    consume_sync_command(rc, err, errlen, "SELECT", 2, sel) == -1)
 		goto out;
-	ret = consume_sync_command(rc, err, errlen, "XGROUP CREATE", 6, create);
+	/* look first: a Redis at maxmemory refuses XGROUP CREATE with OOM */
+	r = redisCommandArgv(rc, 3, info, NULL);
+	listed = consume_group_listed(r, cf->cf_group);
+	freeReplyObject(r);
+	if (listed)
+		ret = 0;
+	else
+		ret = consume_sync_command(rc, err, errlen, "XGROUP CREATE", 6,
+		    create);
 out:
 	redisFree(rc);
 	return ret;

@@ -7,6 +7,7 @@
 struct config;
 struct batch;
 struct ev_loop;
+struct redisReply;
 struct worker_stats;
 
 /*
@@ -51,17 +52,22 @@ void		 consume_claim_idle(struct consume *, int idle_ms);
 /* Reset the idle time of b's entries (XCLAIM JUSTID) so no sweeper takes them. */
 int		 consume_renew(struct consume *, const struct batch *);
 /*
- * Dead-letter the poison entries of b and XACK every entry of b that reached a
- * terminal state (written, dead-lettered or trimmed), in one MULTI/EXEC so an
- * entry is never acknowledged without its DLQ copy.  -1 when not connected.
+ * Dead-letter the poison entries of b (one MULTI/EXEC, every reply checked),
+ * then XACK every entry of b, only once each dead letter is stored: an entry
+ * is never acknowledged without its DLQ copy.  cc_settled reports the
+ * outcome; -1 when nothing could be sent (not connected).
  */
 int		 consume_settle(struct consume *, struct batch *);
 
 /*
- * Blocking helper for the master at start-up: connect with a timeout and run
- * XGROUP CREATE <stream> <group> <start_id> MKSTREAM (BUSYGROUP is success).
+ * Blocking helper for the master at start-up: connect with a timeout; unless
+ * XINFO GROUPS lists the group, run XGROUP CREATE <stream> <group> <start_id>
+ * MKSTREAM (BUSYGROUP is success).
  * Returns 0, or -1 with err filled (Redis unreachable or refused).
  */
+/* Copy times-delivered of an XPENDING extended reply into b, matching by id. */
+void	consume_match_deliveries(struct batch *, const struct redisReply *);
+
 int	consume_ensure_group_sync(const struct config *, char *err, size_t errlen);
 
 #endif

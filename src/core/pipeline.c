@@ -65,6 +65,8 @@ struct pipeline {
 	int			 pl_writing;	/* a write_submit is outstanding */
 	struct backoff		 pl_retry_backoff;
 	ev_timer		 pl_retry;
+	struct backoff		 pl_settle_backoff;
+	ev_timer		 pl_settle_retry;	/* a failed settle waits here */
 	ev_idle			 pl_kick;	/* run pipeline_pump outside callbacks */
 	ev_timer		 pl_claim;	/* XAUTOCLAIM sweep every claim_interval */
 	ev_timer		 pl_renew;	/* lease renewal of held entries */
@@ -212,6 +214,8 @@ pipeline_decode(struct pipeline *p, struct batch *b)
 {
 	int64_t	now_us = (int64_t)(ev_now(p->pl_loop) * 1e6);
 	size_t	i;
+
+	p->pl_limits.cl_now_us = (int64_t)(ev_time() * 1e6);
 
 	for (i = 0; i < b->b_n; i++) {
 		if (b->b_entries[i].be_status == ENTRY_POISON)
@@ -461,6 +465,33 @@ pipeline_pump_write(struct pipeline *p)
 	pipeline_submit(p, b);
 }
 
+/*
+ * A settle that fails (Redis away, out of memory, a DLQ key of another type)
+ * keeps its batch at the head of the settle queue: nothing after it is ACKed
+ * out of order.  Retry with backoff, never at once: a Redis that refuses
+ * every write would otherwise spin the worker and flood the log.
+ */
+static void
+pipeline_settle_failed(struct pipeline *p)
+{
+	struct log_fields	f;
+	double			delay;
+
+	p->pl_stats->ws_settle_errors++;
+	delay = backoff_next(&p->pl_settle_backoff);
+	if (!(p->pl_stats->ws_flags & WS_SETTLE_FAILING)) {
+		log_fields_init(&f);
+		log_fields_int(&f, "settle_errors",
+		    (long long)p->pl_stats->ws_settle_errors);
+		log_emit(LOG_LVL_ERROR, log_fields_get(&f), "cannot settle a "
+		    "batch; retrying with backoff, not ready until it settles");
+	}
+	p->pl_stats->ws_flags |= WS_SETTLE_FAILING;
+	ev_timer_stop(p->pl_loop, &p->pl_settle_retry);
+	ev_timer_set(&p->pl_settle_retry, delay, 0.);
+	ev_timer_start(p->pl_loop, &p->pl_settle_retry);
+}
+
 static void
 pipeline_settled_cb(void *arg, struct batch *b, int err)
 {
@@ -468,9 +499,16 @@ pipeline_settled_cb(void *arg, struct batch *b, int err)
 
 	p->pl_settling = 0;
 	if (err) {
-		pipeline_kick(p);	/* retried once Redis is back */
+		if (consume_is_up(p->pl_consume))
+			pipeline_settle_failed(p);
+		pipeline_kick(p);	/* or retried once Redis is back */
 		return;
 	}
+	if (p->pl_stats->ws_flags & WS_SETTLE_FAILING)
+		log_info("settling works again after %llu failed attempts",
+		    (unsigned long long)p->pl_stats->ws_settle_errors);
+	p->pl_stats->ws_flags &= ~(uint32_t)WS_SETTLE_FAILING;
+	backoff_reset(&p->pl_settle_backoff);
 	if (queue_pop(&p->pl_settleq) != b)
 		fatalx("settled a batch that is not at the head of the queue");
 	pipeline_inflight(p, -1);
@@ -483,10 +521,13 @@ pipeline_pump_settle(struct pipeline *p)
 {
 	struct batch	*b = p->pl_settleq.q_head;
 
-	if (b == NULL || p->pl_settling || !consume_is_up(p->pl_consume))
+	if (b == NULL || p->pl_settling || !consume_is_up(p->pl_consume) ||
+	    ev_is_active(&p->pl_settle_retry))
 		return;
 	if (consume_settle(p->pl_consume, b) == 0)
 		p->pl_settling = 1;
+	else
+		pipeline_settle_failed(p);
 }
 
 static int
@@ -628,9 +669,14 @@ pipeline_new(struct ev_loop *loop, const struct config *cf,
 	p->pl_stats = stats;
 	p->pl_limits.cl_max_payload = cf->cf_max_payload;
 	p->pl_limits.cl_max_depth = 64;
+	p->pl_limits.cl_max_future_us = (int64_t)cf->cf_max_future_ms * 1000;
+	p->pl_limits.cl_max_past_us = (int64_t)cf->cf_max_past_days * 86400000000LL;
 	backoff_init(&p->pl_retry_backoff, RETRY_MIN_S, RETRY_MAX_S);
 	ev_timer_init(&p->pl_retry, pipeline_retry_cb, 0., 0.);
 	p->pl_retry.data = p;
+	backoff_init(&p->pl_settle_backoff, RETRY_MIN_S, RETRY_MAX_S);
+	ev_timer_init(&p->pl_settle_retry, pipeline_retry_cb, 0., 0.);
+	p->pl_settle_retry.data = p;
 	ev_idle_init(&p->pl_kick, pipeline_kick_cb);
 	p->pl_kick.data = p;
 	ev_timer_init(&p->pl_claim, pipeline_claim_cb, 0.,
@@ -670,6 +716,7 @@ pipeline_free(struct pipeline *p)
 	consume_free(p->pl_consume);	/* fails an outstanding read: batch to pool */
 	write_free(p->pl_write);
 	ev_timer_stop(p->pl_loop, &p->pl_retry);
+	ev_timer_stop(p->pl_loop, &p->pl_settle_retry);
 	ev_timer_stop(p->pl_loop, &p->pl_claim);
 	ev_timer_stop(p->pl_loop, &p->pl_renew);
 	ev_idle_stop(p->pl_loop, &p->pl_kick);	/* after the callbacks above */

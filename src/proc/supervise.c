@@ -702,6 +702,10 @@ supervise_worker_ready(const struct worker *w, uint64_t now_ms,
 		*why = "redis down";
 	else if (!(f & WS_PG_UP))
 		*why = "postgres down";
+	else if (f & WS_CIRCUIT_OPEN)
+		*why = "write circuit open: consecutive rows failed";
+	else if (f & WS_SETTLE_FAILING)
+		*why = "settle failing: cannot dead-letter or XACK";
 	else if (f & WS_DRAINING)
 		*why = "draining";
 	else if (!(f & WS_CONSUMING))

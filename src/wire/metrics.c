@@ -69,6 +69,9 @@ metrics_add(struct worker_stats *into, const struct worker_stats *from)
 	into->ws_delivery_limit += from->ws_delivery_limit;
 	into->ws_group_recreated += from->ws_group_recreated;
 	into->ws_redis_errors += from->ws_redis_errors;
+	into->ws_settle_errors += from->ws_settle_errors;
+	into->ws_dup_conflicts += from->ws_dup_conflicts;
+	into->ws_circuit_trips += from->ws_circuit_trips;
 	for (i = 0; i < WERR_KIND_COUNT; i++)
 		into->ws_write_errors[i] += from->ws_write_errors[i];
 	into->ws_evictions += from->ws_evictions;

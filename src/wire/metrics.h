@@ -43,6 +43,9 @@ struct worker_stats {
 	uint64_t	 ws_delivery_limit;	/* entries dead-lettered by delivery count */
 	uint64_t	 ws_group_recreated;	/* NOGROUP seen, group recreated */
 	uint64_t	 ws_redis_errors;	/* Redis command/connection failures */
+	uint64_t	 ws_settle_errors;	/* failed settle attempts (DLQ XADD or XACK) */
+	uint64_t	 ws_dup_conflicts;	/* duplicate keys whose content differed */
+	uint64_t	 ws_circuit_trips;	/* write circuit breaker openings */
 	uint64_t	 ws_write_errors[WERR_KIND_COUNT];
 	uint64_t	 ws_devices;		/* devices tracked now */
 	uint64_t	 ws_evictions;		/* LRU evictions */
@@ -70,6 +73,8 @@ struct worker_stats {
 #define WS_PG_UP	0x02
 #define WS_CONSUMING	0x04
 #define WS_DRAINING	0x08
+#define WS_SETTLE_FAILING 0x10	/* the batch at the settle head keeps failing */
+#define WS_CIRCUIT_OPEN	0x20	/* consecutive rows failed: consuming paused */
 
 /* The consumer group as the master's lag poll last saw it (XINFO GROUPS). */
 struct group_stats {

@@ -21,7 +21,7 @@
 #define TS0	INT64_C(1777550400000000)
 
 static struct buf		 attrs;
-static struct codec_limits	 lim = { 1024 * 1024, 64, 0, 0 };
+static struct codec_limits	 lim = { 1024 * 1024, 64, 0, 0, 0 };
 static int			 dirty;	/* failures that changed attrs */
 
 static int
@@ -401,7 +401,7 @@ t_timestamps(void)
 		struct codec_error	 e;
 
 		dec(pl, strlen(pl), &fl, &p, &e);
-		is_string(codec_reason_code(e.ce_reason), "bad_timestamp",
+		is_string(codec_reason_code(e.ce_reason), "ts_out_of_window",
 		    "far future beyond now + max_future (%s)", e.ce_msg);
 		snprintf(pl, sizeof(pl), "{" DEV ",\"timestamp\":"
 		    "\"2026-05-01T12:00:00Z\"," LATLON "}");
@@ -410,8 +410,24 @@ t_timestamps(void)
 		snprintf(pl, sizeof(pl), "{" DEV ",\"timestamp\":1777723200001,"
 		    LATLON "}");
 		dec(pl, strlen(pl), &fl, &p, &e);
-		is_string(codec_reason_code(e.ce_reason), "bad_timestamp",
+		is_string(codec_reason_code(e.ce_reason), "ts_out_of_window",
 		    "far future as epoch ms");
+		/* GPS week rollover: 1024 weeks back, outside a 3650-day window */
+		fl.cl_max_past_us = INT64_C(3650) * 86400000000;
+		snprintf(pl, sizeof(pl), "{" DEV ",\"timestamp\":\"2006-09-15T12:00:00Z\","
+		    LATLON "}");
+		dec(pl, strlen(pl), &fl, &p, &e);
+		is_string(codec_reason_code(e.ce_reason), "ts_out_of_window",
+		    "GPS week rollover beyond max_past (%s)", e.ce_msg);
+		snprintf(pl, sizeof(pl), "{" DEV ",\"timestamp\":\"2016-05-02T12:00:00Z\","
+		    LATLON "}");
+		is_int(dec(pl, strlen(pl), &fl, &p, &e), 0,
+		    "exactly now - max_past is accepted");
+		snprintf(pl, sizeof(pl), "{" DEV ",\"timestamp\":\"2016-05-02T11:59:59Z\","
+		    LATLON "}");
+		dec(pl, strlen(pl), &fl, &p, &e);
+		is_string(codec_reason_code(e.ce_reason), "ts_out_of_window",
+		    "a second before now - max_past is refused");
 	}
 }
 

@@ -28,6 +28,7 @@ static const char *const env_vars[] = {
 	"PROCESSOR_PROCESSOR_STARTUP_TIMEOUT_MS",
 	"PROCESSOR_PROCESSOR_SHUTDOWN_TIMEOUT_MS",
 	"PROCESSOR_PROCESSOR_MAX_RESTARTS", "PROCESSOR_PROCESSOR_RESTART_WINDOW_MS",
+	"PROCESSOR_PROCESSOR_MAX_FUTURE_MS", "PROCESSOR_PROCESSOR_MAX_PAST_DAYS",
 	"PROCESSOR_HTTP_LISTEN", "PROCESSOR_CONTROL_SOCKET",
 	"PROCESSOR_DOMAIN_EVALUATORS", "PROCESSOR_DOMAIN_REFRESH_MS",
 	"PROCESSOR_DOMAIN_LATE_WINDOW_S",
@@ -123,7 +124,7 @@ check_defaults(const struct config *cf, const char *what)
 	is_string(cf->cf_start_id, "0", "%s: start_id", what);
 	ok(cf->cf_batch_size == 500 && cf->cf_block_ms == 2000 &&
 	    cf->cf_claim_idle_ms == 60000 && cf->cf_claim_interval_ms == 30000 &&
-	    cf->cf_max_deliveries == 5 && cf->cf_dlq_maxlen == 100000 &&
+	    cf->cf_max_deliveries == 3 && cf->cf_dlq_maxlen == 100000 &&
 	    cf->cf_max_payload == 1048576, "%s: redis numbers", what);
 	is_string(cf->cf_pg_url, "postgresql:///processor", "%s: postgres url",
 	    what);
@@ -133,8 +134,10 @@ check_defaults(const struct config *cf, const char *what)
 	ok(cf->cf_workers == 0 && cf->cf_max_devices == 100000 &&
 	    cf->cf_log_level == LOG_LVL_INFO && cf->cf_max_inflight == 2 &&
 	    cf->cf_startup_timeout_ms == 60000 &&
-	    cf->cf_shutdown_timeout_ms == 30000 && cf->cf_max_restarts == 5 &&
-	    cf->cf_restart_window_ms == 60000, "%s: processor numbers", what);
+	    cf->cf_shutdown_timeout_ms == 30000 && cf->cf_max_restarts == 10 &&
+	    cf->cf_restart_window_ms == 60000 &&
+	    cf->cf_max_future_ms == 300000 && cf->cf_max_past_days == 3650,
+	    "%s: processor numbers", what);
 	is_string(cf->cf_http_listen, "127.0.0.1:10187", "%s: http listen", what);
 	is_string(cf->cf_control_socket, "/run/processor/control.sock",
 	    "%s: control socket", what);
@@ -552,7 +555,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan(270);
+	plan(272);
 	clean_env();
 	test_defaults();
 	test_full();

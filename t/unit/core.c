@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hiredis/hiredis.h>
+
 #include "util/buf.h"
 #include "util/backoff.h"
 #include "core/batch.h"
+#include "core/consume.h"
 #include "util/redisurl.h"
 #include "core/write.h"
 #include "master/migrate_files.h"
@@ -218,6 +221,67 @@ test_backoff(void)
 	ok(backoff_fresh(&bo) && backoff_next(&bo) < 0.2, "reset starts from the floor");
 }
 
+/* XPENDING rows [id, owner, idle, count] built by hand, as hiredis would. */
+static redisReply	 xp_str[8], xp_int[8], xp_row[8], *xp_el[8][4], *xp_rows[8];
+
+static void
+xp_set(size_t j, const char *id, long long count)
+{
+	static redisReply	owner = { .type = REDIS_REPLY_STRING, .str = (char *)"c" };
+	static redisReply	idle = { .type = REDIS_REPLY_INTEGER, .integer = 5 };
+
+	xp_str[j] = (redisReply){ .type = REDIS_REPLY_STRING, .str = (char *)id,
+	    .len = strlen(id) };
+	xp_int[j] = (redisReply){ .type = REDIS_REPLY_INTEGER, .integer = count };
+	xp_el[j][0] = &xp_str[j];
+	xp_el[j][1] = &owner;
+	xp_el[j][2] = &idle;
+	xp_el[j][3] = &xp_int[j];
+	xp_row[j] = (redisReply){ .type = REDIS_REPLY_ARRAY, .elements = 4,
+	    .element = xp_el[j] };
+	xp_rows[j] = &xp_row[j];
+}
+
+static void
+test_match_deliveries(void)
+{
+	const char	*ids[] = { "9-0", "10-0", "10-1", "11-0" };
+	struct batch	*b = batch_new();
+	redisReply	 r = { .type = REDIS_REPLY_ARRAY, .element = xp_rows };
+	size_t		 i;
+
+	for (i = 0; i < 4; i++)
+		batch_add(b, ids[i], strlen(ids[i]), "{}", 2);
+	/* "9-5" is pending but not in the batch (claimed or ACKed in between) */
+	xp_set(0, "9-0", 2);
+	xp_set(1, "9-5", 7);
+	xp_set(2, "10-0", 3);
+	xp_set(3, "10-1", 4);
+	xp_set(4, "11-0", 6);
+	r.elements = 5;
+	consume_match_deliveries(b, &r);
+	is_int(b->b_entries[0].be_deliveries, 2, "first entry counted");
+	is_int(b->b_entries[1].be_deliveries, 3,
+	    "a pending id missing from the batch does not stop the matching");
+	is_int(b->b_entries[2].be_deliveries, 4, "same ms, later seq");
+	is_int(b->b_entries[3].be_deliveries, 6, "last entry counted");
+
+	batch_reset(b);
+	for (i = 0; i < 4; i++)
+		batch_add(b, ids[i], strlen(ids[i]), "{}", 2);
+	/* the batch holds "10-0", XPENDING does not: the rest still match */
+	xp_set(0, "9-0", 2);
+	xp_set(1, "10-1", 4);
+	xp_set(2, "11-0", 6);
+	r.elements = 3;
+	consume_match_deliveries(b, &r);
+	is_int(b->b_entries[0].be_deliveries, 2, "first entry counted");
+	is_int(b->b_entries[1].be_deliveries, 0, "an entry not pending stays unknown");
+	is_int(b->b_entries[2].be_deliveries, 4, "the next entry still matches");
+	is_int(b->b_entries[3].be_deliveries, 6, "and the last");
+	batch_free(b);
+}
+
 int
 main(void)
 {
@@ -228,5 +292,6 @@ main(void)
 	test_batch();
 	test_copy_encoding();
 	test_migrate_files();
+	test_match_deliveries();
 	return tap_done();
 }
