@@ -5,6 +5,9 @@ tools_gen_SOURCES = tools/gen.c
 tools_gen_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS)
 tools_gen_LDADD = $(HIREDIS_LIBS) -lm
 
+# tools/race-event: a sample event from a racesim run (SQL and RESP; scripts/quickstart).
+EXTRA_DIST += tools/race-event
+
 # tools/racesim: the race simulator (library + command line).
 libracesim_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools/racesim
 libracesim_a_SOURCES += tools/racesim/sim.c tools/racesim/sim_drive.c \
