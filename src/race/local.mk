@@ -10,3 +10,4 @@ libprocessor_a_SOURCES += \
 	src/race/race_eval.c src/race/race_eval.h \
 	src/race/race_cli.c src/race/race_cli.h \
 	src/race/race_replay.c src/race/race_evidence.c
+dist_man_MANS += man/processor-race.8
