@@ -17,6 +17,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: processor [-dhnV] [-c file]\n"
+	    "       processor [-c file] replay|evidence ... (processor-race(8))\n"
 	    "  -c, --config FILE  configuration file (default %s if it exists)\n"
 	    "  -d, --debug        log at debug level\n"
 	    "  -n, --check        check the configuration and exit\n"
@@ -53,7 +54,7 @@ main(int argc, char *argv[])
 	int		 ch, debug = 0, check = 0;
 	enum log_level	 level;
 
-	while ((ch = getopt_long(argc, argv, "c:dnVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:dnVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -80,22 +81,21 @@ main(int argc, char *argv[])
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		fprintf(stderr, "processor: unexpected argument '%s'\n",
-		    argv[optind]);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
 
 	err[0] = '\0';
 	if (config_load(&cf, path, err, sizeof(err)) == -1) {
-		if (check)
+		if (check || optind != argc)
 			fprintf(stderr, "processor: %s\n", err);
 		else
 			log_emit(LOG_LVL_CRIT, NULL, "configuration error: %s",
 			    err);
 		config_free(&cf);
 		return EXIT_CONFIG;
+	}
+	if (optind != argc && !check) {
+		ch = race_cli_main(&cf, argc - optind, argv + optind);
+		config_free(&cf);
+		return ch;
 	}
 	if (check) {
 		printf("processor: configuration OK (%s)\n", cf.cf_file ?

@@ -132,8 +132,10 @@ gate_interp(const struct fix *f0, const struct fix *f1, double frac, double D,
 	double	T = (double)(f1->f_ts_us - f0->f_ts_us) / 1e6;
 
 	if (!(f0->f_flags & FIX_HAS_SPEED) || !(f1->f_flags & FIX_HAS_SPEED) ||
-	    D <= 0.0 || T <= 0.0)
+	    D <= 0.0 || T <= 0.0) {
+		*flags |= GC_LINEAR;
 		return frac * T;
+	}
 	return gate_acc_time(frac * D, T, D, f0->f_speed * GATE_KMH,
 	    f1->f_speed * GATE_KMH, flags);
 }

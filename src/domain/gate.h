@@ -18,6 +18,7 @@
 #define GC_STANDING	0x02	/* motion began or ended inside the bracket */
 #define GC_GAP		0x04	/* the bracket spans lost records */
 #define GC_SMOOTHED	0x08	/* gc_t_us comes from the trajectory fit */
+#define GC_LINEAR	0x10	/* a speed missing: gc_t_us is the two-point linear time */
 
 /* Everything the timing maths needs to know about the receivers and the data. */
 struct timing_cfg {

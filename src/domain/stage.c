@@ -65,6 +65,17 @@ stage_status_name(int status)
 	return status >= 0 && status <= STATUS_NO_DATA ? names[status] : "?";
 }
 
+/* Which computation produced tr_t_us, from a record's tr_flags. */
+const char *
+stage_method_name(unsigned flags)
+{
+	if (flags & TR_SMOOTHED)
+		return "fitted path";
+	if (flags & TR_TWOPOINT)
+		return "two-point";
+	return "constant acceleration";
+}
+
 /* The records out, sorted by time then gate, so output never depends on input order. */
 static int
 stage_rec_cmp(const void *va, const void *vb)
@@ -109,6 +120,8 @@ stage_record(const struct stage *st, const struct timing_cfg *tc,
 		if (gate_smooth(&st->st_gate[k].sg_gate, vf, n, i, tc, gc) == 0)
 			tr->tr_flags |= TR_SMOOTHED;
 	}
+	if (!(tr->tr_flags & TR_SMOOTHED) && (gc->gc_flags & GC_LINEAR))
+		tr->tr_flags |= TR_TWOPOINT;
 	tr->tr_gate = k;
 	tr->tr_t_us = gc->gc_t_us;
 	tr->tr_unc_ms = gc->gc_unc_ms;

@@ -47,7 +47,9 @@ struct stage {
 /* tr_flags */
 #define TR_FINAL	0x01	/* smoothing window filled (or stage closed) */
 #define TR_LOWCONF	0x02
-#define TR_SMOOTHED	0x04
+#define TR_SMOOTHED	0x04	/* method: the trajectory fitted over the window */
+#define TR_TWOPOINT	0x08	/* method: linear between the two fixes (a speed missing) */
+/* neither: constant acceleration between the two fixes, through both speeds */
 
 struct timing_record {
 	int		 tr_gate;	/* index into st_gate */
@@ -92,5 +94,6 @@ int	stage_add_zone(struct stage *, const struct zone *, double,
 int	stage_eval(const struct stage *, const struct fix *, size_t, int64_t,
 	    struct timing_record *, size_t, size_t *, struct stage_result *);
 const char *stage_status_name(int);
+const char *stage_method_name(unsigned);
 
 #endif

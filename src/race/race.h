@@ -20,4 +20,11 @@ int	race_main(const struct config *, int slot, int ipc_fd);
  */
 void	race_mark_batches(const struct config *);
 
+/*
+ * The race-control modes (replay, evidence, ...): `processor [-c file]
+ * MODE args`, run in the foreground on their own connection.  argv[0] is
+ * the mode.  Returns the process's exit code (processor-race(8)).
+ */
+int	race_cli_main(const struct config *, int argc, char **argv);
+
 #endif

@@ -14,7 +14,6 @@
 /* Advisory lock namespaces (first key of the two-key form). */
 #define RACE_LOCK_DEVICE	0x52414345	/* "RACE" */
 #define RACE_LOCK_STAGE		0x52414353	/* "RACS" */
-#define RACE_MAX_RECORDS	(STAGE_MAX_GATES * 64)
 
 /* A timestamp literal, exact to the microsecond (no float seconds). */
 #define TS_FMT	"('epoch'::timestamptz + %" PRId64 " * interval '1 microsecond')"
@@ -27,22 +26,52 @@ static const char race_fixes_sql[] =
 	"AND ts <= 'epoch'::timestamptz + $3::int8 * interval '1 microsecond' "
 	"ORDER BY ts";
 
-/* One evaluation's scratch: the SQL being built and the fixes read. */
+/* One evaluation's scratch: the SQL being built and the rules' output. */
 struct race_ctx {
 	PGconn			*rc_conn;
 	const char		*rc_device;
 	int64_t			 rc_min_ts_us;
 	int64_t			 rc_now_us;
+	int			 rc_mode;	/* RACE_DO_* */
 	struct race_outcome	*rc_out;
+	struct race_diff	*rc_diff;	/* RACE_DO_DIFF, RACE_DO_APPLY */
 	struct buf		 rc_sql;
-	struct fix		*rc_fix;
-	size_t			 rc_nfix;
-	size_t			 rc_capfix;
-	struct timing_record	 rc_rec[RACE_MAX_RECORDS];
-	size_t			 rc_nrec;
-	struct stage_result	 rc_res;
+	struct buf		 rc_vals;	/* WITH v AS (the computed rows) */
+	struct race_rules	*rc_ru;
 	char			*rc_err;
 	size_t			 rc_errlen;
+};
+
+/*
+ * The tables evaluation writes, for the diff: the key of a row within
+ * (entry, stage), the columns compared (those whose change bumps the
+ * revision), and the one shown for a row added or removed.
+ */
+struct race_table {
+	const char	*rt_name;
+	const char	*rt_label;
+	const char	*rt_key[2];
+	const char	*rt_keylabel[2];
+	const char	*rt_cols[10];
+	const char	*rt_head;
+};
+
+static const struct race_table race_tab_records = {
+	"timing_records", "timing", { "gate_id", "pass_number" },
+	{ "gate", "pass" }, { "crossing_time", "uncertainty_ms", "fix_before",
+	"fix_after", "fraction", "speed_kmh", "direction", "final",
+	"low_confidence", NULL }, "crossing_time"
+};
+static const struct race_table race_tab_penalties = {
+	"race_penalties", "penalty", { "gate_id", "visit" }, { "zone", "visit" },
+	{ "entered_at", "exited_at", "time_over_s", "max_excess_kmh",
+	"avg_speed_kmh", "limit_kmh", "rule", "penalty_s", NULL }, "penalty_s"
+};
+static const struct race_table race_tab_results = {
+	"stage_results", "result", { "stage_id", NULL }, { "stage", NULL },
+	{ "start_time", "finish_time", "elapsed_ms", "splits", "waypoints",
+	"penalties_s", "status", "provisional", "low_confidence", NULL },
+	"status"
 };
 
 static int
@@ -90,13 +119,13 @@ race_fix_reserve(struct race_ctx *c, size_t n)
 	struct fix	*nf;
 	size_t		 cap;
 
-	if (n <= c->rc_capfix)
+	if (n <= c->rc_ru->ru_capfix)
 		return 0;
 	cap = n < 1024 ? 1024 : n;
-	if ((nf = reallocarray(c->rc_fix, cap, sizeof(*nf))) == NULL)
+	if ((nf = reallocarray(c->rc_ru->ru_fix, cap, sizeof(*nf))) == NULL)
 		return -1;
-	c->rc_fix = nf;
-	c->rc_capfix = cap;
+	c->rc_ru->ru_fix = nf;
+	c->rc_ru->ru_capfix = cap;
 	return 0;
 }
 
@@ -148,8 +177,8 @@ race_read_fixes(struct race_ctx *c, const struct race_stage *rs)
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		race_fix_row(&c->rc_fix[i], res, i);
-	c->rc_nfix = (size_t)n;
+		race_fix_row(&c->rc_ru->ru_fix[i], res, i);
+	c->rc_ru->ru_nfix = (size_t)n;
 	PQclear(res);
 	return 0;
 }
@@ -158,6 +187,112 @@ static double
 race_clamp01(double x)
 {
 	return x < 0.0 ? 0.0 : x > 1.0 ? 1.0 : x;
+}
+
+/*
+ * How the rows in c->rc_vals (WITH v AS ...) differ from those stored for
+ * (entry, stage) in rt, compared in SQL with the very IS DISTINCT FROM the
+ * upserts use, so the diff lists exactly what writing would change: one
+ * line per row added (+), removed (-) or changed (~, with the columns that
+ * differ, old -> new).
+ */
+static int
+race_diff_rows(struct race_ctx *c, const struct race_table *rt,
+    const struct race_entry *re, const struct race_stage *rs)
+{
+	PGresult	*res;
+	int		 i, k;
+
+	buf_reset(&c->rc_sql);
+	buf_puts(&c->rc_sql, buf_cstr(&c->rc_vals));
+	buf_puts(&c->rc_sql, " SELECT CASE WHEN t.present_ IS NULL THEN '+' "
+	    "WHEN v.present_ IS NULL THEN '-' ELSE '~' END, concat_ws(' '");
+	for (k = 0; k < 2 && rt->rt_key[k]; k++)
+		buf_printf(&c->rc_sql, ", '%s ' || coalesce(v.%s, t.%s)",
+		    rt->rt_keylabel[k], rt->rt_key[k], rt->rt_key[k]);
+	buf_printf(&c->rc_sql, "), CASE WHEN t.present_ IS NULL OR v.present_ "
+	    "IS NULL THEN '%s ' || coalesce(v.%s::text, t.%s::text, 'null') "
+	    "ELSE concat_ws(', '", rt->rt_head, rt->rt_head, rt->rt_head);
+	for (k = 0; rt->rt_cols[k]; k++)
+		buf_printf(&c->rc_sql, ", CASE WHEN v.%s IS DISTINCT FROM t.%s "
+		    "THEN '%s ' || coalesce(t.%s::text, 'null') || ' -> ' || "
+		    "coalesce(v.%s::text, 'null') END", rt->rt_cols[k],
+		    rt->rt_cols[k], rt->rt_cols[k], rt->rt_cols[k], rt->rt_cols[k]);
+	buf_printf(&c->rc_sql, ") END FROM (SELECT *, true AS present_ FROM v) "
+	    "v FULL JOIN (SELECT *, true AS present_ FROM %s WHERE entry_id = "
+	    "%" PRId64 " AND stage_id = %" PRId64 ") t ON ", rt->rt_name,
+	    re->re_id, rs->rs_id);
+	for (k = 0; k < 2 && rt->rt_key[k]; k++)
+		buf_printf(&c->rc_sql, "%sv.%s = t.%s", k ? " AND " : "",
+		    rt->rt_key[k], rt->rt_key[k]);
+	buf_puts(&c->rc_sql, " WHERE t.present_ IS NULL OR v.present_ IS NULL "
+	    "OR (");
+	for (k = 0; rt->rt_cols[k]; k++)
+		buf_printf(&c->rc_sql, "%sv.%s", k ? ", " : "", rt->rt_cols[k]);
+	buf_puts(&c->rc_sql, ") IS DISTINCT FROM (");
+	for (k = 0; rt->rt_cols[k]; k++)
+		buf_printf(&c->rc_sql, "%st.%s", k ? ", " : "", rt->rt_cols[k]);
+	buf_puts(&c->rc_sql, ") ORDER BY ");
+	for (k = 0; k < 2 && rt->rt_key[k]; k++)
+		buf_printf(&c->rc_sql, "%scoalesce(v.%s, t.%s)", k ? ", " : "",
+		    rt->rt_key[k], rt->rt_key[k]);
+	if ((res = race_exec(c, "comparing with the stored rows")) == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(res); i++) {
+		switch (*PQgetvalue(res, i, 0)) {
+		case '+':
+			c->rc_diff->rd_added++;
+			break;
+		case '-':
+			c->rc_diff->rd_removed++;
+			break;
+		default:
+			c->rc_diff->rd_changed++;
+		}
+		if (c->rc_diff->rd_out != NULL)
+			fprintf(c->rc_diff->rd_out, "%s car %s stage %" PRId64
+			    " %s %s: %s\n", PQgetvalue(res, i, 0), re->re_car,
+			    rs->rs_id, rt->rt_label, PQgetvalue(res, i, 1),
+			    PQgetvalue(res, i, 2));
+	}
+	PQclear(res);
+	return 0;
+}
+
+static const char *
+race_source(const struct race_ctx *c)
+{
+	return c->rc_mode == RACE_DO_APPLY ? "replay" : "live";
+}
+
+/* The timing records computed, as WITH v AS (...) in c->rc_vals. */
+static void
+race_records_values(struct race_ctx *c, const struct race_stage *rs)
+{
+	const struct timing_record	*tr;
+	size_t				 i;
+
+	buf_reset(&c->rc_vals);
+	buf_puts(&c->rc_vals, "WITH v(gate_id, pass_number, crossing_time, "
+	    "uncertainty_ms, fix_before, fix_after, fraction, speed_kmh, "
+	    "direction, final, low_confidence) AS (");
+	if (c->rc_ru->ru_nrec == 0)
+		buf_puts(&c->rc_vals, "SELECT NULL::int8, NULL::int4, NULL::timestamptz, "
+		    "NULL::real, NULL::timestamptz, NULL::timestamptz, NULL::real, "
+		    "NULL::real, NULL::int2, NULL::bool, NULL::bool WHERE false");
+	else
+		buf_puts(&c->rc_vals, "VALUES ");
+	for (i = 0; i < c->rc_ru->ru_nrec; i++) {
+		tr = &c->rc_ru->ru_rec[i];
+		buf_printf(&c->rc_vals, "%s(%" PRId64 "::int8, %d, " TS_FMT
+		    ", %.6g::real, " TS_FMT ", " TS_FMT ", %.9g::real, %.6g::real, "
+		    "%d::int2, %s, %s)", i ? ", " : "", rs->rs_gate_id[tr->tr_gate],
+		    tr->tr_pass, tr->tr_t_us, tr->tr_unc_ms, tr->tr_fix0_us,
+		    tr->tr_fix1_us, race_clamp01(tr->tr_frac), tr->tr_speed_kmh,
+		    tr->tr_dir < 0 ? -1 : 1, (tr->tr_flags & TR_FINAL) ? "true" :
+		    "false", (tr->tr_flags & TR_LOWCONF) ? "true" : "false");
+	}
+	buf_puts(&c->rc_vals, ")");
 }
 
 /*
@@ -170,31 +305,17 @@ static int
 race_store_records(struct race_ctx *c, const struct race_entry *re,
     const struct race_stage *rs)
 {
-	const struct timing_record	*tr;
-	PGresult			*res;
-	size_t				 i;
+	PGresult	*res;
 
+	race_records_values(c, rs);
+	if (c->rc_mode != RACE_DO_LIVE &&
+	    race_diff_rows(c, &race_tab_records, re, rs) == -1)
+		return -1;
+	if (c->rc_mode == RACE_DO_DIFF)
+		return 0;
 	buf_reset(&c->rc_sql);
-	buf_puts(&c->rc_sql, "WITH v(gate_id, pass_number, crossing_time, "
-	    "uncertainty_ms, fix_before, fix_after, fraction, speed_kmh, "
-	    "direction, final, low_confidence) AS (");
-	if (c->rc_nrec == 0)
-		buf_puts(&c->rc_sql, "SELECT NULL::int8, NULL::int4, NULL::timestamptz, "
-		    "NULL::real, NULL::timestamptz, NULL::timestamptz, NULL::real, "
-		    "NULL::real, NULL::int2, NULL::bool, NULL::bool WHERE false");
-	else
-		buf_puts(&c->rc_sql, "VALUES ");
-	for (i = 0; i < c->rc_nrec; i++) {
-		tr = &c->rc_rec[i];
-		buf_printf(&c->rc_sql, "%s(%" PRId64 "::int8, %d, " TS_FMT
-		    ", %.6g::real, " TS_FMT ", " TS_FMT ", %.9g::real, %.6g::real, "
-		    "%d::int2, %s, %s)", i ? ", " : "", rs->rs_gate_id[tr->tr_gate],
-		    tr->tr_pass, tr->tr_t_us, tr->tr_unc_ms, tr->tr_fix0_us,
-		    tr->tr_fix1_us, race_clamp01(tr->tr_frac), tr->tr_speed_kmh,
-		    tr->tr_dir < 0 ? -1 : 1, (tr->tr_flags & TR_FINAL) ? "true" :
-		    "false", (tr->tr_flags & TR_LOWCONF) ? "true" : "false");
-	}
-	buf_printf(&c->rc_sql, "), del AS (DELETE FROM timing_records t "
+	buf_puts(&c->rc_sql, buf_cstr(&c->rc_vals));
+	buf_printf(&c->rc_sql, ", del AS (DELETE FROM timing_records t "
 	    "WHERE t.entry_id = %" PRId64 " AND t.stage_id = %" PRId64 " AND NOT "
 	    "EXISTS (SELECT 1 FROM v WHERE v.gate_id = t.gate_id AND "
 	    "v.pass_number = t.pass_number) RETURNING 1), ", re->re_id, rs->rs_id);
@@ -202,13 +323,13 @@ race_store_records(struct race_ctx *c, const struct race_entry *re,
 	    "(entry_id, stage_id, gate_id, pass_number, crossing_time, "
 	    "uncertainty_ms, fix_before, fix_after, fraction, speed_kmh, "
 	    "direction, final, low_confidence, source) SELECT %" PRId64 ", "
-	    "%" PRId64 ", v.*, 'live' FROM v ON CONFLICT (entry_id, stage_id, "
+	    "%" PRId64 ", v.*, '%s' FROM v ON CONFLICT (entry_id, stage_id, "
 	    "gate_id, pass_number) DO UPDATE SET crossing_time = "
 	    "excluded.crossing_time, uncertainty_ms = excluded.uncertainty_ms, "
 	    "fix_before = excluded.fix_before, fix_after = excluded.fix_after, "
 	    "fraction = excluded.fraction, speed_kmh = excluded.speed_kmh, "
 	    "direction = excluded.direction, final = excluded.final, "
-	    "low_confidence = excluded.low_confidence, source = 'live', "
+	    "low_confidence = excluded.low_confidence, source = excluded.source, "
 	    "revision = t.revision + 1, updated_at = now() WHERE "
 	    "(t.crossing_time, t.uncertainty_ms, t.fix_before, t.fix_after, "
 	    "t.fraction, t.speed_kmh, t.direction, t.final, t.low_confidence) "
@@ -219,7 +340,7 @@ race_store_records(struct race_ctx *c, const struct race_entry *re,
 	    "SELECT (SELECT count(*) FROM del), "
 	    "(SELECT count(*) FILTER (WHERE created) FROM up), "
 	    "(SELECT count(*) FILTER (WHERE NOT created) FROM up)",
-	    re->re_id, rs->rs_id);
+	    re->re_id, rs->rs_id, race_source(c));
 	if ((res = race_exec(c, "writing timing_records")) == NULL)
 		return -1;
 	c->rc_out->ro_removed += strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -242,24 +363,24 @@ race_wp_verdict(int v)
 static void
 race_result_json(struct race_ctx *c, const struct race_stage *rs)
 {
-	const struct stage_result	*sr = &c->rc_res;
+	const struct stage_result	*sr = &c->rc_ru->ru_res;
 	int				 k, n = 0;
 
-	buf_puts(&c->rc_sql, "'[");
+	buf_puts(&c->rc_vals, "'[");
 	for (k = 0; k < rs->rs_stage.st_ngate; k++)
 		if (rs->rs_stage.st_gate[k].sg_kind == SG_SPLIT &&
 		    sr->sr_split_us[k] >= 0)
-			buf_printf(&c->rc_sql, "%s{\"gate_id\": %" PRId64
+			buf_printf(&c->rc_vals, "%s{\"gate_id\": %" PRId64
 			    ", \"elapsed_ms\": %" PRId64 "}", n++ ? ", " : "",
 			    rs->rs_gate_id[k], sr->sr_split_us[k] / 1000);
-	buf_puts(&c->rc_sql, "]'::jsonb, '[");
+	buf_puts(&c->rc_vals, "]'::jsonb, '[");
 	for (k = 0; k < rs->rs_stage.st_nwp; k++)
-		buf_printf(&c->rc_sql, "%s{\"gate_id\": %" PRId64 ", \"verdict\": "
+		buf_printf(&c->rc_vals, "%s{\"gate_id\": %" PRId64 ", \"verdict\": "
 		    "\"%s\", \"closest_m\": %.2f, \"closest_at_ms\": %" PRId64 "}",
 		    k ? ", " : "", rs->rs_wp_id[k], race_wp_verdict(sr->sr_wp[k]),
 		    isfinite(sr->sr_wp_dmin[k]) ? sr->sr_wp_dmin[k] : -1.0,
 		    sr->sr_wp_t_us[k] / 1000);
-	buf_puts(&c->rc_sql, "]'::jsonb");
+	buf_puts(&c->rc_vals, "]'::jsonb");
 }
 
 static void
@@ -271,6 +392,30 @@ race_opt_ts(struct buf *b, int64_t us)
 		buf_printf(b, TS_FMT, us);
 }
 
+/* The stage result computed, as WITH v AS (...) in c->rc_vals. */
+static void
+race_result_values(struct race_ctx *c, const struct race_stage *rs)
+{
+	const struct stage_result	*sr = &c->rc_ru->ru_res;
+
+	buf_reset(&c->rc_vals);
+	buf_printf(&c->rc_vals, "WITH v(stage_id, start_time, finish_time, "
+	    "elapsed_ms, splits, waypoints, penalties_s, status, provisional, "
+	    "low_confidence) AS (VALUES (%" PRId64 "::int8, ", rs->rs_id);
+	race_opt_ts(&c->rc_vals, sr->sr_start_us);
+	buf_puts(&c->rc_vals, ", ");
+	race_opt_ts(&c->rc_vals, sr->sr_finish_us);
+	if (sr->sr_finish_us)
+		buf_printf(&c->rc_vals, ", %" PRId64 "::int8, ",
+		    sr->sr_elapsed_us / 1000);
+	else
+		buf_puts(&c->rc_vals, ", NULL::int8, ");
+	race_result_json(c, rs);
+	buf_printf(&c->rc_vals, ", %.6g::real, '%s'::text, %s, %s))",
+	    sr->sr_penalty_s, stage_status_name(sr->sr_status),
+	    sr->sr_final ? "false" : "true", sr->sr_lowconf ? "true" : "false");
+}
+
 /*
  * The stage result of (entry, stage), then the stage's ranks.  Under the
  * stage's lock: two evaluators ranking one stage at once would otherwise
@@ -280,28 +425,25 @@ static int
 race_store_result(struct race_ctx *c, const struct race_entry *re,
     const struct race_stage *rs)
 {
-	const struct stage_result	*sr = &c->rc_res;
-	PGresult			*res;
+	PGresult	*res;
 
+	race_result_values(c, rs);
+	if (c->rc_mode != RACE_DO_LIVE &&
+	    race_diff_rows(c, &race_tab_results, re, rs) == -1)
+		return -1;
+	if (c->rc_mode == RACE_DO_DIFF)
+		return 0;
 	buf_reset(&c->rc_sql);
 	buf_printf(&c->rc_sql, "SELECT pg_advisory_xact_lock(%d, "
 	    "hashtext('%" PRId64 "'))", RACE_LOCK_STAGE, rs->rs_id);
 	if (race_command(c, "locking the stage") == -1)
 		return -1;
 	buf_reset(&c->rc_sql);
-	buf_printf(&c->rc_sql, "INSERT INTO stage_results AS r (entry_id, "
+	buf_puts(&c->rc_sql, buf_cstr(&c->rc_vals));
+	buf_printf(&c->rc_sql, " INSERT INTO stage_results AS r (entry_id, "
 	    "stage_id, start_time, finish_time, elapsed_ms, splits, waypoints, "
-	    "penalties_s, status, provisional, low_confidence) VALUES (%" PRId64
-	    ", %" PRId64 ", ", re->re_id, rs->rs_id);
-	race_opt_ts(&c->rc_sql, sr->sr_start_us);
-	buf_puts(&c->rc_sql, ", ");
-	race_opt_ts(&c->rc_sql, sr->sr_finish_us);
-	if (sr->sr_finish_us)
-		buf_printf(&c->rc_sql, ", %" PRId64 ", ", sr->sr_elapsed_us / 1000);
-	else
-		buf_puts(&c->rc_sql, ", NULL, ");
-	race_result_json(c, rs);
-	buf_printf(&c->rc_sql, ", %.6g, '%s', %s, %s) ON CONFLICT (entry_id, "
+	    "penalties_s, status, provisional, low_confidence) SELECT %" PRId64
+	    ", v.* FROM v ON CONFLICT (entry_id, "
 	    "stage_id) DO UPDATE SET start_time = excluded.start_time, "
 	    "finish_time = excluded.finish_time, elapsed_ms = excluded.elapsed_ms, "
 	    "splits = excluded.splits, waypoints = excluded.waypoints, "
@@ -313,9 +455,7 @@ race_store_result(struct race_ctx *c, const struct race_entry *re,
 	    "IS DISTINCT FROM (excluded.start_time, excluded.finish_time, "
 	    "excluded.elapsed_ms, excluded.splits, excluded.waypoints, "
 	    "excluded.penalties_s, excluded.status, excluded.provisional, "
-	    "excluded.low_confidence)", sr->sr_penalty_s,
-	    stage_status_name(sr->sr_status), sr->sr_final ? "false" : "true",
-	    sr->sr_lowconf ? "true" : "false");
+	    "excluded.low_confidence)", re->re_id);
 	if ((res = race_exec(c, "writing stage_results")) == NULL)
 		return -1;
 	c->rc_out->ro_results += strtoull(PQcmdTuples(res), NULL, 10);
@@ -331,19 +471,19 @@ race_store_result(struct race_ctx *c, const struct race_entry *re,
 	return race_command(c, "ranking the stage");
 }
 
-/* Penalty evidence: one row per speed zone visited (its visits summed). */
+/* The penalty evidence computed, as WITH v AS (...) in c->rc_vals. */
 static int
-race_store_penalties(struct race_ctx *c, const struct race_entry *re,
-    const struct race_stage *rs)
+race_penalty_values(struct race_ctx *c, const struct race_stage *rs)
 {
-	const struct stage_result	*sr = &c->rc_res;
+	const struct stage_result	*sr = &c->rc_ru->ru_res;
 	const struct zone_visit		*zv;
 	char				*rule;
 	int				 k, n = 0;
 
-	buf_reset(&c->rc_sql);
-	buf_puts(&c->rc_sql, "WITH v(gate_id, entered_at, exited_at, time_over_s, "
-	    "max_excess_kmh, avg_speed_kmh, limit_kmh, rule, penalty_s) AS (");
+	buf_reset(&c->rc_vals);
+	buf_puts(&c->rc_vals, "WITH v(gate_id, visit, entered_at, exited_at, "
+	    "time_over_s, max_excess_kmh, avg_speed_kmh, limit_kmh, rule, "
+	    "penalty_s) AS (");
 	for (k = 0; k < rs->rs_stage.st_nzone; k++) {
 		zv = &sr->sr_zone[k];
 		if (zv->zv_in_us == 0 && zv->zv_time_s <= 0.0)
@@ -352,12 +492,12 @@ race_store_penalties(struct race_ctx *c, const struct race_entry *re,
 		    strlen(rs->rs_zone_rule[k]));
 		if (rule == NULL)
 			return race_fail(c, "quoting a penalty rule", NULL);
-		buf_printf(&c->rc_sql, "%sSELECT %" PRId64 "::int8, ",
+		buf_printf(&c->rc_vals, "%sSELECT %" PRId64 "::int8, 1::int4, ",
 		    n++ ? " UNION ALL " : "", rs->rs_zone_id[k]);
-		race_opt_ts(&c->rc_sql, zv->zv_in_us);
-		buf_puts(&c->rc_sql, ", ");
-		race_opt_ts(&c->rc_sql, zv->zv_out_us);
-		buf_printf(&c->rc_sql, ", %.6g::real, %.6g::real, %.6g::real, "
+		race_opt_ts(&c->rc_vals, zv->zv_in_us);
+		buf_puts(&c->rc_vals, ", ");
+		race_opt_ts(&c->rc_vals, zv->zv_out_us);
+		buf_printf(&c->rc_vals, ", %.6g::real, %.6g::real, %.6g::real, "
 		    "%.6g::real, %s::jsonb, %.6g::real", zv->zv_over_s,
 		    zv->zv_excess_kmh, zv->zv_avg_kmh,
 		    rs->rs_stage.st_zone[k].sz_limit_kmh, rule,
@@ -365,18 +505,34 @@ race_store_penalties(struct race_ctx *c, const struct race_entry *re,
 		PQfreemem(rule);
 	}
 	if (n == 0)
-		buf_puts(&c->rc_sql, "SELECT NULL::int8, NULL::timestamptz, "
-		    "NULL::timestamptz, NULL::real, NULL::real, NULL::real, "
-		    "NULL::real, NULL::jsonb, NULL::real WHERE false");
-	buf_printf(&c->rc_sql, "), del AS (DELETE FROM race_penalties p WHERE "
+		buf_puts(&c->rc_vals, "SELECT NULL::int8, NULL::int4, "
+		    "NULL::timestamptz, NULL::timestamptz, NULL::real, NULL::real, "
+		    "NULL::real, NULL::real, NULL::jsonb, NULL::real WHERE false");
+	buf_puts(&c->rc_vals, ")");
+	return 0;
+}
+
+/* Penalty evidence: one row per speed zone visited (its visits summed). */
+static int
+race_store_penalties(struct race_ctx *c, const struct race_entry *re,
+    const struct race_stage *rs)
+{
+	if (race_penalty_values(c, rs) == -1)
+		return -1;
+	if (c->rc_mode != RACE_DO_LIVE &&
+	    race_diff_rows(c, &race_tab_penalties, re, rs) == -1)
+		return -1;
+	if (c->rc_mode == RACE_DO_DIFF)
+		return 0;
+	buf_reset(&c->rc_sql);
+	buf_puts(&c->rc_sql, buf_cstr(&c->rc_vals));
+	buf_printf(&c->rc_sql, ", del AS (DELETE FROM race_penalties p WHERE "
 	    "p.entry_id = %" PRId64 " AND p.stage_id = %" PRId64 " AND NOT EXISTS "
-	    "(SELECT 1 FROM v WHERE v.gate_id = p.gate_id AND p.visit = 1)) "
+	    "(SELECT 1 FROM v WHERE v.gate_id = p.gate_id AND v.visit = p.visit)) "
 	    "INSERT INTO race_penalties AS p (entry_id, stage_id, gate_id, visit, "
 	    "entered_at, exited_at, time_over_s, max_excess_kmh, avg_speed_kmh, "
-	    "limit_kmh, rule, penalty_s) SELECT %" PRId64 ", %" PRId64 ", v.gate_id, "
-	    "1, v.entered_at, v.exited_at, v.time_over_s, v.max_excess_kmh, "
-	    "v.avg_speed_kmh, v.limit_kmh, v.rule, v.penalty_s FROM v "
-	    "ON CONFLICT (entry_id, stage_id, gate_id, visit) DO UPDATE SET "
+	    "limit_kmh, rule, penalty_s) SELECT %" PRId64 ", %" PRId64 ", v.* "
+	    "FROM v ON CONFLICT (entry_id, stage_id, gate_id, visit) DO UPDATE SET "
 	    "entered_at = excluded.entered_at, exited_at = excluded.exited_at, "
 	    "time_over_s = excluded.time_over_s, max_excess_kmh = "
 	    "excluded.max_excess_kmh, avg_speed_kmh = excluded.avg_speed_kmh, "
@@ -397,7 +553,7 @@ static int
 race_store_cursor(struct race_ctx *c, const struct race_stage *rs)
 {
 	PGresult	*res;
-	int64_t		 last = c->rc_nfix ? c->rc_fix[c->rc_nfix - 1].f_ts_us : 0;
+	int64_t		 last = c->rc_ru->ru_nfix ? c->rc_ru->ru_fix[c->rc_ru->ru_nfix - 1].f_ts_us : 0;
 	int		 late;
 	char		*dev;
 
@@ -423,29 +579,47 @@ race_store_cursor(struct race_ctx *c, const struct race_stage *rs)
 	    "evaluated_to = greatest(k.evaluated_to, excluded.evaluated_to), "
 	    "fixes = excluded.fixes, evaluations = k.evaluations + 1, "
 	    "late = k.late + excluded.late, evaluated_at = now()", dev,
-	    rs->rs_id, last, c->rc_nfix, late);
+	    rs->rs_id, last, c->rc_ru->ru_nfix, late);
 	PQfreemem(dev);
 	return race_command(c, "writing race_cursor");
 }
 
+/* The rules on the device's fixes in the stage window: 1, 0 (no fixes), -1. */
 static int
-race_eval_stage(struct race_ctx *c, const struct race_entry *re,
-    const struct race_stage *rs)
+race_compute(struct race_ctx *c, const struct race_stage *rs)
 {
+	struct race_rules	*ru = c->rc_ru;
+
+	ru->ru_nrec = 0;
 	if (race_read_fixes(c, rs) == -1)
 		return -1;
-	if (c->rc_nfix == 0)
+	if (ru->ru_nfix == 0)
 		return 0;	/* nothing on this stage (yet) */
-	if (stage_eval(&rs->rs_stage, c->rc_fix, c->rc_nfix, c->rc_now_us,
-	    c->rc_rec, RACE_MAX_RECORDS, &c->rc_nrec, &c->rc_res) == -1) {
+	if (stage_eval(&rs->rs_stage, ru->ru_fix, ru->ru_nfix, c->rc_now_us,
+	    ru->ru_rec, RACE_MAX_RECORDS, &ru->ru_nrec, &ru->ru_res) == -1) {
 		snprintf(c->rc_err, c->rc_errlen, "out of memory evaluating "
 		    "stage %" PRId64, rs->rs_id);
 		return -1;
 	}
+	return 1;
+}
+
+/*
+ * One (entry, stage): the same rows computed whatever the mode; live
+ * writes them, a replay diffs them and, applying, writes them too.
+ */
+static int
+race_eval_stage(struct race_ctx *c, const struct race_entry *re,
+    const struct race_stage *rs)
+{
+	int	rc;
+
+	if ((rc = race_compute(c, rs)) <= 0)
+		return rc;
 	c->rc_out->ro_stages++;
 	if (race_store_records(c, re, rs) == -1 ||
 	    race_store_penalties(c, re, rs) == -1 ||
-	    race_store_cursor(c, rs) == -1 ||
+	    (c->rc_mode == RACE_DO_LIVE && race_store_cursor(c, rs) == -1) ||
 	    race_store_result(c, re, rs) == -1)
 		return -1;
 	return 0;
@@ -453,14 +627,18 @@ race_eval_stage(struct race_ctx *c, const struct race_entry *re,
 
 /* Lock the device for this transaction; 1 locked, 0 busy, -1 error. */
 static int
-race_lock_device(struct race_ctx *c, const char *dev)
+race_lock_device(struct race_ctx *c, const char *dev, int wait)
 {
 	PGresult	*res;
 	int		 got;
 
 	buf_reset(&c->rc_sql);
-	buf_printf(&c->rc_sql, "SELECT pg_try_advisory_xact_lock(%d, "
-	    "hashtext(%s))", RACE_LOCK_DEVICE, dev);
+	if (wait)
+		buf_printf(&c->rc_sql, "SELECT true FROM pg_advisory_xact_lock(%d, "
+		    "hashtext(%s))", RACE_LOCK_DEVICE, dev);
+	else
+		buf_printf(&c->rc_sql, "SELECT pg_try_advisory_xact_lock(%d, "
+		    "hashtext(%s))", RACE_LOCK_DEVICE, dev);
 	if ((res = race_exec(c, "locking the device")) == NULL)
 		return -1;
 	got = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -470,27 +648,39 @@ race_lock_device(struct race_ctx *c, const char *dev)
 
 static int
 race_eval_locked(struct race_ctx *c, const struct race_event *ev,
-    const char *dev, int64_t gen)
+    const struct race_stage *only, const char *dev, int64_t gen)
 {
 	const struct race_entry	*re;
+	const struct race_stage	*rs;
 	size_t			 ne, i, s;
 
 	re = race_event_entries(ev, c->rc_device, &ne);
 	for (i = 0; i < ne; i++)
-		for (s = 0; s < ev->ev_nstages; s++)
-			if (ev->ev_stages[s].rs_event == re[i].re_event &&
-			    race_eval_stage(c, &re[i], &ev->ev_stages[s]) == -1)
+		for (s = 0; s < ev->ev_nstages; s++) {
+			rs = &ev->ev_stages[s];
+			if (rs->rs_event == re[i].re_event &&
+			    (only == NULL || only == rs) &&
+			    race_eval_stage(c, &re[i], rs) == -1)
 				return -1;
+		}
+	if (c->rc_mode != RACE_DO_LIVE)
+		return 0;	/* a replay leaves the live work marks alone */
 	buf_reset(&c->rc_sql);
 	buf_printf(&c->rc_sql, "DELETE FROM race_dirty WHERE device_id = %s "
 	    "AND gen = %" PRId64, dev, gen);
 	return race_command(c, "dropping the work mark");
 }
 
-int
-race_eval_device(PGconn *conn, const struct race_event *ev, const char *device,
-    int64_t gen, int64_t min_ts_us, int64_t now_us, struct race_outcome *out,
-    char *err, size_t errlen)
+/*
+ * One device in one transaction under its advisory lock: live tries the
+ * lock (another evaluator has it: busy), a replay waits for it.  A diff
+ * is rolled back, so it writes nothing.
+ */
+static int
+race_eval_tx(PGconn *conn, const struct race_event *ev,
+    const struct race_stage *only, const char *device, int64_t gen,
+    int64_t min_ts_us, int64_t now_us, int mode, struct race_outcome *out,
+    struct race_diff *diff, char *err, size_t errlen)
 {
 	struct race_ctx	*c;
 	PGresult	*res;
@@ -498,7 +688,10 @@ race_eval_device(PGconn *conn, const struct race_event *ev, const char *device,
 	int		 rc = RACE_EVAL_ERROR, locked;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->rc_ru = calloc(1, sizeof(*c->rc_ru))) == NULL ||
 	    (dev = PQescapeLiteral(conn, device, strlen(device))) == NULL) {
+		if (c != NULL)
+			free(c->rc_ru);
 		free(c);
 		snprintf(err, errlen, "out of memory");
 		return RACE_EVAL_ERROR;
@@ -507,21 +700,27 @@ race_eval_device(PGconn *conn, const struct race_event *ev, const char *device,
 	c->rc_device = device;
 	c->rc_min_ts_us = min_ts_us;
 	c->rc_now_us = now_us;
+	c->rc_mode = mode;
 	c->rc_out = out;
+	c->rc_diff = diff;
 	c->rc_err = err;
 	c->rc_errlen = errlen;
 	buf_init(&c->rc_sql);
+	buf_init(&c->rc_vals);
 	res = PQexec(conn, "BEGIN");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		race_fail(c, "BEGIN", res);
 	else {
 		PQclear(res);
-		if ((locked = race_lock_device(c, dev)) == 0)
+		if ((locked = race_lock_device(c, dev,
+		    mode != RACE_DO_LIVE)) == 0)
 			rc = RACE_EVAL_BUSY;
-		else if (locked == 1 && race_eval_locked(c, ev, dev, gen) == 0)
+		else if (locked == 1 &&
+		    race_eval_locked(c, ev, only, dev, gen) == 0)
 			rc = RACE_EVAL_DONE;
 	}
-	res = PQexec(conn, rc == RACE_EVAL_DONE ? "COMMIT" : "ROLLBACK");
+	res = PQexec(conn, rc == RACE_EVAL_DONE && mode != RACE_DO_DIFF ?
+	    "COMMIT" : "ROLLBACK");
 	if (rc == RACE_EVAL_DONE && PQresultStatus(res) != PGRES_COMMAND_OK) {
 		race_fail(c, "COMMIT", res);
 		rc = RACE_EVAL_ERROR;
@@ -529,7 +728,64 @@ race_eval_device(PGconn *conn, const struct race_event *ev, const char *device,
 		PQclear(res);
 	PQfreemem(dev);
 	buf_free(&c->rc_sql);
-	free(c->rc_fix);
+	buf_free(&c->rc_vals);
+	race_rules_free(c->rc_ru);
+	free(c->rc_ru);
 	free(c);
 	return rc;
+}
+
+int
+race_eval_device(PGconn *conn, const struct race_event *ev, const char *device,
+    int64_t gen, int64_t min_ts_us, int64_t now_us, struct race_outcome *out,
+    char *err, size_t errlen)
+{
+	return race_eval_tx(conn, ev, NULL, device, gen, min_ts_us, now_us,
+	    RACE_DO_LIVE, out, NULL, err, errlen);
+}
+
+int
+race_replay_device(PGconn *conn, const struct race_event *ev,
+    const struct race_stage *rs, const char *device, int64_t now_us,
+    int mode, struct race_diff *diff, char *err, size_t errlen)
+{
+	struct race_outcome	out;
+
+	memset(&out, 0, sizeof(out));
+	if (mode != RACE_DO_DIFF && mode != RACE_DO_APPLY) {
+		snprintf(err, errlen, "replay: bad mode %d", mode);
+		return RACE_EVAL_ERROR;
+	}
+	return race_eval_tx(conn, ev, rs, device, 0, 0, now_us, mode, &out,
+	    diff, err, errlen);
+}
+
+int
+race_rules_eval(PGconn *conn, const struct race_stage *rs, const char *device,
+    int64_t now_us, struct race_rules *ru, char *err, size_t errlen)
+{
+	struct race_ctx	c;
+	int		rc;
+
+	memset(&c, 0, sizeof(c));
+	c.rc_conn = conn;
+	c.rc_device = device;
+	c.rc_now_us = now_us;
+	c.rc_ru = ru;
+	c.rc_err = err;
+	c.rc_errlen = errlen;
+	buf_init(&c.rc_sql);
+	buf_init(&c.rc_vals);
+	rc = race_compute(&c, rs);
+	buf_free(&c.rc_sql);
+	buf_free(&c.rc_vals);
+	return rc;
+}
+
+void
+race_rules_free(struct race_rules *ru)
+{
+	free(ru->ru_fix);
+	ru->ru_fix = NULL;
+	ru->ru_nfix = ru->ru_capfix = 0;
 }

@@ -4,10 +4,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <libpq-fe.h>
 
+#include "domain/stage.h"
+
+#define RACE_MAX_RECORDS	(STAGE_MAX_GATES * 64)
+
 struct race_event;
+struct race_stage;
 
 /* What one evaluation did, for the counters. */
 struct race_outcome {
@@ -35,5 +41,49 @@ struct race_outcome {
 int	race_eval_device(PGconn *, const struct race_event *, const char *device,
 	    int64_t gen, int64_t min_ts_us, int64_t now_us,
 	    struct race_outcome *out, char *err, size_t errlen);
+
+/* What the rules made of one device's fixes on one stage. */
+struct race_rules {
+	struct fix		*ru_fix;	/* the fixes in the stage window */
+	size_t			 ru_nfix;
+	size_t			 ru_capfix;
+	struct timing_record	 ru_rec[RACE_MAX_RECORDS];
+	size_t			 ru_nrec;
+	struct stage_result	 ru_res;
+};
+
+/*
+ * The rules on device's stored fixes for stage rs, exactly as live timing
+ * runs them, nothing written: 1, 0 when the device has no fix in the
+ * stage window, -1 with err.  Free with race_rules_free.
+ */
+int	race_rules_eval(PGconn *, const struct race_stage *, const char *device,
+	    int64_t now_us, struct race_rules *, char *err, size_t errlen);
+void	race_rules_free(struct race_rules *);
+
+/* A replay's modes, and what it found. */
+#define RACE_DO_LIVE	0	/* write, source live (race_eval_device) */
+#define RACE_DO_DIFF	1	/* list the differences only, write nothing */
+#define RACE_DO_APPLY	2	/* list them and write them, source replay */
+
+struct race_diff {
+	FILE		*rd_out;	/* one line per row; NULL: count only */
+	uint64_t	 rd_added;
+	uint64_t	 rd_changed;
+	uint64_t	 rd_removed;
+};
+
+/*
+ * Re-evaluate the entries of device on stage rs from the stored fixes, in
+ * one transaction under the device's lock (waiting for a live evaluator
+ * that holds it): list how timing_records, race_penalties and
+ * stage_results would change, and with RACE_DO_APPLY write them as live
+ * evaluation would (revision bumped only on change, source replay).  The
+ * positions and the live work marks are not touched.  RACE_EVAL_DONE or
+ * RACE_EVAL_ERROR (rolled back, err says why).
+ */
+int	race_replay_device(PGconn *, const struct race_event *,
+	    const struct race_stage *, const char *device, int64_t now_us,
+	    int mode, struct race_diff *, char *err, size_t errlen);
 
 #endif
