@@ -12,11 +12,16 @@
 #include "master/master.h"
 #include "worker/worker.h"
 #include "race/race.h"
+#include "race/race_modes.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: processor [-dhnV] [-c file]\n"
+	    "       processor [-c file] import gpx FILE --event E --stage N "
+	    "[--dry-run]\n"
+	    "       processor [-c file] check --event E [--top-speed KMH] "
+	    "[--rate HZ]\n"
 	    "  -c, --config FILE  configuration file (default %s if it exists)\n"
 	    "  -d, --debug        log at debug level\n"
 	    "  -n, --check        check the configuration and exit\n"
@@ -50,10 +55,11 @@ main(int argc, char *argv[])
 	struct config	 cf;
 	const char	*path = NULL;
 	char		 err[1024];
-	int		 ch, debug = 0, check = 0;
+	int		 ch, debug = 0, check = 0, rc;
+	int		 (*mode)(const struct config *, int, char **) = NULL;
 	enum log_level	 level;
 
-	while ((ch = getopt_long(argc, argv, "c:dnVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:dnVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -80,7 +86,12 @@ main(int argc, char *argv[])
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
+	/* Race-control modes; replaced by the race_cli dispatcher. */
+	if (optind < argc && strcmp(argv[optind], "import") == 0)
+		mode = race_gpx_main;
+	else if (optind < argc && strcmp(argv[optind], "check") == 0)
+		mode = race_check_main;
+	if (mode == NULL && optind != argc) {
 		fprintf(stderr, "processor: unexpected argument '%s'\n",
 		    argv[optind]);
 		usage(stderr);
@@ -89,13 +100,18 @@ main(int argc, char *argv[])
 
 	err[0] = '\0';
 	if (config_load(&cf, path, err, sizeof(err)) == -1) {
-		if (check)
+		if (check || mode != NULL)
 			fprintf(stderr, "processor: %s\n", err);
 		else
 			log_emit(LOG_LVL_CRIT, NULL, "configuration error: %s",
 			    err);
 		config_free(&cf);
 		return EXIT_CONFIG;
+	}
+	if (mode != NULL) {
+		rc = mode(&cf, argc - optind, argv + optind);
+		config_free(&cf);
+		return rc;
 	}
 	if (check) {
 		printf("processor: configuration OK (%s)\n", cf.cf_file ?

@@ -7,4 +7,6 @@
 libprocessor_a_SOURCES += \
 	src/race/race.h src/race/race_main.c \
 	src/race/race_event.c src/race/race_event.h \
-	src/race/race_eval.c src/race/race_eval.h
+	src/race/race_eval.c src/race/race_eval.h \
+	src/race/race_modes.h src/race/gpx.h src/race/gpx.c \
+	src/race/gpx_build.c src/race/gpx_import.c src/race/check.c
