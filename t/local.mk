@@ -14,4 +14,8 @@ EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	t/400-ctl-status.t t/410-ctl-dlq.t t/420-ctl-device.t \
 	t/430-ctl-drain-claim.t t/440-ctl-socket.t t/450-ctl-completion.t \
 	packaging/bash-completion/processorctl \
-	t/lib/RaceTest.pm t/500-race-live.t t/501-race-config.t
+	t/lib/RaceTest.pm t/500-race-live.t t/501-race-config.t \
+	t/520-gpx-import.t t/521-check.t t/data/gpx/north.gpx t/data/gpx/east.gpx \
+	t/data/gpx/bad-not-xml.gpx t/data/gpx/bad-unclosed.gpx \
+	t/data/gpx/bad-no-latlon.gpx t/data/gpx/bad-zone-open.gpx \
+	t/data/gpx/bad-wp-type.gpx

@@ -131,7 +131,7 @@ check_args(int argc, char **argv, struct check *c)
 			return -1;
 		}
 	}
-	if (optind != argc - 1 || c->c_event == NULL) {
+	if (optind != argc || c->c_event == NULL) {
 		fprintf(stderr, "processor: check needs --event and nothing "
 		    "else\n");
 		return -1;

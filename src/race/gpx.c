@@ -364,7 +364,14 @@ gpx_parse(const char *doc, size_t len, struct gpx_book *b, char *err,
 	XML_SetCharacterDataHandler(p.p_xml, gpx_text);
 	if (len > (size_t)INT32_MAX ||
 	    XML_Parse(p.p_xml, doc, (int)len, XML_TRUE) != XML_STATUS_OK) {
-		if (!p.p_failed)
+		if (!p.p_failed && p.p_wpt_depth && XML_GetErrorCode(p.p_xml) ==
+		    XML_ERROR_TAG_MISMATCH)
+			snprintf(err, errlen, "line %lu: not a well-formed XML "
+			    "document: %s (the <wpt> of line %d is not closed)",
+			    XML_GetCurrentLineNumber(p.p_xml),
+			    XML_ErrorString(XML_GetErrorCode(p.p_xml)),
+			    b->gb_wpt[b->gb_nwpt - 1].gw_line);
+		else if (!p.p_failed)
 			snprintf(err, errlen, "line %lu: not a well-formed XML "
 			    "document: %s", XML_GetCurrentLineNumber(p.p_xml),
 			    XML_ErrorString(XML_GetErrorCode(p.p_xml)));

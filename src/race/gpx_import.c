@@ -100,12 +100,12 @@ gpx_args(int argc, char **argv, struct gpx_args *a)
 			return -1;
 		}
 	}
-	if (argc - optind != 3 || strcmp(argv[optind + 1], "gpx") != 0) {
+	if (argc - optind != 2 || strcmp(argv[optind], "gpx") != 0) {
 		fprintf(stderr, "processor: import takes the format (gpx) and "
 		    "one file\n");
 		return -1;
 	}
-	a->a_file = argv[optind + 2];
+	a->a_file = argv[optind + 1];
 	if (a->a_event == NULL || a->a_stage == 0) {
 		fprintf(stderr, "processor: import gpx needs --event and "
 		    "--stage\n");
