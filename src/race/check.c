@@ -397,7 +397,9 @@ check_order(struct check *c, struct check_gate *g, size_t n)
 	track[nt++] = check_ref(start);
 	for (i = 0; i < n; i++)
 		if (strcmp(g[i].cg_kind, "waypoint") == 0 &&
-		    g[i].cg_shape == CG_CIRCLE)
+		    g[i].cg_shape == CG_CIRCLE &&
+		    g[i].cg_order > start->cg_order &&
+		    g[i].cg_order < finish->cg_order)
 			track[nt++] = g[i].cg_xy[0];
 	track[nt++] = check_ref(finish);
 	for (i = 0; i < n; i++) {
