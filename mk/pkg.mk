@@ -6,13 +6,17 @@
 # Man pages written with the packaging; other areas append their own
 # (processor.conf.5, processorctl.8) in their fragments.
 dist_man_MANS += man/processor.8 man/processor-position.7 man/processor-schema.7 \
-	man/processor-domain.7
+	man/processor-domain.7 man/processor-race.8
 
 # The shipped configuration: /etc/processor/processor.conf.  The Debian
 # package marks it a conffile and gives it root:processor 0640 (postinst).
 # Not dist_: mk/config.mk already puts etc/processor.conf in EXTRA_DIST.
 pkgsysconfdir = $(sysconfdir)/processor
 pkgsysconf_DATA = etc/processor.conf
+
+# An OpenRally roadbook for processor import gpx (processor-race(8)).
+examplesdir = $(docdir)/examples
+examples_DATA = t/data/gpx/north.gpx
 
 # Migrations, read at start-up by the master (PKGDATADIR/sql, applied in
 # name order), and the contract DDL of the tables Directus owns, for

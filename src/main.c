@@ -17,7 +17,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: processor [-dhnV] [-c file]\n"
-	    "       processor [-c file] replay|evidence ... (processor-race(8))\n"
+	    "       processor [-c file] replay|evidence|import|check ... (processor-race(8))\n"
 	    "  -c, --config FILE  configuration file (default %s if it exists)\n"
 	    "  -d, --debug        log at debug level\n"
 	    "  -n, --check        check the configuration and exit\n"

@@ -9,5 +9,7 @@ libprocessor_a_SOURCES += \
 	src/race/race_event.c src/race/race_event.h \
 	src/race/race_eval.c src/race/race_eval.h \
 	src/race/race_cli.c src/race/race_cli.h \
-	src/race/race_replay.c src/race/race_evidence.c
+	src/race/race_replay.c src/race/race_evidence.c \
+	src/race/race_modes.h src/race/gpx.h src/race/gpx.c \
+	src/race/gpx_build.c src/race/gpx_import.c src/race/check.c
 dist_man_MANS += man/processor-race.8

@@ -13,6 +13,7 @@
 #include "race/race.h"
 #include "race/race_cli.h"
 #include "race/race_event.h"
+#include "race/race_modes.h"
 
 /*
  * The modes, one row each: name, entry point, usage line.  Another mode is
@@ -23,6 +24,10 @@ static const struct race_cli_cmd race_cli_cmds[] = {
 	    "[--from T --to T] [--dry-run | --apply]" },
 	{ "evidence", race_evidence_main, "evidence --entry E --stage S "
 	    "--gate G [--pass N] [--svg FILE]" },
+	{ "import", race_gpx_main, "import gpx FILE --event E --stage N "
+	    "[--dry-run] [--replace]" },
+	{ "check", race_check_main, "check --event E [--top-speed KMH] "
+	    "[--rate HZ]" },
 };
 
 static void
