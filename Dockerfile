@@ -19,7 +19,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         build-essential autoconf automake libtool pkg-config \
         libev-dev libhiredis-dev libpq-dev libjansson-dev \
-        libmicrohttpd-dev libinih-dev \
+        libmicrohttpd-dev libinih-dev libexpat1-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -39,7 +39,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         libev4 libhiredis0.14 libpq5 libjansson4 libmicrohttpd12 \
-        libinih1 ca-certificates curl \
+        libinih1 libexpat1 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/*
 
 # The same unprivileged system user as the Debian package.
