@@ -33,6 +33,12 @@ directussql_DATA = \
 	sql/directus/0001_contract.sql \
 	sql/directus/0002_io_mappings_seed.sql
 
+# bash completion for processorctl(8), where bash-completion loads it from
+# by command name: /usr/share/bash-completion/completions/processorctl.
+# Not dist_: t/local.mk already puts it in EXTRA_DIST.
+bashcompletiondir = $(datadir)/bash-completion/completions
+bashcompletion_DATA = packaging/bash-completion/processorctl
+
 # Prometheus alert rules and a Grafana dashboard, for the operator to copy
 # into their monitoring (OPERATIONS.md); scripts/check-monitoring checks them
 # (t/021-monitoring.t).  metrics-pending.txt is for that check only.

@@ -344,6 +344,27 @@ pctl_print_device(const json_t *r)
 }
 
 static void
+pctl_print_config(const json_t *r)
+{
+	struct pctl_table	 t = { .t_cols = 4 };
+	const json_t	*k;
+	size_t		 i;
+	char		 a[64], b[64], c[64], d[64];
+	const char	*v;
+
+	printf("config: %s\n\n", json_is_string(json_object_get(r, "config")) ?
+	    json_string_value(json_object_get(r, "config")) :
+	    "none (built-in defaults)");
+	pctl_table_row(&t, "SECTION", "KEY", "VALUE", "SOURCE");
+	json_array_foreach(json_object_get(r, "keys"), i, k) {
+		v = pctl_jget(k, "value", c);
+		pctl_table_row(&t, pctl_jget(k, "section", a), pctl_jget(k, "key", b),
+		    *v == '\0' ? "\"\"" : v, pctl_jget(k, "source", d));
+	}
+	pctl_table_print(&t, "");
+}
+
+static void
 pctl_print_reply(enum ctlproto_action a, const json_t *r)
 {
 	char	b[64], c[64];
@@ -387,6 +408,14 @@ pctl_print_reply(enum ctlproto_action a, const json_t *r)
 	case CTL_RESUME:
 		printf("resumed: %s workers told to read again\n",
 		    pctl_jget(r, "workers", b));
+		break;
+	case CTL_CONFIG:
+		pctl_print_config(r);
+		break;
+	case CTL_LOG_LEVEL:
+		printf("log level %s in the master and %s processes, until the "
+		    "next reload\n", pctl_jget(r, "level", b),
+		    pctl_jget(r, "processes", c));
 		break;
 	default:
 		break;

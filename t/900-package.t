@@ -154,6 +154,20 @@ for my $f (qw(processor.rules.yml processor-dashboard.json)) {
 	ok(-f "/usr/share/processor/monitoring/$f", "monitoring/$f is installed");
 }
 
+# --- bash completion -----------------------------------------------------
+my $compl = '/usr/share/bash-completion/completions/processorctl';
+ok(-f $compl, "$compl is installed");
+like(`dpkg -L processor`, qr{^\Q$compl\E$}m, 'and belongs to the package');
+SKIP: {
+	skip 'bash-completion not installed', 1
+	    unless -f '/usr/share/bash-completion/bash_completion';
+	# what bash-completion does on the first <TAB> after "processorctl "
+	($rc, $log) = run(q{bash -c '. /usr/share/bash-completion/bash_completion; } .
+	    q{__load_completion processorctl && complete -p processorctl'});
+	like($log, qr/-F _processorctl processorctl/, 'bash-completion loads it by name')
+	    or diag($log);
+}
+
 # --- licence -------------------------------------------------------------
 my $copyright = do { local (@ARGV, $/) = '/usr/share/doc/processor/copyright'; <> } // '';
 like($copyright, qr{^Format: https://www\.debian\.org/doc/packaging-manuals/copyright-format/1\.0/}m,

@@ -2,7 +2,8 @@
 # The package under a real systemd: boot a Debian 12 container
 # (systemd-nspawn) with Redis and PostgreSQL, install the .deb, create the
 # role and database as processor(8) says, start the unit, publish records and
-# see rows, reload (same master, new workers), kill a worker (respawned),
+# see rows, reload (same master, new workers and evaluator), kill a worker
+# (respawned; the evaluator untouched),
 # upgrade to a second build (running again on the new package), stop (a
 # stopped service stays stopped across a reinstall), purge.
 #
@@ -22,6 +23,7 @@ use Fcntl qw(:flock);
 use File::Basename qw(dirname);
 use File::Path qw(make_path remove_tree);
 use File::Temp qw(tempdir);
+use JSON::PP ();
 use POSIX qw(WNOHANG);
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -215,9 +217,24 @@ sub unit {
 	    split /\n/, cout('systemctl show -p ActiveState,SubState,MainPID,Result processor.service');
 	return \%u;
 }
-sub workers {
+# The master's children: workers and, with the Directus contract tables
+# loaded ([domain] evaluators = auto), one evaluator.  processorctl tells
+# which is which (consumer "evaluator-N"); pgrep says what is really there.
+sub children {
 	my ($master) = @_;
 	return sort { $a <=> $b } grep { /^\d+$/ } split /\n/, cout("pgrep -P $master");
+}
+sub slots {
+	my $j = eval { JSON::PP::decode_json(cout('processorctl --json workers')) };
+	return grep { $_->{pid} } @{$j->{workers} // []};
+}
+sub pids { return sort { $a <=> $b } map { $_->{pid} } @_ }
+sub workers { return pids(grep { $_->{consumer} !~ /^evaluator-/ } slots()) }
+sub evaluators { return pids(grep { $_->{consumer} =~ /^evaluator-/ } slots()) }
+# Every child is a listed worker or evaluator and the reverse: "@children" eq "@slots".
+sub accounted {
+	my ($master) = @_;
+	return join(' ', children($master)) eq join(' ', pids(slots()));
 }
 sub rows { return cout(q{runuser -u postgres -- psql -XAtq -d processor -c 'select count(*) from positions'}) }
 sub publish {
@@ -249,9 +266,13 @@ is($rc, 0, 'systemctl start processor') or diag($log . cout('journalctl -u proce
 my $u = unit();
 is("$u->{ActiveState}/$u->{SubState}", 'active/running', 'active/running (READY=1 sent)');
 my $master = $u->{MainPID};
-my @w = workers($master);
-cmp_ok(scalar @w, '>=', 1, 'workers are running') or diag(cout('ps -ef'));
-step("started: MainPID $master, workers @w");
+my (@w, @e);
+ok(wait_for(60, sub { @w = workers(); @e = evaluators(); @w && @e == 1 && accounted($master) }),
+    'workers and one evaluator are running, and they are all the master\'s children')
+    or diag(cout('ps -ef') . "\nworkers @w, evaluators @e, children " . join(' ', children($master)));
+cmp_ok(scalar @w, '>=', 1, 'at least one worker');
+is(scalar @e, 1, 'one evaluator (the contract tables exist, evaluators = auto)');
+step("started: MainPID $master, workers @w, evaluator @e");
 
 ($rc, $log) = publish(1, 50);
 is($rc, 0, 'published 50 records with redis-cli XADD') or diag($log);
@@ -261,24 +282,27 @@ step('published 50 records; rows in positions: ', rows());
 # --- reload: same master, new workers --------------------------------------
 ($rc, $log) = c('systemctl reload processor');
 is($rc, 0, 'systemctl reload processor') or diag($log);
-my %old = map { $_ => 1 } @w;
-my @nw;
-ok(wait_for(60, sub { @nw = workers($master); @nw == @w && !grep { $old{$_} } @nw }),
-    'every worker was replaced') or diag("before @w, now @nw");
+my %old = map { $_ => 1 } @w, @e;
+my (@nw, @ne);
+ok(wait_for(60, sub { @nw = workers(); @ne = evaluators();
+	    @nw == @w && @ne == 1 && !grep({ $old{$_} } @nw, @ne) && accounted($master) }),
+    'every worker and the evaluator were replaced') or diag("before @w / @e, now @nw / @ne");
 is(unit()->{MainPID}, $master, 'the master stayed (same MainPID)');
 is(unit()->{ActiveState}, 'active', 'still active after the reload');
-step("reloaded: MainPID $master, workers @w -> @nw");
+step("reloaded: MainPID $master, workers @w -> @nw, evaluator @e -> @ne");
 
 # --- a worker killed is respawned -------------------------------------------
 my $victim = $nw[0];
 c("kill -KILL $victim");
-my @rw;
-ok(wait_for(30, sub { @rw = workers($master); @rw == @nw && !grep { $_ == $victim } @rw }),
+my (@rw, @re);
+ok(wait_for(30, sub { @rw = workers(); @re = evaluators();
+	    @rw == @nw && !grep({ $_ == $victim } @rw) && accounted($master) }),
     "worker $victim killed and respawned") or diag("now @rw");
+is("@re", "@ne", 'the evaluator was left alone');
 is(unit()->{MainPID}, $master, 'the master stayed');
 ($rc, $log) = publish(51, 10);
 ok(wait_for(60, sub { rows() eq '60' }), 'the respawned workers consume (60 rows)') or diag('rows: ' . rows());
-step("killed worker $victim: workers now @rw; rows ", rows());
+step("killed worker $victim: workers now @rw, evaluator @re; rows ", rows());
 
 # --- upgrade while running: restarted on the new package --------------------
 ($rc, $log) = c('dpkg -i /mnt/v2/processor_*.deb');

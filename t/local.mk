@@ -13,6 +13,7 @@ EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	t/212-super-http-port.t t/213-super-metrics.t t/214-super-idle-stop.t \
 	t/400-ctl-status.t t/410-ctl-dlq.t t/420-ctl-device.t \
 	t/430-ctl-drain-claim.t t/440-ctl-socket.t t/450-ctl-completion.t \
+	t/460-ctl-config.t t/461-ctl-log-level.t \
 	packaging/bash-completion/processorctl \
 	t/360-dlq-refused.t t/361-redis-oom.t t/362-ts-window.t \
 	t/363-dlq-whole-payload.t t/364-crash-budget.t \

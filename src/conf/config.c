@@ -162,6 +162,10 @@ static const struct config_key config_keys[] = {
 
 #define CONFIG_NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
+_Static_assert(CONFIG_NKEYS <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
+
+#define CONFIG_MASK	"****"
+
 static const char *const config_sections[] = {
 	"redis", "postgres", "processor", "http", "control", "domain"
 };
@@ -197,6 +201,109 @@ config_find_key(const char *section, const char *name)
 		    strcmp(config_keys[i].ck_name, name) == 0)
 			return &config_keys[i];
 	return NULL;
+}
+
+/* A "password" parameter name starts at p: URI query or libpq key=value. */
+static int
+config_password_at(const char *v, const char *p)
+{
+	if (p != v && p[-1] != ' ' && p[-1] != '\t' && p[-1] != '?' &&
+	    p[-1] != '&')
+		return 0;
+	return strncmp(p, "password", 8) == 0;
+}
+
+/*
+ * A copy of v fit to show an operator.  In a CK_SECRET value the password
+ * of a URL's user information and the value of any password parameter (a
+ * URI's ?password= or libpq's password=...) become CONFIG_MASK; the rest
+ * stays, so host, port and database are still visible.  NULL: no memory.
+ */
+static char *
+config_mask(const struct config_key *k, const char *v)
+{
+	const char	*p = v, *auth, *end, *at = NULL, *colon, *q;
+	char		*out, *o;
+	size_t		 n = strlen(v);
+
+	if ((k->ck_flags & CK_SECRET) == 0)
+		return strdup(v);
+	/* each masked stretch of at least one byte grows by at most 3 */
+	if ((out = malloc(4 * n + 1)) == NULL)
+		return NULL;
+	o = out;
+	if ((auth = strstr(v, "://")) != NULL) {
+		auth += 3;
+		end = auth + strcspn(auth, "/?#");
+		for (q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon != NULL && at > colon + 1) {
+			memcpy(o, v, (size_t)(colon + 1 - v));
+			o += colon + 1 - v;
+			memcpy(o, CONFIG_MASK, strlen(CONFIG_MASK));
+			o += strlen(CONFIG_MASK);
+			p = at;
+		}
+	}
+	while (*p != '\0') {
+		if (!config_password_at(v, p)) {
+			*o++ = *p++;
+			continue;
+		}
+		for (q = p + 8; *q == ' ' || *q == '\t'; q++)
+			;
+		if (*q != '=') {
+			*o++ = *p++;
+			continue;
+		}
+		for (q++; *q == ' ' || *q == '\t'; q++)
+			;
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		if (*q == '\'') {	/* libpq quoting: \' and \\ escape */
+			for (end = q + 1; *end != '\0' && *end != '\''; end++)
+				if (*end == '\\' && end[1] != '\0')
+					end++;
+			if (*end == '\'')
+				end++;
+		} else
+			end = q + strcspn(q, " \t\n&#");
+		if (end > q) {
+			memcpy(o, CONFIG_MASK, strlen(CONFIG_MASK));
+			o += strlen(CONFIG_MASK);
+		}
+		p = end;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * Set one key through its setter and remember, for processorctl config,
+ * the value as given (masked) and where it came from.
+ */
+static int
+config_apply(struct config *cf, const struct config_key *k, const char *v,
+    const char *source, char *why, size_t whylen)
+{
+	size_t	 i = (size_t)(k - config_keys);
+	char	*shown, *src;
+
+	if (k->ck_set(cf, k, v, why, whylen) == -1)
+		return -1;
+	if ((shown = config_mask(k, v)) == NULL ||
+	    (src = strdup(source)) == NULL) {
+		free(shown);
+		config_why(why, whylen, "out of memory");
+		return -1;
+	}
+	free(cf->cf_shown[i]);
+	cf->cf_shown[i] = shown;
+	free(cf->cf_source[i]);
+	cf->cf_source[i] = src;
+	return 0;
 }
 
 static int
@@ -630,8 +737,8 @@ config_defaults(struct config *cf, char *err, size_t errlen)
 	for (i = 0; i < CONFIG_NKEYS; i++) {
 		if (config_keys[i].ck_default == NULL)
 			continue;
-		if (config_keys[i].ck_set(cf, &config_keys[i],
-		    config_keys[i].ck_default, why, sizeof(why)) == -1) {
+		if (config_apply(cf, &config_keys[i], config_keys[i].ck_default,
+		    "default", why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "built-in default of '%s' in [%s]: "
 			    "%s", config_keys[i].ck_name,
 			    config_keys[i].ck_section, why);
@@ -718,7 +825,7 @@ config_handler(void *arg, const char *section, const char *name,
 {
 	struct config_parse	*cp = arg;
 	const struct config_key	*k;
-	char			 why[CONFIG_WHY_MAX];
+	char			 why[CONFIG_WHY_MAX], where[PATH_MAX + 16];
 	size_t			 i;
 
 	if (cp->cp_errline != 0)
@@ -742,7 +849,8 @@ config_handler(void *arg, const char *section, const char *name,
 		return 0;
 	}
 	cp->cp_seen[i] = cp->cp_lineno;
-	if (k->ck_set(cp->cp_cf, k, value, why, sizeof(why)) == -1) {
+	snprintf(where, sizeof(where), "%s:%d", cp->cp_file, cp->cp_lineno);
+	if (config_apply(cp->cp_cf, k, value, where, why, sizeof(why)) == -1) {
 		config_parse_error(cp, "key '%s' in [%s]: %s", name, section,
 		    why);
 		return 0;
@@ -840,7 +948,7 @@ config_env_set(struct config *cf, const struct config_key *k, const char *var,
 
 	if ((v = getenv(var)) == NULL)
 		return 0;
-	if (k->ck_set(cf, k, v, why, sizeof(why)) == -1) {
+	if (config_apply(cf, k, v, var, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "environment %s: %s", var, why);
 		return -1;
 	}
@@ -937,7 +1045,7 @@ config_finish(struct config *cf, char *err, size_t errlen)
 	if (gethostname(host, sizeof(host)) == -1 || host[0] == '\0')
 		snprintf(host, sizeof(host), "processor");
 	host[sizeof(host) - 1] = '\0';
-	if (config_set_name(cf, k, host, why, sizeof(why)) == -1) {
+	if (config_apply(cf, k, host, "default", why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "key 'consumer_prefix' in [redis]: host "
 		    "name unusable (%s); set consumer_prefix", why);
 		return -1;
@@ -969,11 +1077,29 @@ config_load(struct config *cf, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+int
+config_item(const struct config *cf, size_t i, struct config_item *ci)
+{
+	if (i >= CONFIG_NKEYS)
+		return -1;
+	ci->ci_section = config_keys[i].ck_section;
+	ci->ci_key = config_keys[i].ck_name;
+	ci->ci_value = cf->cf_shown[i] != NULL ? cf->cf_shown[i] : "";
+	ci->ci_source = cf->cf_source[i] != NULL ? cf->cf_source[i] : "default";
+	return 0;
+}
+
 void
 config_free(struct config *cf)
 {
+	size_t	i;
+
 	if (cf == NULL)
 		return;
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		free(cf->cf_shown[i]);
+		free(cf->cf_source[i]);
+	}
 	free(cf->cf_file);
 	free(cf->cf_redis_url);
 	free(cf->cf_stream);

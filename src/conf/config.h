@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #define CONFIG_DEFAULT_PATH	"/etc/processor/processor.conf"
+#define CONFIG_KEYS_MAX		48	/* room for every key (config.c checks) */
 #define CONFIG_STATEMENT_TIMEOUT_MAX_MS	86400000	/* a day */
 
 enum hypertable_mode {
@@ -61,6 +62,18 @@ struct config {
 
 	/* not keys: set by the master for its children */
 	int	 cf_domain_active;	/* evaluators run: workers mark their work */
+
+	/* per key, in config_item order: what processorctl config shows */
+	char	*cf_shown[CONFIG_KEYS_MAX];	/* the value as given, secrets masked */
+	char	*cf_source[CONFIG_KEYS_MAX];	/* "default", "FILE:LINE" or a variable */
+};
+
+/* One key of a loaded configuration, as config_item reports it. */
+struct config_item {
+	const char	*ci_section;
+	const char	*ci_key;
+	const char	*ci_value;	/* passwords replaced by "****" */
+	const char	*ci_source;	/* "default", "FILE:LINE" or the variable's name */
 };
 
 /*
@@ -73,6 +86,12 @@ struct config {
  * to config_free.  Touches no global state: reload loads a new struct.
  */
 int	config_load(struct config *, const char *path, char *err, size_t errlen);
+/*
+ * The i-th key (from 0, in the order of processor.conf(5)) of a loaded
+ * configuration: its value as text with any password masked, and where the
+ * value came from.  0, or -1 past the last key.  The strings belong to cf.
+ */
+int	config_item(const struct config *, size_t i, struct config_item *);
 /* Frees and zeroes; calling it twice is harmless. */
 void	config_free(struct config *);
 /* The effective number of workers (resolves auto: online CPUs, 1..64). */

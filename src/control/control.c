@@ -325,6 +325,7 @@ control_worker_up(struct worker *w)
 {
 	if (control_draining())
 		(void)supervise_send(w, MSG_DRAIN, NULL, 0);
+	control_log_level_up(w);
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -396,6 +397,12 @@ control_dispatch(struct control_conn *c, const char *line, size_t len)
 	case CTL_DRAIN:
 	case CTL_RESUME:
 		control_conn_send(c, control_drain(req.r_action == CTL_DRAIN));
+		break;
+	case CTL_CONFIG:
+		control_conn_send(c, control_config());
+		break;
+	case CTL_LOG_LEVEL:
+		control_conn_send(c, control_log_level(req.r_level));
 		break;
 	default:
 		control_dispatch_async(c, &req);

@@ -31,7 +31,7 @@ int	control_start(struct ev_loop *, const struct config *,
 	    const struct control_master *);
 /* Close every connection, unlink the socket we created. */
 void	control_stop(void);
-/* A worker said hello: a drained master drains it too. */
+/* A worker said hello: a drained master drains it too; a log-level is repeated. */
 void	control_worker_up(struct worker *);
 /* A worker frame the supervisor does not know (MSG_*_REPLY): 0, or -1 if malformed. */
 int	control_worker_msg(struct worker *, const struct ipc_hdr *,

@@ -36,6 +36,7 @@ struct control_rate {
 
 static struct {
 	int			 wk_draining;
+	int			 wk_level_set;	/* log-level was used */
 	time_t			 wk_started;
 	ev_timer		 wk_rate_timer;
 	struct control_rate		*wk_rates;
@@ -211,6 +212,54 @@ control_reload(void)
 	    "reloading: workers are replaced one at a time");
 }
 
+/*
+ * The configuration the master runs with (reloads included), one object per
+ * key with the value as the file or the environment gave it, passwords
+ * masked by config_item: the secret itself never leaves the master.
+ */
+json_t *
+control_config(void)
+{
+	const struct config	*cf = control_env.ce_cf;
+	struct config_item	 ci;
+	json_t			*keys;
+	size_t			 i;
+
+	if ((keys = json_array()) == NULL)
+		return NULL;
+	for (i = 0; config_item(cf, i, &ci) == 0; i++)
+		json_array_append_new(keys, json_pack("{s:s, s:s, s:s, s:s}",
+		    "section", ci.ci_section, "key", ci.ci_key,
+		    "value", ci.ci_value, "source", ci.ci_source));
+	return json_pack("{s:b, s:s?, s:o}", "ok", 1, "config", cf->cf_file,
+	    "keys", keys);
+}
+
+/*
+ * Until the next reload or restart: a reload sets the configured level again
+ * and the replacement children inherit it; a child respawned before that
+ * inherits the master's, which is this one.
+ */
+json_t *
+control_log_level(const char *level)
+{
+	struct control_msg_log_level	ll;
+	enum log_level			lvl;
+	int				n;
+
+	if (log_parse_level(level, &lvl) == -1 || lvl > LOG_LVL_ERROR)
+		return ctlproto_error_json("not a log level");
+	log_setlevel(lvl);
+	wk.wk_level_set = 1;
+	memset(&ll, 0, sizeof(ll));
+	ll.ll_level = (uint32_t)lvl;
+	n = supervise_broadcast(MSG_LOG_LEVEL, &ll, sizeof(ll));
+	log_info("control: log level set to %s (%d processes told)",
+	    log_level_name(lvl), n);
+	return json_pack("{s:b, s:s, s:i}", "ok", 1, "level",
+	    log_level_name(lvl), "processes", n);
+}
+
 void
 control_claim(struct control_op *op)
 {
@@ -342,6 +391,19 @@ control_device_complete(struct control_op *op)
 	}
 	json_object_set_new(o, "database", row);
 	control_op_reply(op, json_incref(o));
+}
+
+/* A child that said hello after log-level was used may have missed it. */
+void
+control_log_level_up(struct worker *w)
+{
+	struct control_msg_log_level	ll;
+
+	if (!wk.wk_level_set)
+		return;
+	memset(&ll, 0, sizeof(ll));
+	ll.ll_level = (uint32_t)log_getlevel();
+	(void)supervise_send(w, MSG_LOG_LEVEL, &ll, sizeof(ll));
 }
 
 int

@@ -20,6 +20,7 @@ static const char *const ipc_names[MSG_TYPE_END] = {
 	[MSG_DEVICE_REPLY] = "DEVICE_REPLY",
 	[MSG_CLAIM] = "CLAIM",
 	[MSG_CLAIM_REPLY] = "CLAIM_REPLY",
+	[MSG_LOG_LEVEL] = "LOG_LEVEL",
 };
 
 const char *

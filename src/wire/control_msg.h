@@ -1,4 +1,4 @@
-/* Payloads of the control messages between the master and a worker (MSG_DEVICE_*, MSG_CLAIM*). */
+/* Payloads of the control messages between the master and a worker (MSG_DEVICE_*, MSG_CLAIM*, MSG_LOG_LEVEL). */
 #ifndef PROCESSOR_CONTROL_MSG_H
 #define PROCESSOR_CONTROL_MSG_H
 
@@ -40,6 +40,12 @@ struct control_msg_claim_reply {
 	uint32_t	 cr_id;
 	uint32_t	 cr_ok;		/* 0: the sweep failed (Redis error) */
 	uint64_t	 cr_claimed;	/* entries taken over during the sweep */
+};
+
+/* processorctl log-level: the new level for this life of the child. */
+struct control_msg_log_level {
+	uint32_t	 ll_level;	/* enum log_level, LOG_LVL_DEBUG..LOG_LVL_ERROR */
+	uint32_t	 ll_reserved;
 };
 
 #endif

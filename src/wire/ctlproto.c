@@ -31,6 +31,7 @@ enum ctlproto_token_type {
 	T_ID,		/* one more stream id */
 	T_BEFORE,	/* a stream id */
 	T_DEVICE,
+	T_LEVEL,
 	T_ALL
 };
 
@@ -102,6 +103,10 @@ static const struct ctlproto_token t_device[] = {
 	{ T_DEVICE, "", CTL_NONE, t_end },
 	{ T_END, "", CTL_NONE, NULL }
 };
+static const struct ctlproto_token t_level[] = {
+	{ T_LEVEL, "", CTL_NONE, t_end },
+	{ T_END, "", CTL_NONE, NULL }
+};
 static const struct ctlproto_token t_main[] = {
 	{ T_KEYWORD, "status", CTL_STATUS, t_end },
 	{ T_KEYWORD, "workers", CTL_WORKERS, t_end },
@@ -112,6 +117,8 @@ static const struct ctlproto_token t_main[] = {
 	{ T_KEYWORD, "reload", CTL_RELOAD, t_end },
 	{ T_KEYWORD, "drain", CTL_DRAIN, t_end },
 	{ T_KEYWORD, "resume", CTL_RESUME, t_end },
+	{ T_KEYWORD, "config", CTL_CONFIG, t_end },
+	{ T_KEYWORD, "log-level", CTL_LOG_LEVEL, t_level },
 	{ T_END, "", CTL_NONE, NULL }
 };
 
@@ -128,6 +135,13 @@ static const char *const ctlproto_names[CTL_ACTION_END] = {
 	[CTL_RELOAD] = "reload",
 	[CTL_DRAIN] = "drain",
 	[CTL_RESUME] = "resume",
+	[CTL_CONFIG] = "config",
+	[CTL_LOG_LEVEL] = "log-level",
+};
+
+/* The levels log-level sets (util/log.h names; critical is not one). */
+static const char *const ctlproto_levels[] = {
+	"debug", "info", "warning", "error"
 };
 
 const char ctlproto_usage_commands[] =
@@ -143,7 +157,9 @@ const char ctlproto_usage_commands[] =
     "  device DEVICE_ID            last known fix of a device\n"
     "  reload                      re-read the configuration (as SIGHUP)\n"
     "  drain                       workers stop reading new entries, stay up\n"
-    "  resume                      workers read again after drain\n";
+    "  resume                      workers read again after drain\n"
+    "  config                      effective configuration and where each value came from\n"
+    "  log-level LEVEL             debug, info, warning or error until the next reload\n";
 
 static void
 ctlproto_err(char *err, size_t errlen, const char *fmt, ...)
@@ -223,6 +239,19 @@ ctlproto_valid_device(const char *s)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
 	return 1;
+}
+
+int
+ctlproto_valid_level(const char *s)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < sizeof(ctlproto_levels) / sizeof(ctlproto_levels[0]); i++)
+		if (strcmp(s, ctlproto_levels[i]) == 0)
+			return 1;
+	return 0;
 }
 
 static int
@@ -305,6 +334,14 @@ ctlproto_take(const struct ctlproto_token *t, const char *word, struct ctlproto_
 		}
 		snprintf(r->r_device, sizeof(r->r_device), "%s", word);
 		return 0;
+	case T_LEVEL:
+		if (!ctlproto_valid_level(word)) {
+			ctlproto_err(err, errlen, "not a log level: '%s' (debug, "
+			    "info, warning or error)", word);
+			return -1;
+		}
+		snprintf(r->r_level, sizeof(r->r_level), "%s", word);
+		return 0;
 	case T_ALL:
 		r->r_all = 1;
 		return 0;
@@ -336,7 +373,7 @@ ctlproto_match(const struct ctlproto_token *table, const char *word)
 	if (nhits > 1)
 		return NULL;
 	for (t = table; t->t_type != T_END; t++)
-		if (t->t_type >= T_IDLE && t->t_type <= T_DEVICE)
+		if (t->t_type >= T_IDLE && t->t_type <= T_LEVEL)
 			return t;
 	return NULL;
 }
@@ -358,6 +395,7 @@ ctlproto_expected(const struct ctlproto_token *table, char *err, size_t errlen)
 		case T_ID:
 		case T_BEFORE:	what = "ID"; break;
 		case T_DEVICE:	what = "DEVICE_ID"; break;
+		case T_LEVEL:	what = "LEVEL"; break;
 		case T_NONE:	continue;
 		default:	break;
 		}
@@ -447,6 +485,9 @@ ctlproto_req_to_json(const struct ctlproto_req *r)
 		break;
 	case CTL_DEVICE:
 		json_object_set_new(o, "device", json_string(r->r_device));
+		break;
+	case CTL_LOG_LEVEL:
+		json_object_set_new(o, "level", json_string(r->r_level));
 		break;
 	default:
 		break;
@@ -551,6 +592,13 @@ ctlproto_json_args(const json_t *o, struct ctlproto_req *r, char *err, size_t er
 		}
 		return ctlproto_json_string(o, "device", ctlproto_valid_device,
 		    r->r_device, sizeof(r->r_device), err, errlen);
+	case CTL_LOG_LEVEL:
+		if (json_object_get(o, "level") == NULL) {
+			ctlproto_err(err, errlen, "'level' is missing");
+			return -1;
+		}
+		return ctlproto_json_string(o, "level", ctlproto_valid_level,
+		    r->r_level, sizeof(r->r_level), err, errlen);
 	default:
 		return 0;
 	}

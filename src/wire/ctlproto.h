@@ -14,6 +14,7 @@
 #define CTL_DEFAULT_SOCKET	"/run/processor/control.sock"
 #define CTL_DEFAULT_COUNT	10
 #define CTL_MAX_COUNT		10000
+#define CTL_LEVEL_MAX		16		/* "warning", NUL included */
 
 enum ctlproto_action {
 	CTL_NONE = 0,
@@ -29,6 +30,8 @@ enum ctlproto_action {
 	CTL_RELOAD,
 	CTL_DRAIN,
 	CTL_RESUME,
+	CTL_CONFIG,
+	CTL_LOG_LEVEL,
 	CTL_ACTION_END
 };
 
@@ -40,6 +43,7 @@ struct ctlproto_req {
 	int		  r_all;		/* dlq replay --all */
 	char		  r_before[CTL_ID_MAX];	/* dlq purge --before; "" = all */
 	char		  r_device[CTL_DEVICE_MAX + 1];
+	char		  r_level[CTL_LEVEL_MAX];	/* log-level */
 	char		**r_ids;
 	size_t		  r_nids;
 };
@@ -52,6 +56,8 @@ const char	*ctlproto_action_name(enum ctlproto_action);
 int		 ctlproto_valid_id(const char *);
 /* A device id: 1..CTL_DEVICE_MAX bytes, no control characters. */
 int		 ctlproto_valid_device(const char *);
+/* A log level log-level takes: debug, info, warning or error. */
+int		 ctlproto_valid_level(const char *);
 
 /*
  * Command line words after the options (processorctl): walk the keyword

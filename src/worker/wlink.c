@@ -70,7 +70,21 @@ wlink_control(const struct ipc_hdr *h, const void *payload, size_t len)
 	struct control_msg_device_query	q;
 	struct control_msg_device_reply	r;
 	struct control_msg_claim		cl;
+	struct control_msg_log_level		ll;
 
+	if (h->ih_type == MSG_LOG_LEVEL && len == sizeof(ll)) {
+		memcpy(&ll, payload, sizeof(ll));
+		if (ll.ll_level > LOG_LVL_ERROR) {
+			log_error("master sent LOG_LEVEL with level %u",
+			    ll.ll_level);
+			return -1;
+		}
+		/* said at the new level: above info the change is silent */
+		log_setlevel((enum log_level)ll.ll_level);
+		log_info("log level set to %s by the master",
+		    log_level_name((enum log_level)ll.ll_level));
+		return 0;
+	}
 	if (h->ih_type == MSG_DEVICE_QUERY && len == sizeof(q)) {
 		memcpy(&q, payload, sizeof(q));
 		q.dq_device[sizeof(q.dq_device) - 1] = '\0';
@@ -119,7 +133,8 @@ wlink_dispatch(struct ipc_chan *c, const struct ipc_hdr *h,
 {
 	(void)c;
 	(void)arg;
-	if (h->ih_type == MSG_DEVICE_QUERY || h->ih_type == MSG_CLAIM)
+	if (h->ih_type == MSG_DEVICE_QUERY || h->ih_type == MSG_CLAIM ||
+	    h->ih_type == MSG_LOG_LEVEL)
 		return wlink_control(h, payload, len);
 	if (len != 0) {
 		log_error("master sent %s with %zu payload bytes",

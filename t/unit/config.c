@@ -550,12 +550,87 @@ test_example(void)
 	free(man);
 }
 
+/* config_item: each key's source, and secrets masked in what is shown. */
+static const struct config_item *
+item_of(const struct config *cf, const char *section, const char *key)
+{
+	static struct config_item	ci;
+	size_t				i;
+
+	for (i = 0; config_item(cf, i, &ci) == 0; i++)
+		if (strcmp(ci.ci_section, section) == 0 &&
+		    strcmp(ci.ci_key, key) == 0)
+			return &ci;
+	return NULL;
+}
+
+static void
+test_sources(void)
+{
+	static const struct {
+		const char	*url;
+		const char	*shown;
+	} pg[] = {
+		{ "postgresql://u:pw@db:5432/p?sslmode=require",
+		    "postgresql://u:****@db:5432/p?sslmode=require" },
+		{ "postgresql://u@db/p?password=pw&sslmode=require",
+		    "postgresql://u@db/p?password=****&sslmode=require" },
+		{ "host=db password=pw dbname=p", "host=db password=**** dbname=p" },
+		{ "host=db password = 'p w\\'x' dbname=p",
+		    "host=db password = **** dbname=p" },
+		{ "postgresql:///processor", "postgresql:///processor" },
+	};
+	const struct config_item	*ci;
+	struct config			 cf;
+	char				 err[1024], want[4200];
+	size_t				 i, n;
+
+	setenv("PROCESSOR_REDIS_BLOCK_MS", "700", 1);
+	if (config_load(&cf, fixture("full.conf"), err, sizeof(err)) == -1) {
+		ok(0, "full.conf loads: %s", err);
+		unsetenv("PROCESSOR_REDIS_BLOCK_MS");
+		return;
+	}
+	ci = item_of(&cf, "redis", "url");
+	snprintf(want, sizeof(want), "%s:5", fixture("full.conf"));
+	is_string(ci ? ci->ci_source : NULL, want, "redis url: FILE:LINE");
+	is_string(ci ? ci->ci_value : NULL, "redis://:****@10.0.0.5:6380/2",
+	    "redis url: password masked");
+	ci = item_of(&cf, "redis", "block_ms");
+	is_string(ci ? ci->ci_source : NULL, "PROCESSOR_REDIS_BLOCK_MS",
+	    "block_ms: the environment variable");
+	is_string(ci ? ci->ci_value : NULL, "700", "block_ms: its value");
+	ci = item_of(&cf, "domain", "refresh_ms");
+	is_string(ci ? ci->ci_source : NULL, "default", "refresh_ms: default");
+	is_string(ci ? ci->ci_value : NULL, "10000", "refresh_ms: default value");
+	for (n = 0; config_item(&cf, n, &(struct config_item){ 0 }) == 0; n++)
+		;
+	is_int((long long)n, (long long)NVARS, "every key has an item");
+	config_free(&cf);
+	unsetenv("PROCESSOR_REDIS_BLOCK_MS");
+
+	for (i = 0; i < sizeof(pg) / sizeof(pg[0]); i++) {
+		setenv("POSTGRES_URL", pg[i].url, 1);
+		if (config_load(&cf, fixture("empty.conf"), err, sizeof(err)) == -1) {
+			ok(0, "%s loads: %s", pg[i].url, err);
+			continue;
+		}
+		ci = item_of(&cf, "postgres", "url");
+		is_string(ci ? ci->ci_value : NULL, pg[i].shown, "shown as %s",
+		    pg[i].shown);
+		is_string(ci ? ci->ci_source : NULL, "POSTGRES_URL",
+		    "source POSTGRES_URL");
+		config_free(&cf);
+	}
+	unsetenv("POSTGRES_URL");
+}
+
 int
 main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan(272);
+	plan(272 + 7 + 2 * 5);
 	clean_env();
 	test_defaults();
 	test_full();
@@ -563,5 +638,6 @@ main(void)
 	test_env();
 	test_values();
 	test_example();
+	test_sources();
 	return tap_done();
 }

@@ -54,6 +54,9 @@ test_actions(void)
 		{ "dlq l", CTL_DLQ_LIST },
 		{ "dlq rep --all", CTL_DLQ_REPLAY },
 		{ "claim --i 1000", CTL_CLAIM },
+		{ "config", CTL_CONFIG },
+		{ "log-level debug", CTL_LOG_LEVEL },
+		{ "log warning", CTL_LOG_LEVEL },
 	};
 	struct ctlproto_req	r;
 	char		err[256];
@@ -102,6 +105,11 @@ test_errors(void)
 		    "not a device id" },
 		{ "status now", "unexpected argument 'now'" },
 		{ "pending --count", "incomplete command; expected one of: N" },
+		{ "log-level", "incomplete command; expected one of: LEVEL" },
+		{ "log-level verbose", "not a log level: 'verbose'" },
+		{ "log-level critical", "not a log level: 'critical'" },
+		{ "log-level warn", "not a log level: 'warn'" },
+		{ "config all", "unexpected argument 'all'" },
 	};
 	struct ctlproto_req	r;
 	char		err[256];
@@ -141,6 +149,8 @@ test_values(void)
 	is_string(r.r_before, "99-3", "--before");
 	parse("device abc-1", &r, err, sizeof(err));
 	is_string(r.r_device, "abc-1", "device id");
+	parse("log-level error", &r, err, sizeof(err));
+	is_string(r.r_level, "error", "log level");
 }
 
 /* argv -> JSON -> req: what the CLI sends is what the master reads. */
@@ -151,7 +161,7 @@ test_roundtrip(void)
 		"status", "pending --count 7", "claim --idle 1234", "claim",
 		"dlq list --count 2", "dlq show 1-2", "dlq replay 1-2 3-4",
 		"dlq replay --all", "dlq purge --before 5-0", "dlq purge",
-		"device dev-7", "drain",
+		"device dev-7", "drain", "config", "log-level info",
 	};
 	struct ctlproto_req	a, b;
 	json_t		*o;
@@ -170,7 +180,8 @@ test_roundtrip(void)
 		    (a.r_nids == 0 || strcmp(a.r_ids[a.r_nids - 1],
 		    b.r_ids[b.r_nids - 1]) == 0) &&
 		    strcmp(a.r_before, b.r_before) == 0 &&
-		    strcmp(a.r_device, b.r_device) == 0,
+		    strcmp(a.r_device, b.r_device) == 0 &&
+		    strcmp(a.r_level, b.r_level) == 0,
 		    "round trip '%s' as %s", lines[i], s);
 		free(s);
 		json_decref(o);
@@ -221,6 +232,12 @@ test_from_json(void)
 		{ "{\"v\":1,\"cmd\":\"device\"}", "'device' is missing" },
 		{ "{\"v\":1,\"cmd\":\"device\",\"device\":\"\"}", "'device' is not valid" },
 		{ "{\"v\":1,\"cmd\":\"device\",\"device\":\"a\\nb\"}", "'device' is not valid" },
+		{ "{\"v\":1,\"cmd\":\"config\"}", NULL },
+		{ "{\"v\":1,\"cmd\":\"log-level\",\"level\":\"debug\"}", NULL },
+		{ "{\"v\":1,\"cmd\":\"log-level\"}", "'level' is missing" },
+		{ "{\"v\":1,\"cmd\":\"log-level\",\"level\":\"critical\"}",
+		    "'level' is not valid" },
+		{ "{\"v\":1,\"cmd\":\"log-level\",\"level\":3}", "'level' is not valid" },
 	};
 	struct ctlproto_req	r;
 	json_t		*o;

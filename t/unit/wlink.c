@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "proc/ipc.h"
+#include "util/log.h"
+#include "wire/control_msg.h"
 #include "wire/metrics.h"
 #include "tap.h"
 #include "worker/wlink.h"
@@ -87,9 +89,11 @@ main(void)
 	struct wlink_cb		 cb = { .wc_shutdown = on_shutdown,
 				    .wc_drain = on_drain, .wc_resume = on_resume,
 				    .wc_master_gone = on_gone };
+	struct control_msg_log_level	 ll;
 	int			 sp[2];
 
-	plan(13);
+	plan(16);
+	memset(&ll, 0, sizeof(ll));
 	memset(&ws, 0, sizeof(ws));
 	is_int(wlink_start(loop, -1, 0, "x-0", &ws, &cb), 0,
 	    "fd -1: no master, nothing to do");
@@ -113,11 +117,18 @@ main(void)
 	ok(run_until(loop, &st.stats, 3) && st.last.ws_consumed == 43,
 	    "wlink_flush_stats sends at once");
 
+	ll.ll_level = LOG_LVL_ERROR;
+	ipc_compose(&m, MSG_LOG_LEVEL, 3, 0, &ll, sizeof(ll));
 	ipc_compose(&m, MSG_DRAIN, 3, 0, NULL, 0);
+	ok(run_until(loop, &st.drain, 1), "LOG_LEVEL, then DRAIN");
+	is_int(log_getlevel(), LOG_LVL_ERROR, "LOG_LEVEL sets the level");
+	ll.ll_level = LOG_LVL_INFO;
+	ipc_compose(&m, MSG_LOG_LEVEL, 3, 0, &ll, sizeof(ll));
 	ipc_compose(&m, MSG_RESUME, 3, 0, NULL, 0);
 	ipc_compose(&m, MSG_SHUTDOWN, 3, 0, NULL, 0);
 	ok(run_until(loop, &st.shutdown, 1) && st.drain == 1 &&
 	    st.resume == 1, "DRAIN, RESUME, SHUTDOWN reach the callbacks");
+	is_int(log_getlevel(), LOG_LVL_INFO, "and back to info");
 
 	ipc_close(&m);
 	ok(run_until(loop, &st.gone, 1), "EOF: wc_master_gone");
