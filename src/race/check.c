@@ -156,26 +156,6 @@ check_query(PGconn *conn, const char *sql, const char *param, const char *what)
 	return NULL;
 }
 
-static int
-check_point(const json_t *a, double *lat, double *lon)
-{
-	if (!json_is_array(a) || json_array_size(a) != 2 ||
-	    !json_is_number(json_array_get(a, 0)) ||
-	    !json_is_number(json_array_get(a, 1)))
-		return -1;
-	*lat = json_number_value(json_array_get(a, 0));
-	*lon = json_number_value(json_array_get(a, 1));
-	return 0;
-}
-
-static double
-check_num(const json_t *o, const char *key, double dflt)
-{
-	const json_t	*v = json_object_get(o, key);
-
-	return json_is_number(v) ? json_number_value(v) : dflt;
-}
-
 /* The gate's shape from its geometry JSON; CG_BAD when it has none usable. */
 static void
 check_shape(struct check_gate *g, const char *text)
@@ -191,20 +171,20 @@ check_shape(struct check_gate *g, const char *text)
 	type = json_string_value(json_object_get(o, "type"));
 	if (type == NULL)
 		type = "";
-	if (strcmp(type, "line") == 0 && check_point(json_object_get(o, "a"),
+	if (strcmp(type, "line") == 0 && race_json_point(json_object_get(o, "a"),
 	    &g->cg_lat[0], &g->cg_lon[0]) == 0 &&
-	    check_point(json_object_get(o, "b"), &g->cg_lat[1],
+	    race_json_point(json_object_get(o, "b"), &g->cg_lat[1],
 	    &g->cg_lon[1]) == 0) {
 		g->cg_shape = CG_LINE;
 		g->cg_n = 2;
-		g->cg_margin = check_num(o, "margin_m", 0.0);
+		g->cg_margin = race_json_num(o, "margin_m", 0.0);
 	} else if (strcmp(type, "circle") == 0 &&
-	    check_point(json_object_get(o, "center"), &g->cg_lat[0],
+	    race_json_point(json_object_get(o, "center"), &g->cg_lat[0],
 	    &g->cg_lon[0]) == 0) {
 		g->cg_shape = CG_CIRCLE;
 		g->cg_n = 1;
-		g->cg_radius = check_num(o, "radius_m", -1.0);
-		g->cg_clear = check_num(o, "clear_radius_m", -1.0);
+		g->cg_radius = race_json_num(o, "radius_m", -1.0);
+		g->cg_clear = race_json_num(o, "clear_radius_m", -1.0);
 	} else if (strcmp(type, "polygon") == 0 &&
 	    json_is_array(ring = json_object_get(o, "ring")) &&
 	    json_array_size(ring) >= 3 &&
@@ -212,7 +192,7 @@ check_shape(struct check_gate *g, const char *text)
 		g->cg_shape = CG_POLYGON;
 		g->cg_n = json_array_size(ring);
 		for (i = 0; i < g->cg_n; i++)
-			if (check_point(json_array_get(ring, i), &g->cg_lat[i],
+			if (race_json_point(json_array_get(ring, i), &g->cg_lat[i],
 			    &g->cg_lon[i]) == -1)
 				g->cg_shape = CG_BAD;
 	}

@@ -51,7 +51,7 @@ struct race_gate_row {
 	const char	*gr_rule;	/* "" when NULL */
 };
 
-static int
+int
 race_json_point(const json_t *a, double *lat, double *lon)
 {
 	if (!json_is_array(a) || json_array_size(a) != 2 ||
@@ -63,7 +63,7 @@ race_json_point(const json_t *a, double *lat, double *lon)
 	return 0;
 }
 
-static double
+double
 race_json_num(const json_t *o, const char *key, double dflt)
 {
 	const json_t	*v = json_object_get(o, key);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <libpq-fe.h>
 
 #include "domain/stage.h"
@@ -64,5 +65,9 @@ const struct race_entry *race_event_entries(const struct race_event *,
  */
 int	race_event_publish(PGconn *, const struct race_event *, char *err,
 	    size_t errlen);
+
+/* The gates table's JSON: a [lat, lon] pair (0, or -1), a number or dflt. */
+int	race_json_point(const json_t *, double *lat, double *lon);
+double	race_json_num(const json_t *, const char *key, double dflt);
 
 #endif
