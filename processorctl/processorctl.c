@@ -321,6 +321,73 @@ pctl_print_fields(const json_t *o, const char *indent)
 	}
 }
 
+/* Milliseconds as M:SS.mmm (or "-"), with a leading "+" for a gap. */
+static const char *
+pctl_ms(const json_t *v, const char *sign, char *s, size_t n)
+{
+	long long	ms;
+
+	if (!json_is_integer(v))
+		return "-";
+	ms = json_integer_value(v);
+	snprintf(s, n, "%s%lld:%02lld.%03lld", sign, ms / 60000, ms / 1000 % 60,
+	    ms % 1000);
+	return s;
+}
+
+static void
+pctl_print_stage(const json_t *r)
+{
+	struct pctl_table	 t = { .t_cols = 7 };
+	const json_t		*x;
+	size_t			 i;
+	char			 a[64], b[64], c[64], d[64], e[64], f[64], g[96];
+
+	printf("stage %s (%s), %s\n", pctl_jget(r, "stage", a),
+	    pctl_jget(r, "name", b), pctl_jget(r, "status", c));
+	pctl_table_row(&t, "RANK", "CAR", "STATUS", "ELAPSED", "PENALTY", "GAP",
+	    "LAST GATE");
+	json_array_foreach(json_object_get(r, "standings"), i, x) {
+		snprintf(e, sizeof(e), "%.1f", json_number_value(
+		    json_object_get(x, "penalties_s")));
+		snprintf(g, sizeof(g), "%s %s", json_is_string(json_object_get(x,
+		    "last_gate_kind")) ? json_string_value(json_object_get(x,
+		    "last_gate_kind")) : "-", json_is_null(json_object_get(x,
+		    "last_gate")) ? "" : pctl_jget(x, "last_gate", f));
+		pctl_table_row(&t, json_is_null(json_object_get(x, "rank")) ? "-" :
+		    pctl_jget(x, "rank", a), pctl_jget(x, "car", b),
+		    pctl_jget(x, "status", c), pctl_ms(json_object_get(x,
+		    "elapsed_ms"), "", d, sizeof(d)), e, pctl_ms(json_object_get(x,
+		    "gap_ms"), "+", f, sizeof(f)), g);
+	}
+	pctl_table_print(&t, "");
+}
+
+static void
+pctl_print_domain(const json_t *d)
+{
+	const json_t	*en, *st;
+	size_t		 i, j;
+	char		 a[64], b[64], c[64], e[64], f[64], g[64], h[64];
+
+	if (!json_is_array(d) || json_array_size(d) == 0) {
+		printf("racing: no entry for this device\n");
+		return;
+	}
+	json_array_foreach(d, i, en) {
+		printf("racing: entry %s, car %s, event %s\n", pctl_jget(en, "entry",
+		    a), pctl_jget(en, "car", b), pctl_jget(en, "event", c));
+		json_array_foreach(json_object_get(en, "stages"), j, st)
+			printf("  stage %s: %s, rank %s, elapsed %s, evaluated to %s "
+			    "(%s evaluations, %s late)\n", pctl_jget(st, "stage", a),
+			    pctl_jget(st, "status", b), json_is_null(json_object_get(st,
+			    "rank")) ? "-" : pctl_jget(st, "rank", c),
+			    pctl_ms(json_object_get(st, "elapsed_ms"), "", e, sizeof(e)),
+			    pctl_jget(st, "evaluated_to", f),
+			    pctl_jget(st, "evaluations", g), pctl_jget(st, "late", h));
+	}
+}
+
 static void
 pctl_print_device(const json_t *r)
 {
@@ -333,14 +400,18 @@ pctl_print_device(const json_t *r)
 		pctl_print_fields(json_object_get(r, "last"), "  ");
 		printf("  %-12s %s\n", "last_seen", pctl_jget(r, "last_seen", a));
 		printf("  %-12s %s\n", "records", pctl_jget(r, "records", a));
-		return;
+	} else {
+		printf("device %s: not in memory\n", pctl_jget(r, "device", a));
+		if (json_is_object(db)) {
+			printf("last row in PostgreSQL:\n");
+			pctl_print_fields(db, "  ");
+		} else
+			printf("no row in PostgreSQL\n");
 	}
-	printf("device %s: not in memory\n", pctl_jget(r, "device", a));
-	if (json_is_object(db)) {
-		printf("last row in PostgreSQL:\n");
-		pctl_print_fields(db, "  ");
-	} else
-		printf("no row in PostgreSQL\n");
+	if (json_is_array(json_object_get(r, "domain")))
+		pctl_print_domain(json_object_get(r, "domain"));
+	else if (json_is_string(json_object_get(r, "domain_error")))
+		printf("racing: unknown (%s)\n", pctl_jget(r, "domain_error", a));
 }
 
 static void
@@ -411,6 +482,9 @@ pctl_print_reply(enum ctlproto_action a, const json_t *r)
 		break;
 	case CTL_CONFIG:
 		pctl_print_config(r);
+		break;
+	case CTL_STAGE:
+		pctl_print_stage(r);
 		break;
 	case CTL_LOG_LEVEL:
 		printf("log level %s in the master and %s processes, until the "

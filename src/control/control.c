@@ -404,6 +404,9 @@ control_dispatch(struct control_conn *c, const char *line, size_t len)
 	case CTL_LOG_LEVEL:
 		control_conn_send(c, control_log_level(req.r_level));
 		break;
+	case CTL_STAGE:		/* a short blocking query, as device's */
+		control_conn_send(c, control_stage(req.r_stage));
+		break;
 	default:
 		control_dispatch_async(c, &req);
 		break;

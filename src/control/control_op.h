@@ -71,6 +71,7 @@ void	control_work_stop(void);
 json_t	*control_status(int full);
 json_t	*control_reload(void);
 json_t	*control_config(void);
+json_t	*control_stage(long stage);
 json_t	*control_log_level(const char *level);
 void	control_log_level_up(struct worker *);
 json_t	*control_drain(int on);

@@ -311,18 +311,18 @@ control_iso_time(int64_t us)
 	return json_string(s);
 }
 
-/* The last row PostgreSQL holds for the device: blocking, short timeouts. */
-static json_t *
-control_device_pg(const char *device, char *err, size_t errlen)
+/*
+ * A short-lived connection for the commands that read the database: the
+ * master's loop blocks on it, so every timeout is short.  NULL with err.
+ */
+static PGconn *
+control_pg_open(char *err, size_t errlen)
 {
 	const char	*keys[] = { "dbname", "connect_timeout", "options",
 	    "application_name", NULL };
 	const char	*vals[] = { control_env.ce_cf->cf_pg_url, "3", CTL_PG_TIMEOUTS,
 	    "processor-control", NULL };
-	const char	*params[] = { device };
 	PGconn		*conn;
-	PGresult	*res;
-	json_t		*row = NULL;
 
 	conn = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(conn) != CONNECTION_OK) {
@@ -330,6 +330,139 @@ control_device_pg(const char *device, char *err, size_t errlen)
 		PQfinish(conn);
 		return NULL;
 	}
+	return conn;
+}
+
+/* One JSON text column of one row: the decoded value, json_null() for no row. */
+static json_t *
+control_pg_json(PGconn *conn, const char *sql, int nparams,
+    const char *const *params, char *err, size_t errlen)
+{
+	PGresult	*res;
+	json_t		*v = NULL;
+
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		snprintf(err, errlen, "PostgreSQL: %.*s",
+		    (int)strcspn(PQresultErrorMessage(res), "\n"),
+		    PQresultErrorMessage(res));
+	else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		v = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	else
+		v = json_null();
+	PQclear(res);
+	return v;
+}
+
+static const char control_contract_sql[] =
+	"SELECT to_regclass('public.stage_results') IS NOT NULL "
+	"AND to_regclass('public.entries') IS NOT NULL";
+
+/* Whether the racing contract tables exist: 1, 0, or -1 with err. */
+static int
+control_pg_contract(PGconn *conn, char *err, size_t errlen)
+{
+	PGresult	*res = PQexec(conn, control_contract_sql);
+	int		 rc = -1;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		snprintf(err, errlen, "PostgreSQL: %.*s",
+		    (int)strcspn(PQresultErrorMessage(res), "\n"),
+		    PQresultErrorMessage(res));
+	else
+		rc = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Live standings: rank, car, status, elapsed, penalties, gap to the leader
+ * (finished runs, elapsed plus penalties) and the last gate crossed.
+ */
+static const char control_stage_sql[] =
+	"SELECT json_build_object('stage', s.id, 'name', s.name, 'status', "
+	"s.status, 'standings', coalesce((SELECT json_agg(x ORDER BY x.rank "
+	"NULLS LAST, x.total_ms NULLS LAST, x.car) FROM (SELECT r.rank, "
+	"e.car_number AS car, r.status, r.elapsed_ms, r.penalties_s, "
+	"r.elapsed_ms + round(r.penalties_s * 1000)::int8 AS total_ms, "
+	"CASE WHEN r.status = 'finished' THEN r.elapsed_ms + "
+	"round(r.penalties_s * 1000)::int8 - min(r.elapsed_ms + "
+	"round(r.penalties_s * 1000)::int8) FILTER (WHERE r.status = 'finished') "
+	"OVER () END AS gap_ms, r.provisional, lg.kind AS last_gate_kind, "
+	"lg.gate_order AS last_gate, lg.crossing_time AS last_crossing "
+	"FROM stage_results r JOIN entries e ON e.id = r.entry_id "
+	"LEFT JOIN LATERAL (SELECT g.kind, g.gate_order, t.crossing_time FROM "
+	"timing_records t JOIN gates g ON g.id = t.gate_id WHERE t.entry_id = "
+	"r.entry_id AND t.stage_id = r.stage_id ORDER BY t.crossing_time DESC "
+	"LIMIT 1) lg ON true WHERE r.stage_id = s.id) x), '[]'::json))::text "
+	"FROM stages s WHERE s.id = $1::int8";
+
+json_t *
+control_stage(long stage)
+{
+	char		 err[512], id[24];
+	const char	*params[] = { id };
+	PGconn		*conn;
+	json_t		*v = NULL;
+	int		 contract;
+
+	err[0] = '\0';
+	snprintf(id, sizeof(id), "%ld", stage);
+	if ((conn = control_pg_open(err, sizeof(err))) == NULL)
+		return ctlproto_error_json(err);
+	if ((contract = control_pg_contract(conn, err, sizeof(err))) == 0)
+		snprintf(err, sizeof(err), "no racing contract tables in this "
+		    "database (processor-domain(7))");
+	else if (contract == 1 && (v = control_pg_json(conn, control_stage_sql,
+	    1, params, err, sizeof(err))) != NULL && json_is_null(v)) {
+		json_decref(v);
+		v = NULL;
+		snprintf(err, sizeof(err), "stage %ld: no such stage", stage);
+	}
+	PQfinish(conn);
+	if (v == NULL)
+		return ctlproto_error_json(err);
+	json_object_set_new(v, "ok", json_true());
+	return v;
+}
+
+/*
+ * The racing side of a device: its entries, and per stage its result and
+ * what the evaluator last did (race_cursor).  json_null() without the
+ * contract tables.
+ */
+static const char control_device_domain_sql[] =
+	"SELECT coalesce(json_agg(json_build_object('entry', e.id, 'car', e.car_number, "
+	"'event', e.event_id, 'stages', (SELECT coalesce(json_agg("
+	"json_build_object('stage', r.stage_id, 'status', r.status, 'rank', "
+	"r.rank, 'elapsed_ms', r.elapsed_ms, 'provisional', r.provisional, "
+	"'evaluated_to', c.evaluated_to, 'evaluations', c.evaluations, "
+	"'late', c.late) ORDER BY r.stage_id), '[]'::json) FROM stage_results r "
+	"LEFT JOIN race_cursor c ON c.device_id = e.device_id AND c.stage_id = "
+	"r.stage_id WHERE r.entry_id = e.id)) ORDER BY e.id), '[]'::json)::text "
+	"FROM entries e WHERE e.device_id = $1";
+
+static json_t *
+control_device_domain(PGconn *conn, const char *device, char *err,
+    size_t errlen)
+{
+	const char	*params[] = { device };
+	int		 contract;
+
+	if ((contract = control_pg_contract(conn, err, errlen)) != 1)
+		return contract == 0 ? json_null() : NULL;
+	return control_pg_json(conn, control_device_domain_sql, 1, params, err,
+	    errlen);
+}
+
+/* The last row PostgreSQL holds for the device: blocking, short timeouts. */
+static json_t *
+control_device_pg(PGconn *conn, const char *device, char *err, size_t errlen)
+{
+	const char	*params[] = { device };
+	PGresult	*res;
+	json_t		*row = NULL;
+
 	res = PQexecParams(conn, "SELECT row_to_json(p)::text FROM (SELECT "
 	    "device_id, ts, latitude, longitude, altitude, angle, satellites, "
 	    "speed, priority, event_io_id, attributes, received_at FROM positions "
@@ -342,7 +475,6 @@ control_device_pg(const char *device, char *err, size_t errlen)
 	else
 		row = json_null();
 	PQclear(res);
-	PQfinish(conn);
 	return row;
 }
 
@@ -350,7 +482,8 @@ void
 control_device_complete(struct control_op *op)
 {
 	const struct control_msg_device_reply *b = &op->o_best;
-	json_t	*o = op->o_reply, *fix, *row;
+	json_t	*o = op->o_reply, *fix, *row, *domain;
+	PGconn	*conn;
 	char	 err[512];
 
 	json_object_set_new(o, "device", json_string(op->o_req.r_device));
@@ -380,16 +513,30 @@ control_device_complete(struct control_op *op)
 		json_object_set_new(o, "last_seen",
 		    control_iso_time((int64_t)op->o_n[2]));
 		json_object_set_new(o, "records", json_integer((json_int_t)op->o_n[1]));
-		control_op_reply(op, json_incref(o));
+	} else
+		json_object_set_new(o, "in_memory", json_false());
+	err[0] = '\0';
+	if ((conn = control_pg_open(err, sizeof(err))) == NULL) {
+		/* in memory: still an answer, without the database's side */
+		control_op_reply(op, b->dr_found ? (json_object_set_new(o,
+		    "database_error", json_string(err)), json_incref(o)) :
+		    ctlproto_error_json(err));
 		return;
 	}
-	json_object_set_new(o, "in_memory", json_false());
-	err[0] = '\0';
-	if ((row = control_device_pg(op->o_req.r_device, err, sizeof(err))) == NULL) {
+	if (!b->dr_found && (row = control_device_pg(conn, op->o_req.r_device,
+	    err, sizeof(err))) == NULL) {
+		PQfinish(conn);
 		control_op_reply(op, ctlproto_error_json(err));
 		return;
 	}
-	json_object_set_new(o, "database", row);
+	if (!b->dr_found)
+		json_object_set_new(o, "database", row);
+	if ((domain = control_device_domain(conn, op->o_req.r_device, err,
+	    sizeof(err))) != NULL)
+		json_object_set_new(o, "domain", domain);
+	else
+		json_object_set_new(o, "domain_error", json_string(err));
+	PQfinish(conn);
 	control_op_reply(op, json_incref(o));
 }
 

@@ -348,6 +348,8 @@ race_main(const struct config *cf, int slot, int ipc_fd)
 	rp.rp_stats.ws_version = METRICS_VERSION;
 	/* no Redis and no stream: ready as soon as PostgreSQL is */
 	rp.rp_stats.ws_flags = WS_REDIS_UP | WS_CONSUMING;
+	snprintf(name, sizeof(name), "evaluator %d", slot);
+	log_procinit(name);	/* the supervisor named us "worker N" */
 	race_log_context(slot);
 	snprintf(name, sizeof(name), "evaluator-%d", slot);
 	if ((rp.rp_loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {

@@ -32,6 +32,7 @@ enum ctlproto_token_type {
 	T_BEFORE,	/* a stream id */
 	T_DEVICE,
 	T_LEVEL,
+	T_STAGE,	/* a stages.id */
 	T_ALL
 };
 
@@ -107,6 +108,10 @@ static const struct ctlproto_token t_level[] = {
 	{ T_LEVEL, "", CTL_NONE, t_end },
 	{ T_END, "", CTL_NONE, NULL }
 };
+static const struct ctlproto_token t_stage[] = {
+	{ T_STAGE, "", CTL_NONE, t_end },
+	{ T_END, "", CTL_NONE, NULL }
+};
 static const struct ctlproto_token t_main[] = {
 	{ T_KEYWORD, "status", CTL_STATUS, t_end },
 	{ T_KEYWORD, "workers", CTL_WORKERS, t_end },
@@ -119,6 +124,7 @@ static const struct ctlproto_token t_main[] = {
 	{ T_KEYWORD, "resume", CTL_RESUME, t_end },
 	{ T_KEYWORD, "config", CTL_CONFIG, t_end },
 	{ T_KEYWORD, "log-level", CTL_LOG_LEVEL, t_level },
+	{ T_KEYWORD, "stage", CTL_STAGE, t_stage },
 	{ T_END, "", CTL_NONE, NULL }
 };
 
@@ -137,6 +143,7 @@ static const char *const ctlproto_names[CTL_ACTION_END] = {
 	[CTL_RESUME] = "resume",
 	[CTL_CONFIG] = "config",
 	[CTL_LOG_LEVEL] = "log-level",
+	[CTL_STAGE] = "stage",
 };
 
 /* The levels log-level sets (util/log.h names; critical is not one). */
@@ -159,7 +166,8 @@ const char ctlproto_usage_commands[] =
     "  drain                       workers stop reading new entries, stay up\n"
     "  resume                      workers read again after drain\n"
     "  config                      effective configuration and where each value came from\n"
-    "  log-level LEVEL             debug, info, warning or error until the next reload\n";
+    "  log-level LEVEL             debug, info, warning or error until the next reload\n"
+    "  stage STAGE_ID              live standings of a stage being timed\n";
 
 static void
 ctlproto_err(char *err, size_t errlen, const char *fmt, ...)
@@ -309,6 +317,12 @@ ctlproto_take(const struct ctlproto_token *t, const char *word, struct ctlproto_
 			return -1;
 		}
 		return 0;
+	case T_STAGE:
+		if (ctlproto_number(word, 1, CTL_MAX_STAGE, &r->r_stage) == -1) {
+			ctlproto_err(err, errlen, "not a stage id: '%s'", word);
+			return -1;
+		}
+		return 0;
 	case T_COUNT:
 		if (ctlproto_number(word, 1, CTL_MAX_COUNT, &r->r_count) == -1) {
 			ctlproto_err(err, errlen, "--count wants 1..%d, not '%s'",
@@ -373,7 +387,7 @@ ctlproto_match(const struct ctlproto_token *table, const char *word)
 	if (nhits > 1)
 		return NULL;
 	for (t = table; t->t_type != T_END; t++)
-		if (t->t_type >= T_IDLE && t->t_type <= T_LEVEL)
+		if (t->t_type >= T_IDLE && t->t_type <= T_STAGE)
 			return t;
 	return NULL;
 }
@@ -396,6 +410,7 @@ ctlproto_expected(const struct ctlproto_token *table, char *err, size_t errlen)
 		case T_BEFORE:	what = "ID"; break;
 		case T_DEVICE:	what = "DEVICE_ID"; break;
 		case T_LEVEL:	what = "LEVEL"; break;
+		case T_STAGE:	what = "STAGE_ID"; break;
 		case T_NONE:	continue;
 		default:	break;
 		}
@@ -488,6 +503,9 @@ ctlproto_req_to_json(const struct ctlproto_req *r)
 		break;
 	case CTL_LOG_LEVEL:
 		json_object_set_new(o, "level", json_string(r->r_level));
+		break;
+	case CTL_STAGE:
+		json_object_set_new(o, "stage", json_integer(r->r_stage));
 		break;
 	default:
 		break;
@@ -592,6 +610,13 @@ ctlproto_json_args(const json_t *o, struct ctlproto_req *r, char *err, size_t er
 		}
 		return ctlproto_json_string(o, "device", ctlproto_valid_device,
 		    r->r_device, sizeof(r->r_device), err, errlen);
+	case CTL_STAGE:
+		if (json_object_get(o, "stage") == NULL) {
+			ctlproto_err(err, errlen, "'stage' is missing");
+			return -1;
+		}
+		return ctlproto_json_long(o, "stage", 1, CTL_MAX_STAGE,
+		    &r->r_stage, err, errlen);
 	case CTL_LOG_LEVEL:
 		if (json_object_get(o, "level") == NULL) {
 			ctlproto_err(err, errlen, "'level' is missing");

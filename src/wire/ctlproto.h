@@ -14,6 +14,7 @@
 #define CTL_DEFAULT_SOCKET	"/run/processor/control.sock"
 #define CTL_DEFAULT_COUNT	10
 #define CTL_MAX_COUNT		10000
+#define CTL_MAX_STAGE		2147483647L	/* stages.id as a long */
 #define CTL_LEVEL_MAX		16		/* "warning", NUL included */
 
 enum ctlproto_action {
@@ -32,6 +33,7 @@ enum ctlproto_action {
 	CTL_RESUME,
 	CTL_CONFIG,
 	CTL_LOG_LEVEL,
+	CTL_STAGE,
 	CTL_ACTION_END
 };
 
@@ -44,6 +46,7 @@ struct ctlproto_req {
 	char		  r_before[CTL_ID_MAX];	/* dlq purge --before; "" = all */
 	char		  r_device[CTL_DEVICE_MAX + 1];
 	char		  r_level[CTL_LEVEL_MAX];	/* log-level */
+	long		  r_stage;		/* stage: a stages.id */
 	char		**r_ids;
 	size_t		  r_nids;
 };
