@@ -158,6 +158,10 @@ sub reset_data
 	$env->{redis}->cmd('DEL', $STREAM, "$STREAM:dlq");
 	my $has = $env->{pg}->psql("select to_regclass('public.positions') is not null");
 	$env->{pg}->psql('truncate positions') if $has eq 't';
+	$env->{pg}->psql('truncate race_dirty, race_cursor, race_penalties')
+	    if $env->{pg}->psql("select to_regclass('public.race_dirty') is not null") eq 't';
+	$env->{pg}->psql('truncate timing_records, stage_results')
+	    if $env->{pg}->psql("select to_regclass('public.stage_results') is not null") eq 't';
 	$env->{pg}->psql('drop table if exists positions_ceiling');
 	$env->{pg}->psql('checkpoint');
 }
@@ -324,6 +328,7 @@ sub start_processor
 		    $o{max_inflight} ? (max_inflight => $o{max_inflight}) : () },
 		redis => { batch_size => $o{batch_size} // 500, consumer_prefix => 'bench',
 		    block_ms => 200 },
+		domain => { evaluators => $o{evaluators} // 'auto', refresh_ms => 1000 },
 	    });
 }
 
@@ -437,6 +442,7 @@ sub drain
 	$metrics = scrape_metrics($p);
 	my %mem = %{$trk->mem};
 	my %first = %{$trk->first_mem};
+	my $after = $o{after} ? $o{after}->($p) : undef;
 	my $rc = stop_processor($p);
 	my $log = Harness::slurp($p->log_path);
 	my ($inserted) = $log =~ /inserted (\d+)/;
@@ -475,8 +481,73 @@ sub drain
 		exit_code => $rc,
 		inserted_logged => $inserted,
 		series => \@series,
+		defined $after ? (after => $after) : (),
 		%{storage_info($env)},
 	};
+}
+
+# --- the racing rules ------------------------------------------------------------------
+
+# An event in the contract tables over the devices of the rows in positions: one running
+# stage whose window spans them, $o{entries} entries, $o{gates} line gates (start, splits,
+# finish; 60 m across, through fixes of the devices so that cars cross them) and
+# $o{zones} speed zones (circles of 300 m around fixes, limit 50 km/h).
+sub load_event
+{
+	my ($env, %o) = @_;
+	my $pg = $env->{pg};
+	my ($ng, $nz, $ne) = ($o{gates} // 20, $o{zones} // 5, $o{entries} // 1000);
+	my $has = $pg->psql("select to_regclass('public.stages') is not null");
+	$pg->psql(Harness::slurp(Harness::srcdir() . '/sql/directus/0001_contract.sql'))
+	    unless $has eq 't';
+	$pg->psql('truncate events, stages, gates, entries, timing_records, stage_results '
+	    . 'cascade');
+	$pg->psql(q{insert into events (code, name, status) values ('BENCH', 'bench', 'running')});
+	# the window spans the rows and today (the steady phase publishes current fixes)
+	$pg->psql(q{insert into stages (event_id, stage_order, name, opens_at, closes_at, status)
+	    select e.id, 1, 'SS1', least(min(p.ts), now()) - interval '1 day',
+	    greatest(max(p.ts), now()) + interval '1 day', 'running' from events e, positions p
+	    group by e.id});
+	# gates through fixes spread over the rows: a 60 m east-west line (about 0.00077 deg)
+	$pg->psql(qq{insert into gates (stage_id, kind, gate_order, geometry)
+	    select s.id, case when g.n = 0 then 'start' when g.n = $ng - 1 then 'finish'
+	    else 'split' end, g.n, json_build_object('type', 'line', 'a',
+	    json_build_array(g.lat, g.lon - 0.00039), 'b', json_build_array(g.lat, g.lon + 0.00039))
+	    from stages s, (select row_number() over () - 1 as n, latitude as lat,
+	    longitude as lon from (select latitude, longitude from positions
+	    tablesample system (1) limit $ng) x) g});
+	$pg->psql(qq{insert into gates (stage_id, kind, gate_order, geometry, speed_limit_kmh,
+	    penalty_rule) select s.id, 'speed_zone', 100 + z.n, json_build_object('type', 'circle',
+	    'center', json_build_array(z.lat, z.lon), 'radius_m', 300), 50,
+	    '{"kind": "time_gained", "factor": 10}'::jsonb from stages s,
+	    (select row_number() over () as n, latitude as lat, longitude as lon from
+	    (select latitude, longitude from positions tablesample system (1) limit $nz) x) z});
+	$pg->psql(qq{insert into entries (event_id, car_number, device_id)
+	    select e.id, row_number() over (order by d.device_id), d.device_id from events e,
+	    (select distinct device_id from positions order by 1 limit $ne) d});
+	return { gates => $pg->psql(q{select count(*) from gates where kind <> 'speed_zone'}) + 0,
+	    zones => $pg->psql(q{select count(*) from gates where kind = 'speed_zone'}) + 0,
+	    entries => $pg->psql('select count(*) from entries') + 0 };
+}
+
+# After a drain with the racing rules on: how long until every marked device was
+# evaluated (race_dirty empty), and what the evaluator did.
+sub domain_settle
+{
+	my ($env, $p, %o) = @_;
+	my $t0 = time;
+	my $deadline = $t0 + ($o{timeout} // 1800);
+	while ($env->{pg}->psql('select count(*) from race_dirty') > 0) {
+		die "domain: evaluation not settled after " . ($o{timeout} // 1800) . " s\n"
+		    if time > $deadline;
+		sleep 0.2;
+	}
+	my $m = scrape_metrics($p);
+	return { settle_seconds => time - $t0,
+	    evaluations => metric_sum($m, 'processor_fixes_evaluated_total'),
+	    timing_records => $env->{pg}->psql('select count(*) from timing_records') + 0,
+	    stage_results => $env->{pg}->psql('select count(*) from stage_results') + 0,
+	    latency => hist_quantiles($m, 'processor_timing_latency_seconds') };
 }
 
 # --- the ceiling -------------------------------------------------------------------------
