@@ -162,6 +162,25 @@ prom_write_errors(struct buf *b, const struct prom_input *in)
 			    in->pi_workers[w].pw_stats.ws_write_errors[k]);
 }
 
+/* Summed over the workers: which ids are unmapped matters, not where. */
+static void
+prom_io_unknown(struct buf *b, const struct worker_stats *sum)
+{
+	int	i;
+
+	prom_head(b, "processor_io_unknown_total", "counter",
+	    "Records whose IO bag carried an IO id the device's dictionary does "
+	    "not map, by id; io=\"other\" once a worker has seen 16 ids.");
+	for (i = 0; i < METRICS_IO_UNKNOWN; i++)
+		if (sum->ws_io_unknown[i].iu_count > 0)
+			buf_printf(b, "processor_io_unknown_total{io=\"%" PRIu32
+			    "\"} %" PRIu64 "\n", sum->ws_io_unknown[i].iu_id,
+			    sum->ws_io_unknown[i].iu_count);
+	if (sum->ws_io_unknown_other > 0)
+		buf_printf(b, "processor_io_unknown_total{io=\"other\"} %" PRIu64
+		    "\n", sum->ws_io_unknown_other);
+}
+
 static void
 prom_histogram(struct buf *b, enum hist_kind kind, const struct histogram *h)
 {
@@ -388,6 +407,7 @@ prom_render(struct buf *b, const struct prom_input *in)
 	buf_puts(b, "\"} 1\n");
 	prom_counters_render(b, in);
 	prom_write_errors(b, in);
+	prom_io_unknown(b, &sum);
 	for (k = 0; k < HIST_KIND_COUNT; k++)
 		prom_histogram(b, (enum hist_kind)k, &sum.ws_hist[k]);
 	prom_gauge_workers(b, "devices_tracked", "Devices with state in memory.",

@@ -7,4 +7,5 @@
 libprocessor_a_SOURCES += \
 	src/race/race.h src/race/race_main.c \
 	src/race/race_event.c src/race/race_event.h \
-	src/race/race_eval.c src/race/race_eval.h
+	src/race/race_eval.c src/race/race_eval.h \
+	src/race/race_io.c

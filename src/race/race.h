@@ -3,6 +3,8 @@
 #define PROCESSOR_RACE_H
 
 struct config;
+struct ev_loop;
+struct worker_stats;
 
 /*
  * An evaluator process (a slot of the master's table after the workers):
@@ -19,5 +21,16 @@ int	race_main(const struct config *, int slot, int ipc_fd);
  * see every committed fix.  Only when cf_domain_active.
  */
 void	race_mark_batches(const struct config *);
+
+/*
+ * In a worker: fill positions.decoded with each device's IO dictionary
+ * (processor-domain(7)).  Loads the file now; race_io_refresh reads
+ * io_mappings and the device map, here every refresh_ms while PostgreSQL
+ * is up, and should be called when the worker connects.  Unknown IO ids
+ * are counted in stats.
+ */
+void	race_decode_io(struct ev_loop *, const struct config *,
+	    struct worker_stats *);
+void	race_io_refresh(void);
 
 #endif
