@@ -16,4 +16,4 @@ EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	packaging/bash-completion/processorctl \
 	t/360-dlq-refused.t t/361-redis-oom.t t/362-ts-window.t \
 	t/363-dlq-whole-payload.t t/364-crash-budget.t \
-	t/lib/RaceTest.pm t/500-race-live.t t/501-race-config.t
+	t/lib/RaceTest.pm t/500-race-live.t t/501-race-config.t t/520-decoded-io.t
