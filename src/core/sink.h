@@ -1,4 +1,4 @@
-/* Hooks run after a batch commits: how the domain layer plugs into the core. */
+/* Hooks for the domain layer: the decoded column before a write, SQL in the batch, hooks after commit. */
 #ifndef PROCESSOR_SINK_H
 #define PROCESSOR_SINK_H
 
