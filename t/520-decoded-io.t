@@ -114,4 +114,17 @@ is($pg->psql(q{select count(*) from positions where decoded->'external_voltage'-
 
 is($p->stop, 0, 'clean stop');
 $p->check_log;
+
+# --- [domain] default_family ---------------------------------------------------------
+$p = Harness::Processor->start(redis => $r, pg => $pg, config => {
+    processor => { workers => 1 }, redis => { block_ms => 200 },
+    domain => { refresh_ms => 300, default_family => 'fm64' } });
+ok($p->wait_ready(60), 'processor ready with default_family = fm64');
+$n = stored();
+$r->xadd_many('telemetry:t', [rec('dev-none', $bag), rec('dev-fmc', $bag)]);
+ok(wait_until(sub { stored() == $n + 2 }, timeout => 30, desc => 'stored'), 'new records stored');
+is(decoded('dev-none'), jsonb($want{fm64}), 'no entry: the configured default family');
+is(decoded('dev-fmc'), jsonb($want{fmc}), 'a device with a model keeps its family');
+is($p->stop, 0, 'clean stop');
+$p->check_log;
 done_testing();
