@@ -18,7 +18,7 @@ EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	t/360-dlq-refused.t t/361-redis-oom.t t/362-ts-window.t \
 	t/363-dlq-whole-payload.t t/364-crash-budget.t \
 	t/lib/RaceTest.pm t/500-race-live.t t/501-race-config.t \
-	t/502-race-ctl.t t/510-replay.t t/511-evidence.t \
+	t/502-race-ctl.t t/503-decoded-io.t t/510-replay.t t/511-evidence.t \
 	t/520-gpx-import.t t/521-check.t t/data/gpx/north.gpx t/data/gpx/east.gpx \
 	t/data/gpx/bad-not-xml.gpx t/data/gpx/bad-unclosed.gpx \
 	t/data/gpx/bad-no-latlon.gpx t/data/gpx/bad-zone-open.gpx \

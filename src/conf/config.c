@@ -158,6 +158,8 @@ static const struct config_key config_keys[] = {
 	    100, 3600000, "10000", 0 },
 	{ "domain", "late_window_s", config_set_int, OFF(cf_late_window_s),
 	    0, 30 * 86400, "86400", 0 },
+	{ "domain", "default_family", config_set_name, OFF(cf_default_family),
+	    0, 0, "", CK_EMPTY_OK },
 };
 
 #define CONFIG_NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))

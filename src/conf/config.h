@@ -59,6 +59,7 @@ struct config {
 	int	 cf_evaluators;		/* evaluator processes; -1: auto */
 	int	 cf_refresh_ms;		/* re-read the event configuration */
 	int	 cf_late_window_s;	/* a closed stage is still timed this long */
+	char	*cf_default_family;	/* IO family of unknown devices; "": the file's first */
 
 	/* not keys: set by the master for its children */
 	int	 cf_domain_active;	/* evaluators run: workers mark their work */

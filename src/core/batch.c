@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/batch.h"
+#include "core/sink.h"
 
 struct batch *
 batch_new(void)
@@ -19,6 +20,7 @@ batch_free(struct batch *b)
 		return;
 	buf_free(&b->b_arena);
 	buf_free(&b->b_attrs);
+	buf_free(&b->b_decoded);
 	buf_free(&b->b_errors);
 	buf_free(&b->b_cold);
 	free(b->b_entries);
@@ -32,6 +34,7 @@ batch_reset(struct batch *b)
 {
 	buf_reset(&b->b_arena);
 	buf_reset(&b->b_attrs);
+	buf_reset(&b->b_decoded);
 	buf_reset(&b->b_errors);
 	buf_reset(&b->b_cold);
 	b->b_ncold = 0;
@@ -139,6 +142,57 @@ batch_fix_attrs(struct batch *b)
 		if (e->be_status == ENTRY_VALID)
 			e->be_pos.p_attrs = b->b_attrs.b_data + e->be_attrs_off;
 	}
+}
+
+static int
+batch_decode_one(struct batch *b, struct batch_entry *e)
+{
+	size_t	cap = e->be_pos.p_attrs_len * 2 + 256;
+	int	n;
+
+	e->be_decoded_off = b->b_decoded.b_len;
+	e->be_decoded_len = 0;
+	for (;;) {
+		if (buf_reserve(&b->b_decoded, cap) == -1)
+			return -1;
+		n = sink_decode(&e->be_pos, b->b_decoded.b_data +
+		    b->b_decoded.b_len, cap);
+		if (n >= 0)
+			break;
+		if (cap > 64 * 1024 * 1024) {	/* a decoder that never fits: NULL */
+			n = 0;
+			break;
+		}
+		cap *= 2;
+	}
+	e->be_decoded_len = (size_t)n;
+	b->b_decoded.b_len += (size_t)n;
+	return 0;
+}
+
+int
+batch_decode_io(struct batch *b)
+{
+	size_t	i;
+
+	if (!sink_has_decoder())
+		return 0;
+	for (i = 0; i < b->b_n; i++) {
+		struct batch_entry *e = &b->b_entries[i];
+
+		if (e->be_status == ENTRY_VALID && batch_decode_one(b, e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+const char *
+batch_decoded(const struct batch *b, size_t i, size_t *len)
+{
+	const struct batch_entry *e = &b->b_entries[i];
+
+	*len = e->be_decoded_len;
+	return e->be_decoded_len ? b->b_decoded.b_data + e->be_decoded_off : NULL;
 }
 
 static const struct batch *sort_batch;	/* qsort has no context argument in C11 */

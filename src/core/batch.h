@@ -33,6 +33,8 @@ struct batch_entry {
 	size_t		 be_payload_off;	/* into b_arena, NUL-terminated */
 	size_t		 be_payload_len;
 	size_t		 be_attrs_off;	/* into b_attrs (ENTRY_VALID) */
+	size_t		 be_decoded_off;	/* into b_decoded (ENTRY_VALID) */
+	size_t		 be_decoded_len;	/* 0: decoded is NULL */
 	size_t		 be_error_off;	/* into b_errors (ENTRY_POISON) */
 	int64_t		 be_id_ms;	/* millisecond part of the entry id */
 	uint32_t	 be_deliveries;	/* 0 when unknown */
@@ -46,6 +48,7 @@ struct batch_entry {
 struct batch {
 	struct buf	 b_arena;	/* ids and payloads */
 	struct buf	 b_attrs;	/* decoded attribute bags */
+	struct buf	 b_decoded;	/* positions.decoded texts (sink decoder) */
 	struct buf	 b_errors;	/* poison messages */
 	struct batch_entry *b_entries;
 	size_t		 b_n;
@@ -75,6 +78,12 @@ int		 batch_poison(struct batch *, size_t i, enum dlq_stage,
 const char	*batch_error(const struct batch *, size_t i);
 /* Point every valid entry's p_attrs into b_attrs (after decoding finished). */
 void		 batch_fix_attrs(struct batch *);
+/*
+ * Fill each valid entry's decoded text with the sink's decoder (after
+ * batch_fix_attrs).  0 or -1 (ENOMEM).
+ */
+int		 batch_decode_io(struct batch *);
+const char	*batch_decoded(const struct batch *, size_t i, size_t *len);
 /* Fill b_order with the valid entries sorted by (device_id, ts). 0 or -1. */
 int		 batch_sort_valid(struct batch *);
 const char	*dlq_stage_name(enum dlq_stage);

@@ -226,6 +226,8 @@ pipeline_decode(struct pipeline *p, struct batch *b)
 	}
 	crash_set_entry(NULL);
 	batch_fix_attrs(b);
+	if (batch_decode_io(b) == -1)
+		fatalx("out of memory decoding IO");
 	batch_sort_valid(b);
 	p->pl_stats->ws_devices = state_count(p->pl_state);
 	p->pl_stats->ws_evictions = state_evictions(p->pl_state);

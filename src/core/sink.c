@@ -6,6 +6,8 @@
 static struct sink_hook	sink_hooks[SINK_MAX_HOOKS];
 static size_t		sink_nhooks;
 static const char	*sink_stmt;
+static sink_decoder_fn	 sink_decoder;
+static void		*sink_decoder_arg;
 
 int
 sink_register(const struct sink_hook *h)
@@ -36,6 +38,8 @@ sink_clear(void)
 {
 	sink_nhooks = 0;
 	sink_stmt = NULL;
+	sink_decoder = NULL;
+	sink_decoder_arg = NULL;
 }
 
 void
@@ -48,4 +52,24 @@ const char *
 sink_sql(void)
 {
 	return sink_stmt;
+}
+
+void
+sink_set_decoder(sink_decoder_fn fn, void *arg)
+{
+	sink_decoder = fn;
+	sink_decoder_arg = arg;
+}
+
+int
+sink_has_decoder(void)
+{
+	return sink_decoder != NULL;
+}
+
+int
+sink_decode(const struct position *p, char *out, size_t cap)
+{
+	return sink_decoder != NULL ? sink_decoder(sink_decoder_arg, p, out, cap) :
+	    0;
 }

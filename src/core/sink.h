@@ -1,4 +1,4 @@
-/* Hooks run after a batch commits: how the domain layer plugs into the core. */
+/* Hooks for the domain layer: the decoded column before a write, SQL in the batch, hooks after commit. */
 #ifndef PROCESSOR_SINK_H
 #define PROCESSOR_SINK_H
 
@@ -36,5 +36,19 @@ void	sink_clear(void);
  */
 void	sink_set_sql(const char *);
 const char *sink_sql(void);
+
+/*
+ * The decoder of positions.decoded: called in the worker for each valid row
+ * of a batch as it is decoded, before the write, with p_attrs set.  Writes
+ * the column's JSON text into out (at most cap bytes) and returns its
+ * length; 0 writes NULL; -1 asks again with a larger out.  Must not block
+ * and must not keep the pointers.  NULL (the default) writes NULL.
+ * Cleared by sink_clear.
+ */
+typedef int	(*sink_decoder_fn)(void *arg, const struct position *,
+		    char *out, size_t cap);
+void	sink_set_decoder(sink_decoder_fn, void *arg);
+int	sink_has_decoder(void);
+int	sink_decode(const struct position *, char *out, size_t cap);
 
 #endif

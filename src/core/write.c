@@ -25,8 +25,8 @@
 #define PG_EPOCH_OFFSET_US	946684800000000LL	/* 2000-01-01 - 1970-01-01 */
 
 #define POSITION_COLUMNS "device_id, ts, latitude, longitude, altitude, " \
-	"angle, satellites, speed, priority, event_io_id, attributes"
-#define POSITION_NCOLS	11
+	"angle, satellites, speed, priority, event_io_id, attributes, decoded"
+#define POSITION_NCOLS	12
 
 /*
  * One string, one round trip: the server runs BEGIN, waits for the COPY
@@ -387,6 +387,22 @@ write_encode_row(struct buf *out, const struct position *p)
 	buf_append(out, p->p_attrs, p->p_attrs_len);
 }
 
+/* positions.decoded: the sink decoder's text as binary jsonb, or NULL. */
+static void
+write_encode_decoded(struct buf *out, const struct batch *b, size_t i)
+{
+	const char	*d;
+	size_t		 len;
+
+	if ((d = batch_decoded(b, i, &len)) == NULL) {
+		put32(out, -1);
+		return;
+	}
+	put32(out, (int32_t)len + 1);
+	buf_putc(out, 1);
+	buf_append(out, d, len);
+}
+
 int
 write_encode_copy(struct buf *out, const struct batch *b, const uint32_t *idx,
     size_t n)
@@ -400,8 +416,10 @@ write_encode_copy(struct buf *out, const struct batch *b, const uint32_t *idx,
 	buf_append(out, sig, sizeof(sig));
 	put32(out, 0);		/* flags */
 	put32(out, 0);		/* header extension length */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		write_encode_row(out, &b->b_entries[idx[i]].be_pos);
+		write_encode_decoded(out, b, idx[i]);
+	}
 	put16(out, -1);
 	/* buf_append only fails on ENOMEM; check once at the end */
 	return buf_reserve(out, 0);

@@ -54,24 +54,34 @@ iomap_type(const char *s)
 	return -1;
 }
 
-static int
-iomap_add_io(struct iomap *im, char **f, int nf, const char **why)
+/* One dictionary row; why says what is wrong with it. */
+int
+iomap_add(struct iomap *im, const char *family, long id, const char *key,
+    const char *type, double mult, const char *unit, const char **why)
 {
 	struct iomap_family	*fam;
 	struct iomap_entry	*e;
-	char			*end;
-	long			 id;
-	int			 fi;
+	const char		*p;
+	int			 fi, t;
 
-	if (nf < 7)
-		return *why = "io row needs 7 fields", -1;
-	if ((fi = iomap_family_index(im, f[1], 1)) == -1)
+	if ((fi = iomap_family_index(im, family, 1)) == -1)
 		return *why = "bad or too many families", -1;
 	fam = &im->im_fam[fi];
-	errno = 0;
-	id = strtol(f[2], &end, 10);
-	if (*end || errno || id < 0 || id > 65535)
+	if (id < 0 || id > 65535)
 		return *why = "bad IO id", -1;
+	if ((t = iomap_type(type)) == -1)
+		return *why = "bad type", -1;
+	if (!(mult > 0) || !isfinite(mult))
+		return *why = "bad multiplier", -1;
+	if (*key == '\0' || strlen(key) >= IOMAP_KEY_MAX ||
+	    strlen(unit) >= IOMAP_UNIT_MAX)
+		return *why = "key or unit empty or too long", -1;
+	for (p = key; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return *why = "control character in key", -1;
+	for (p = unit; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return *why = "control character in unit", -1;
 	if (fam->if_n == fam->if_cap) {
 		size_t	cap = fam->if_cap ? fam->if_cap * 2 : 64;
 
@@ -83,18 +93,34 @@ iomap_add_io(struct iomap *im, char **f, int nf, const char **why)
 	e = &fam->if_ent[fam->if_n];
 	memset(e, 0, sizeof(*e));
 	e->ie_id = (uint16_t)id;
-	if ((e->ie_type = iomap_type(f[4])) == -1)
-		return *why = "bad type", -1;
-	e->ie_mult = strtod(f[5], &end);
-	if (*end || !(e->ie_mult > 0))
-		return *why = "bad multiplier", -1;
-	if (strlen(f[3]) >= IOMAP_KEY_MAX || strlen(f[6]) >= IOMAP_UNIT_MAX)
-		return *why = "key or unit too long", -1;
-	snprintf(e->ie_key, sizeof(e->ie_key), "%s", f[3]);
-	snprintf(e->ie_unit, sizeof(e->ie_unit), "%s", strcmp(f[6], "-") ? f[6] :
-	    "");
+	e->ie_type = t;
+	e->ie_mult = mult;
+	snprintf(e->ie_key, sizeof(e->ie_key), "%s", key);
+	snprintf(e->ie_unit, sizeof(e->ie_unit), "%s", unit);
 	fam->if_n++;
+	if (im->im_first == 0)
+		im->im_first = fi + 1;
 	return 0;
+}
+
+static int
+iomap_add_io(struct iomap *im, char **f, int nf, const char **why)
+{
+	char	*end;
+	long	 id;
+	double	 mult;
+
+	if (nf < 7)
+		return *why = "io row needs 7 fields", -1;
+	errno = 0;
+	id = strtol(f[2], &end, 10);
+	if (*end || errno || end == f[2])
+		return *why = "bad IO id", -1;
+	mult = strtod(f[5], &end);
+	if (*end || end == f[5])
+		return *why = "bad multiplier", -1;
+	return iomap_add(im, f[1], id, f[3], f[4], mult,
+	    strcmp(f[6], "-") ? f[6] : "", why);
 }
 
 static int
@@ -142,8 +168,61 @@ iomap_entry_cmp(const void *a, const void *b)
 	return (int)x->ie_id - (int)y->ie_id;
 }
 
-/* Sorts each family and refuses an id listed twice in one family. */
+/* JSON string body of s (no control characters: iomap_add refused them). */
+static size_t
+iomap_quote(char *out, const char *s)
+{
+	size_t	n = 0;
+
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			out[n++] = '\\';
+		out[n++] = *s;
+	}
+	return n;
+}
+
+/* 10^k for a multiplier that is one (0.001, 1, 1000), else IOMAP_SCALE_NONE. */
 static int
+iomap_scale(double mult)
+{
+	double	p = 1e-9;
+	int	k;
+
+	for (k = -9; k <= 9; k++, p *= 10)
+		if (fabs(mult / p - 1) < 1e-12)
+			return k;
+	return IOMAP_SCALE_NONE;
+}
+
+static void
+iomap_prepare(struct iomap_entry *e)
+{
+	size_t	n = 0;
+
+	e->ie_pre[n++] = '"';
+	n += iomap_quote(e->ie_pre + n, e->ie_key);
+	memcpy(e->ie_pre + n, "\":", 2);
+	n += 2;
+	if (*e->ie_unit != '\0') {
+		memcpy(e->ie_pre + n, "{\"value\":", 9);
+		n += 9;
+		e->ie_postlen = 0;
+		memcpy(e->ie_post, ",\"unit\":\"", 9);
+		e->ie_postlen = 9 + iomap_quote(e->ie_post + 9, e->ie_unit);
+		memcpy(e->ie_post + e->ie_postlen, "\"}", 2);
+		e->ie_postlen += 2;
+	} else
+		e->ie_postlen = 0;
+	e->ie_prelen = n;
+	e->ie_scale = iomap_scale(e->ie_mult);
+}
+
+/*
+ * Sorts each family, refuses an id listed twice in one family, and builds
+ * what iomap_render needs: the id index and each entry's output text.
+ */
+int
 iomap_finish(struct iomap *im, char *err, size_t errlen)
 {
 	struct iomap_family	*fam;
@@ -160,6 +239,18 @@ iomap_finish(struct iomap *im, char *err, size_t errlen)
 				    fam->if_name, fam->if_ent[i].ie_id);
 				return -1;
 			}
+		free(fam->if_byid);
+		fam->if_byid = NULL;
+		fam->if_nbyid = fam->if_n ? fam->if_ent[fam->if_n - 1].ie_id + 1u : 0;
+		if (fam->if_nbyid > 0 &&
+		    (fam->if_byid = calloc(fam->if_nbyid, sizeof(uint32_t))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		for (i = 0; i < fam->if_n; i++) {
+			iomap_prepare(&fam->if_ent[i]);
+			fam->if_byid[fam->if_ent[i].ie_id] = (uint32_t)(i + 1);
+		}
 	}
 	return 0;
 }
@@ -205,8 +296,10 @@ iomap_free(struct iomap *im)
 {
 	int	k;
 
-	for (k = 0; k < im->im_nfam; k++)
+	for (k = 0; k < im->im_nfam; k++) {
 		free(im->im_fam[k].if_ent);
+		free(im->im_fam[k].if_byid);
+	}
 	memset(im, 0, sizeof(*im));
 }
 
@@ -329,4 +422,11 @@ iomap_decode(const struct iomap_family *fam, const struct io_value *in,
 	iomap_quality(out, k, sats, max_hdop, ir);
 	ir->ir_ndecoded = k;
 	return (int)k;
+}
+
+/* The default family when none is configured: the first one the rows name. */
+const struct iomap_family *
+iomap_first_family(const struct iomap *im)
+{
+	return im->im_first > 0 ? &im->im_fam[im->im_first - 1] : NULL;
 }

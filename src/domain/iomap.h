@@ -25,13 +25,23 @@ struct iomap_entry {
 	double		 ie_mult;
 	char		 ie_key[IOMAP_KEY_MAX];
 	char		 ie_unit[IOMAP_UNIT_MAX];	/* "" for none */
+	/* for iomap_render, set by iomap_finish */
+	int		 ie_scale;	/* ie_mult is 10^ie_scale, or IOMAP_SCALE_NONE */
+	size_t		 ie_prelen;
+	size_t		 ie_postlen;
+	char		 ie_pre[IOMAP_KEY_MAX * 2 + 16];	/* "key": or "key":{"value": */
+	char		 ie_post[IOMAP_UNIT_MAX * 2 + 16];	/* "" or ,"unit":"V"} */
 };
+
+#define IOMAP_SCALE_NONE	100
 
 struct iomap_family {
 	char		 if_name[IOMAP_NAME_MAX];
 	struct iomap_entry *if_ent;	/* sorted by id */
 	size_t		 if_n;
 	size_t		 if_cap;
+	uint32_t	*if_byid;	/* id -> index in if_ent + 1, 0 for none */
+	size_t		 if_nbyid;	/* the largest id + 1 */
 };
 
 struct iomap_model {
@@ -45,6 +55,7 @@ struct iomap {
 	int		 im_nfam;
 	struct iomap_model im_model[IOMAP_MAX_MODELS];
 	int		 im_nmodel;
+	int		 im_first;	/* 1 + family of the first io row; 0 none */
 };
 
 /* One element of an attributes bag as the codec hands it over. */
@@ -84,6 +95,13 @@ struct io_report {
 	double		 ir_hdop;	/* 0 when absent */
 };
 
+/*
+ * Building a dictionary by hand (rows of the io_mappings table): start from
+ * a zeroed struct iomap, iomap_add each row, then iomap_finish.
+ */
+int	iomap_add(struct iomap *, const char *family, long id, const char *key,
+	    const char *type, double mult, const char *unit, const char **why);
+int	iomap_finish(struct iomap *, char *, size_t);
 int	iomap_parse(struct iomap *, const char *, size_t, char *, size_t);
 int	iomap_load(struct iomap *, const char *, char *, size_t);
 void	iomap_free(struct iomap *);
@@ -92,5 +110,19 @@ const struct iomap_family *iomap_for_model(const struct iomap *, const char *);
 const struct iomap_entry *iomap_lookup(const struct iomap_family *, uint16_t);
 int	iomap_decode(const struct iomap_family *, const struct io_value *, size_t,
 	    int, double, struct io_decoded *, size_t, struct io_report *);
+
+/*
+ * The decoded column: reads an attributes bag as the codec writes it (a JSON
+ * object keyed by decimal IO ids) and writes into out, at most cap bytes,
+ * a JSON object keyed by the family's keys (processor-position(7)).  The ids
+ * fam does not map (all of them when fam is NULL) are written as "io<id>"
+ * with the value as given, and listed in unknown (at most maxunknown, each
+ * once).  Returns the length written, -1 when cap is too small, -2 when attrs
+ * is not a JSON object.
+ */
+int	iomap_render(const struct iomap_family *, const char *attrs, size_t len,
+	    char *out, size_t cap, uint16_t *unknown, size_t *nunknown,
+	    size_t maxunknown);
+const struct iomap_family *iomap_first_family(const struct iomap *);
 
 #endif

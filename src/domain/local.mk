@@ -6,7 +6,8 @@ libdomain_a_SOURCES += src/domain/geo.c src/domain/geo.h \
 	src/domain/zone.c src/domain/waypoint.c src/domain/zone.h \
 	src/domain/stage.c src/domain/stage.h \
 	src/domain/noise.c src/domain/noise.h \
-	src/domain/iomap.c src/domain/iomap_file.c src/domain/iomap.h
+	src/domain/iomap.c src/domain/iomap_file.c src/domain/iomap_render.c \
+	src/domain/iomap.h
 
 # The simulator (tools/racesim/) drives the precision tests.
 SIM_CPPFLAGS = $(TAP_CPPFLAGS) -I$(top_srcdir)/tools/racesim

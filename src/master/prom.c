@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
@@ -160,6 +161,52 @@ prom_write_errors(struct buf *b, const struct prom_input *in)
 			    "worker=\"%d\",kind=\"%s\"} %" PRIu64 "\n",
 			    in->pi_workers[w].pw_slot, prom_werr_names[k],
 			    in->pi_workers[w].pw_stats.ws_write_errors[k]);
+}
+
+static void
+prom_io_merge(struct io_unknown *all, int *n, uint64_t *other,
+    const struct worker_stats *ws)
+{
+	int	i, k;
+
+	for (i = 0; i < METRICS_IO_UNKNOWN; i++) {
+		if (ws->ws_io_unknown[i].iu_count == 0)
+			continue;
+		for (k = 0; k < *n && all[k].iu_id != ws->ws_io_unknown[i].iu_id; k++)
+			;
+		if (k == *n)
+			all[(*n)++] = ws->ws_io_unknown[i];
+		else
+			all[k].iu_count += ws->ws_io_unknown[i].iu_count;
+	}
+	*other += ws->ws_io_unknown_other;
+}
+
+/* Summed over the workers (and retired ones): which ids are unmapped matters, not where. */
+static void
+prom_io_unknown(struct buf *b, const struct prom_input *in)
+{
+	struct io_unknown	*all;
+	uint64_t		 other = 0;
+	int			 i, n = 0;
+
+	prom_head(b, "processor_io_unknown_total", "counter",
+	    "Records whose IO bag carried an IO id the device's dictionary does "
+	    "not map, by id; io=\"other\" once a worker has seen 16 ids.");
+	if ((all = calloc((size_t)in->pi_nworkers + 1,
+	    sizeof(*all) * METRICS_IO_UNKNOWN)) == NULL)
+		return;
+	if (in->pi_retired != NULL)
+		prom_io_merge(all, &n, &other, in->pi_retired);
+	for (i = 0; i < in->pi_nworkers; i++)
+		prom_io_merge(all, &n, &other, &in->pi_workers[i].pw_stats);
+	for (i = 0; i < n; i++)
+		buf_printf(b, "processor_io_unknown_total{io=\"%" PRIu32 "\"} %"
+		    PRIu64 "\n", all[i].iu_id, all[i].iu_count);
+	if (other > 0)
+		buf_printf(b, "processor_io_unknown_total{io=\"other\"} %" PRIu64
+		    "\n", other);
+	free(all);
 }
 
 static void
@@ -388,6 +435,7 @@ prom_render(struct buf *b, const struct prom_input *in)
 	buf_puts(b, "\"} 1\n");
 	prom_counters_render(b, in);
 	prom_write_errors(b, in);
+	prom_io_unknown(b, in);
 	for (k = 0; k < HIST_KIND_COUNT; k++)
 		prom_histogram(b, (enum hist_kind)k, &sum.ws_hist[k]);
 	prom_gauge_workers(b, "devices_tracked", "Devices with state in memory.",

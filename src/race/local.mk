@@ -11,5 +11,6 @@ libprocessor_a_SOURCES += \
 	src/race/race_cli.c src/race/race_cli.h \
 	src/race/race_replay.c src/race/race_evidence.c \
 	src/race/race_modes.h src/race/gpx.h src/race/gpx.c \
-	src/race/gpx_build.c src/race/gpx_import.c src/race/check.c
+	src/race/gpx_build.c src/race/gpx_import.c src/race/check.c \
+	src/race/race_io.c
 dist_man_MANS += man/processor-race.8

@@ -3,6 +3,8 @@
 #define PROCESSOR_RACE_H
 
 struct config;
+struct ev_loop;
+struct worker_stats;
 
 /*
  * An evaluator process (a slot of the master's table after the workers):
@@ -26,5 +28,16 @@ void	race_mark_batches(const struct config *);
  * the mode.  Returns the process's exit code (processor-race(8)).
  */
 int	race_cli_main(const struct config *, int argc, char **argv);
+
+/*
+ * In a worker: fill positions.decoded with each device's IO dictionary
+ * (processor-domain(7)).  Loads the file now; race_io_refresh reads
+ * io_mappings and the device map, here every refresh_ms while PostgreSQL
+ * is up, and should be called when the worker connects.  Unknown IO ids
+ * are counted in stats.
+ */
+void	race_decode_io(struct ev_loop *, const struct config *,
+	    struct worker_stats *);
+void	race_io_refresh(void);
 
 #endif

@@ -85,4 +85,30 @@ metrics_add(struct worker_stats *into, const struct worker_stats *from)
 	into->ws_race_errors += from->ws_race_errors;
 	for (i = 0; i < HIST_KIND_COUNT; i++)
 		histogram_add(&into->ws_hist[i], &from->ws_hist[i]);
+	for (i = 0; i < METRICS_IO_UNKNOWN; i++)
+		if (from->ws_io_unknown[i].iu_count > 0)
+			metrics_io_unknown(into, from->ws_io_unknown[i].iu_id,
+			    from->ws_io_unknown[i].iu_count);
+	into->ws_io_unknown_other += from->ws_io_unknown_other;
+}
+
+void
+metrics_io_unknown(struct worker_stats *ws, uint32_t id, uint64_t n)
+{
+	struct io_unknown	*u;
+	int			 i;
+
+	for (i = 0; i < METRICS_IO_UNKNOWN; i++) {
+		u = &ws->ws_io_unknown[i];
+		if (u->iu_count > 0 && u->iu_id == id) {
+			u->iu_count += n;
+			return;
+		}
+		if (u->iu_count == 0) {
+			u->iu_id = id;
+			u->iu_count = n;
+			return;
+		}
+	}
+	ws->ws_io_unknown_other += n;
 }

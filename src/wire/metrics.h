@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define METRICS_VERSION		3
+#define METRICS_VERSION		4
 #define HIST_BUCKETS		20	/* plus +Inf, kept in h_count */
 
 enum hist_kind {
@@ -20,6 +20,15 @@ enum write_error_kind {
 	WERR_DATA,		/* a row PostgreSQL rejected (class 22/23/54) */
 	WERR_FATAL,		/* schema drift, permissions */
 	WERR_KIND_COUNT
+};
+
+/* Records that carried an IO id their dictionary does not map, per id. */
+#define METRICS_IO_UNKNOWN	16
+
+struct io_unknown {
+	uint32_t	 iu_id;
+	uint32_t	 iu_pad;
+	uint64_t	 iu_count;	/* 0: a free slot */
 };
 
 struct histogram {
@@ -60,6 +69,8 @@ struct worker_stats {
 	uint64_t	 ws_race_results;	/* stage results written */
 	uint64_t	 ws_race_skipped;	/* config rows skipped (last load) */
 	uint64_t	 ws_race_errors;	/* evaluations rolled back */
+	struct io_unknown ws_io_unknown[METRICS_IO_UNKNOWN];	/* first ids seen */
+	uint64_t	 ws_io_unknown_other;	/* ids once the table is full */
 	struct histogram ws_hist[HIST_KIND_COUNT];
 	/* the worker process itself, sampled before each snapshot (wlink) */
 	uint64_t	 ws_rss_bytes;
@@ -91,5 +102,7 @@ extern const char *const hist_names[HIST_KIND_COUNT];
 
 void	metrics_observe(struct histogram *, enum hist_kind, double value);
 void	metrics_add(struct worker_stats *into, const struct worker_stats *from);
+/* Count n records carrying the unknown IO id. */
+void	metrics_io_unknown(struct worker_stats *, uint32_t id, uint64_t n);
 
 #endif

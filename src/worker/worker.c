@@ -46,6 +46,7 @@ worker_consuming(void *arg)
 	log_info("%s: connected to Redis and PostgreSQL, consuming",
 	    wk->wk_standalone && !wk->wk_was_ready ? "ready" : "up");
 	wk->wk_was_ready = 1;
+	race_io_refresh();	/* before the first batch: devices' families */
 	wlink_flush_stats();	/* the master's readiness should not wait 500 ms */
 }
 
@@ -242,6 +243,7 @@ worker_main(const struct config *cf, int slot, int ipc_fd)
 		}
 	}
 	race_mark_batches(cf);
+	race_decode_io(wk.wk_loop, cf, &wk.wk_stats);
 	pipeline_on_consuming(wk.wk_pipeline, worker_consuming, &wk);
 	log_info("worker %d starting as consumer %s", slot, wk.wk_consumer);
 	pipeline_start(wk.wk_pipeline);

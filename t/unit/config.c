@@ -31,7 +31,7 @@ static const char *const env_vars[] = {
 	"PROCESSOR_PROCESSOR_MAX_FUTURE_MS", "PROCESSOR_PROCESSOR_MAX_PAST_DAYS",
 	"PROCESSOR_HTTP_LISTEN", "PROCESSOR_CONTROL_SOCKET",
 	"PROCESSOR_DOMAIN_EVALUATORS", "PROCESSOR_DOMAIN_REFRESH_MS",
-	"PROCESSOR_DOMAIN_LATE_WINDOW_S",
+	"PROCESSOR_DOMAIN_LATE_WINDOW_S", "PROCESSOR_DOMAIN_DEFAULT_FAMILY",
 };
 #define NVARS	(sizeof(env_vars) / sizeof(env_vars[0]))
 
@@ -630,7 +630,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan(272 + 7 + 2 * 5);
+	plan(273 + 7 + 2 * 5);
 	clean_env();
 	test_defaults();
 	test_full();

@@ -12,6 +12,7 @@
 #include "util/backoff.h"
 #include "core/batch.h"
 #include "core/consume.h"
+#include "core/sink.h"
 #include "util/redisurl.h"
 #include "core/write.h"
 #include "master/migrate_files.h"
@@ -118,6 +119,16 @@ get32(const unsigned char *p)
 	return ntohl(v);
 }
 
+static int
+test_decoder(void *arg, const struct position *p, char *out, size_t cap)
+{
+	(void)arg;
+	if (cap < 300 || p->p_attrs_len != 7 || memcmp(p->p_attrs, "{\"1\":2}", 7))
+		return cap < 300 ? -1 : 0;
+	memcpy(out, "{\"a\":1.5}", 9);
+	return 9;
+}
+
 static void
 test_copy_encoding(void)
 {
@@ -137,7 +148,7 @@ test_copy_encoding(void)
 	ok(write_encode_copy(&out, b, idx, 1) == 0, "encode one row");
 	p = (const unsigned char *)out.b_data;
 	ok(memcmp(p, "PGCOPY\n\377\r\n\0", 11) == 0, "binary COPY signature");
-	is_int(p[19] << 8 | p[20], 11, "eleven fields per row");
+	is_int(p[19] << 8 | p[20], 12, "twelve fields per row");
 	is_int(get32(p + 21), 3, "device_id length");
 	is_mem(p + 25, 3, "dev", 3, "device_id bytes");
 	is_int(get32(p + 28), 8, "timestamptz is 8 bytes");
@@ -146,9 +157,21 @@ test_copy_encoding(void)
 	    "trailer -1");
 	/* fixed part: sig 11 + flags 4 + ext 4 + count 2 + dev 4+3 + ts 4+8 +
 	 * lat 4+8 + lon 4+8 + alt 4 + angle 4+2 + sats 4 + speed 4 + prio 4 +
-	 * event 4 + jsonb 4+1+7 + trailer 2 */
+	 * event 4 + jsonb 4+1+7 + decoded 4 + trailer 2 */
 	is_int((long long)out.b_len, 11 + 4 + 4 + 2 + 7 + 12 + 12 + 12 + 4 + 6 +
-	    4 + 4 + 4 + 4 + 12 + 2, "row length with NULLs and jsonb version byte");
+	    4 + 4 + 4 + 4 + 12 + 4 + 2, "row length with NULLs and jsonb version byte");
+	is_int(get32(p + out.b_len - 6), 0xffffffff, "no decoder: decoded is NULL");
+
+	/* a decoder that asks for more room once, then writes its text */
+	sink_set_decoder(test_decoder, NULL);
+	ok(batch_decode_io(b) == 0, "decoded with the sink decoder");
+	sink_clear();
+	buf_reset(&out);
+	ok(write_encode_copy(&out, b, idx, 1) == 0, "encode with decoded");
+	p = (const unsigned char *)out.b_data;
+	is_int(get32(p + out.b_len - 2 - 14), 10, "decoded jsonb: 1 + 9 bytes");
+	is_mem(p + out.b_len - 2 - 10, 10, "\001{\"a\":1.5}", 10,
+	    "decoded: version byte, then the decoder's text of p_attrs");
 	buf_free(&out);
 	batch_free(b);
 }

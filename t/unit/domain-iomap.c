@@ -125,6 +125,102 @@ test_decode(const struct iomap *im)
 	    "no family: everything raw, no satellite count is not no-fix");
 }
 
+static int
+render(const struct iomap_family *f, const char *in, char *out, size_t cap,
+    uint16_t *unk, size_t *nunk)
+{
+	int	n;
+
+	n = iomap_render(f, in, strlen(in), out, cap, unk, nunk, 4);
+	if (n >= 0)
+		out[n] = '\0';
+	else if (cap > 0)
+		out[0] = '\0';
+	return n;
+}
+
+static void
+test_render(const struct iomap *im)
+{
+	const struct iomap_family *fmb = iomap_family(im, "fmb");
+	const struct iomap_family *fmc = iomap_family(im, "fmc");
+	const struct iomap_family *fm64 = iomap_family(im, "fm64");
+	char		 out[1024];
+	uint16_t	 unk[4];
+	size_t		 nunk;
+	int		 n;
+	const char	*bag = "{\"239\":1,\"240\":0,\"66\":12743,\"182\":9,"
+	    "\"16\":123456,\"113\":87,\"68\":250,\"72\":-105,\"78\":"
+	    "18446744073709551615,\"385\":\"\\\\x01020304\",\"9999\":5,"
+	    "\"13\":7}";
+
+	ok(iomap_first_family(im) == fmb, "first family of the file: fmb");
+	render(fmb, bag, out, sizeof(out), unk, &nunk);
+	is_string(out, "{\"ignition\":true,\"movement\":false,"
+	    "\"external_voltage\":{\"value\":12.743,\"unit\":\"V\"},"
+	    "\"hdop\":0.9,\"total_odometer\":{\"value\":123456,\"unit\":\"m\"},"
+	    "\"battery_level\":{\"value\":87,\"unit\":\"%\"},"
+	    "\"battery_current\":{\"value\":0.25,\"unit\":\"A\"},"
+	    "\"dallas_temp1\":{\"value\":-10.5,\"unit\":\"degC\"},"
+	    "\"ibutton\":18446744073709551615,\"io385\":\"\\\\x01020304\","
+	    "\"io9999\":5,\"fuel_rate_gps\":{\"value\":0.07,\"unit\":\"l/100km\"}}",
+	    "fmb: keys, units, multipliers, unknown ids raw");
+	ok(nunk == 2 && unk[0] == 385 && unk[1] == 9999, "fmb: unknown 385 and 9999");
+	render(fmc, bag, out, sizeof(out), unk, &nunk);
+	ok(strstr(out, "\"battery_current\":{\"value\":0.25,\"unit\":\"A\"}") != NULL,
+	    "fmc: battery current in A");
+	render(fm64, bag, out, sizeof(out), unk, &nunk);
+	ok(strstr(out, "\"battery_current\":{\"value\":250,\"unit\":\"mA\"}") != NULL &&
+	    strstr(out, "\"service_distance\":{\"value\":87,\"unit\":\"km\"}") != NULL &&
+	    strstr(out, "\"module_id\":7") != NULL,
+	    "fm64: 68 in mA, 113 service distance, 13 module id");
+	render(NULL, "{ \"1\" : 1 , \"x\":[1,{\"a\":\"}\"}], \"2\":{\"b\":2} }",
+	    out, sizeof(out), unk, &nunk);
+	is_string(out, "{\"io1\":1,\"x\":[1,{\"a\":\"}\"}],\"io2\":{\"b\":2}}",
+	    "no family: white space, arrays, objects and other keys kept");
+	render(fmb, "{}", out, sizeof(out), unk, &nunk);
+	ok(strcmp(out, "{}") == 0 && nunk == 0, "empty bag");
+	render(fmb, "{\"66\":1,\"9\":100000,\"181\":0,\"67\":12.5,\"239\":0.5,"
+	    "\"240\":true,\"16\":null,\"182\":-3}", out, sizeof(out), unk, &nunk);
+	is_string(out, "{\"external_voltage\":{\"value\":0.001,\"unit\":\"V\"},"
+	    "\"ain1\":{\"value\":100,\"unit\":\"V\"},\"pdop\":0,"
+	    "\"battery_voltage\":{\"value\":0.0125,\"unit\":\"V\"},"
+	    "\"ignition\":true,\"movement\":true,"
+	    "\"total_odometer\":{\"value\":null,\"unit\":\"m\"},\"hdop\":-0.3}",
+	    "edge values: small, round, zero, fractional, literals");
+	n = render(fmb, bag, out, 40, unk, &nunk);
+	is_int(n, -1, "too small a buffer: -1");
+	n = render(fmb, "[1]", out, sizeof(out), unk, &nunk);
+	is_int(n, -2, "not an object: -2");
+	n = render(fmb, "{\"1\":", out, sizeof(out), unk, &nunk);
+	is_int(n, -2, "truncated: -2");
+}
+
+static void
+test_table(void)
+{
+	struct iomap			 im;
+	const char			*why = NULL;
+	char				 err[128], out[256];
+	uint16_t			 unk[4];
+	size_t				 nunk;
+
+	memset(&im, 0, sizeof(im));
+	ok(iomap_add(&im, "fmb", 66, "ext \"volt\"", "uint", 0.01, "V", &why) == 0 &&
+	    iomap_add(&im, "fmb", 239, "ign", "bool", 1, "", &why) == 0,
+	    "rows added by hand");
+	ok(iomap_add(&im, "fmb", 1, "a", "float", 1, "", &why) == -1, "bad type: %s",
+	    why);
+	ok(iomap_add(&im, "fmb", 1, "a\n", "bool", 1, "", &why) == -1,
+	    "control character: %s", why);
+	ok(iomap_finish(&im, err, sizeof(err)) == 0, "finished");
+	render(iomap_family(&im, "fmb"), "{\"66\":1234,\"239\":1}", out, sizeof(out),
+	    unk, &nunk);
+	is_string(out, "{\"ext \\\"volt\\\"\":{\"value\":12.34,\"unit\":\"V\"},"
+	    "\"ign\":true}", "table rows: key quoted, multiplier 0.01");
+	iomap_free(&im);
+}
+
 static void
 test_errors(void)
 {
@@ -157,6 +253,8 @@ main(void)
 		srcdir = ".";
 	test_file(&im);
 	test_decode(&im);
+	test_render(&im);
+	test_table();
 	test_errors();
 	iomap_free(&im);
 	return tap_done();

@@ -54,7 +54,7 @@ main(void)
 	int			 i, mono;
 	char			 series[128];
 
-	plan(29);
+	plan(33);
 	memset(pw, 0, sizeof(pw));
 	fill(&pw[0].pw_stats, 100);
 	fill(&pw[1].pw_stats, 1000);
@@ -99,6 +99,13 @@ main(void)
 	pw[0].pw_stats.ws_flags = WS_REDIS_UP | WS_PG_UP;
 	pw[1].pw_stats.ws_flags = WS_REDIS_UP;
 
+	metrics_io_unknown(&pw[0].pw_stats, 9999, 3);
+	metrics_io_unknown(&pw[1].pw_stats, 9999, 2);
+	metrics_io_unknown(&pw[1].pw_stats, 385, 1);
+	metrics_io_unknown(&retired, 385, 4);
+	for (i = 0; i < METRICS_IO_UNKNOWN + 2; i++)
+		metrics_io_unknown(&retired, 20000 + i, 1);
+
 	buf_init(&b);
 	is_int(prom_render(&b, &in), 0, "render succeeds");
 	t = buf_cstr(&b);
@@ -115,6 +122,14 @@ main(void)
 	    "kind=\"data\"}"), 1000, "per-worker write errors by kind");
 	is_int(sample(t, "processor_devices_tracked{worker=\"0\"}"), 5,
 	    "gauges per worker slot");
+	is_int(sample(t, "processor_io_unknown_total{io=\"9999\"}"), 5,
+	    "unknown IO ids summed over the workers");
+	is_int(sample(t, "processor_io_unknown_total{io=\"385\"}"), 5,
+	    "and over retired workers");
+	is_int(sample(t, "processor_io_unknown_total{io=\"20000\"}"), 1,
+	    "each id its own series");
+	is_int(sample(t, "processor_io_unknown_total{io=\"other\"}"), 3,
+	    "ids past the table: other");
 	prom_sum(&in, &sum);
 	is_int((long long)sum.ws_consumed, 110 + 1010 + 60,
 	    "prom_sum: workers + retired, for the status line");

@@ -146,6 +146,7 @@ sub start
 	} keys %ENV;
 	# Migrations come from the source tree (no build path is compiled in).
 	$env{PROCESSOR_SQL_DIR} = Harness::srcdir() . '/sql' unless exists $ENV{PROCESSOR_SQL_DIR};
+	$env{PROCESSOR_IO_DIR} = Harness::srcdir() . '/data/io' unless exists $ENV{PROCESSOR_IO_DIR};
 	%env = (%env, %{$o{env} // {}});
 	if ($o{notify}) {
 		my $path = "$self->{dir}/notify.sock";
