@@ -482,7 +482,7 @@ void
 control_device_complete(struct control_op *op)
 {
 	const struct control_msg_device_reply *b = &op->o_best;
-	json_t	*o = op->o_reply, *fix, *row, *domain;
+	json_t	*o = op->o_reply, *fix, *row = NULL, *domain;
 	PGconn	*conn;
 	char	 err[512];
 
