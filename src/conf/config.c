@@ -1112,6 +1112,7 @@ config_free(struct config *cf)
 	free(cf->cf_chunk_interval);
 	free(cf->cf_http_listen);
 	free(cf->cf_control_socket);
+	free(cf->cf_default_family);
 	memset(cf, 0, sizeof(*cf));
 }
 

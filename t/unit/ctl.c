@@ -49,7 +49,8 @@ test_actions(void)
 		{ "reload", CTL_RELOAD },
 		{ "drain", CTL_DRAIN },
 		{ "resume", CTL_RESUME },
-		{ "st", CTL_STATUS },		/* unique prefixes */
+		{ "stat", CTL_STATUS },		/* unique prefixes */
+		{ "stag 3", CTL_STAGE },
 		{ "w", CTL_WORKERS },
 		{ "dlq l", CTL_DLQ_LIST },
 		{ "dlq rep --all", CTL_DLQ_REPLAY },
@@ -83,6 +84,10 @@ test_errors(void)
 		    "status, workers, pending, claim, dlq, device, reload, drain, "
 		    "resume" },
 		{ "re", "unknown or ambiguous word 're'" },	/* reload, resume */
+		{ "st", "unknown or ambiguous word 'st'" },	/* status, stage */
+		{ "stage", "incomplete command; expected one of: STAGE_ID" },
+		{ "stage 0", "not a stage id: '0'" },
+		{ "stage 12x", "not a stage id: '12x'" },
 		{ "dlq", "incomplete command; expected one of: list, show, "
 		    "replay, purge" },
 		{ "dlq show", "incomplete command; expected one of: ID" },
