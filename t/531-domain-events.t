@@ -92,8 +92,10 @@ is($rev, scalar @rows, 'and its latest revision its timing_revised event');
 my $fin = $pg->psql(q{select count(*) from stage_results where status = 'finished'});
 is(scalar(grep { $_->{type} eq 'stage_finished' } @$evs), $fin,
     "one stage_finished per finished result ($fin)");
-my ($t) = grep { $_->{type} eq 'timing_recorded' } @$evs;
-diag('e.g. ' . join(' ', map { "$_=$t->{$_}" } sort keys %$t)) if $t;
+for my $type (sort keys %{{ map { $_->{type} => 1 } @$evs }}) {
+	my ($t) = grep { $_->{type} eq $type } @$evs;
+	diag('e.g. ' . join(' ', map { "$_=$t->{$_}" } sort keys %$t));
+}
 is($p->stop, 0, 'clean stop');
 
 # Replays, with a live evaluator running to deliver what they queue.
