@@ -1,5 +1,7 @@
 -- processor migration 0003: safety alerts and the domain-event outbox (processor
 -- owns them).  See processor-domain(7), "Safety alerts" and "Domain events".
+-- The functions read the contract tables, which may not exist yet: plpgsql
+-- only (its bodies are checked when first run, not here).
 
 -- Safety alerts of an entry on a stage: one row per kind, raised and cleared
 -- under the device's advisory lock, so restarts and several evaluators agree
@@ -60,8 +62,9 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT floor(extract(epoch FROM t) * 1000)::bigint 
 -- What an evaluation of (entry, stage) is about to overwrite: the result's
 -- status, its missed waypoints, the penalties of closed zone visits.
 CREATE FUNCTION processor_race_events_old(p_entry bigint, p_stage bigint)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
-SELECT jsonb_build_object(
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN jsonb_build_object(
 	'status', (SELECT status FROM stage_results
 	    WHERE entry_id = p_entry AND stage_id = p_stage),
 	'missed', coalesce((SELECT jsonb_agg(w->'gate_id') FROM stage_results r,
@@ -69,7 +72,8 @@ SELECT jsonb_build_object(
 	    r.stage_id = p_stage AND w->>'verdict' = 'missed'), '[]'::jsonb),
 	'pen', coalesce((SELECT jsonb_object_agg(gate_id || ':' || visit,
 	    penalty_s) FROM race_penalties WHERE entry_id = p_entry AND
-	    stage_id = p_stage AND exited_at IS NOT NULL), '{}'::jsonb))
+	    stage_id = p_stage AND exited_at IS NOT NULL), '{}'::jsonb));
+END
 $$;
 
 -- The facts an evaluation of (entry, stage) wrote in this transaction (rows

@@ -89,6 +89,7 @@ for (@rows) {
 }
 is($rec, scalar @rows, 'every committed timing record has its timing_recorded event');
 is($rev, scalar @rows, 'and its latest revision its timing_revised event');
+diag('results: ' . $pg->psql(q{select string_agg(status || ' ' || n, ', ') from (select status, count(*) n from stage_results group by 1) x}));
 my $fin = $pg->psql(q{select count(*) from stage_results where status = 'finished'});
 is(scalar(grep { $_->{type} eq 'stage_finished' } @$evs), $fin,
     "one stage_finished per finished result ($fin)");
