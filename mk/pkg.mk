@@ -24,7 +24,8 @@ examples_DATA = t/data/gpx/north.gpx
 sqldir = $(pkgdatadir)/sql
 dist_sql_DATA = \
 	sql/0001_positions.sql \
-	sql/0002_race.sql
+	sql/0002_race.sql \
+	sql/0003_events.sql
 # Not dist_: src/domain/local.mk already puts them in EXTRA_DIST.  The
 # migration runner only reads NNNN_name.sql files directly in sql/, so this
 # subdirectory is never applied.

@@ -19,6 +19,7 @@ EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	t/363-dlq-whole-payload.t t/364-crash-budget.t \
 	t/lib/RaceTest.pm t/500-race-live.t t/501-race-config.t \
 	t/502-race-ctl.t t/503-decoded-io.t t/510-replay.t t/511-evidence.t \
+	t/530-alerts.t t/531-domain-events.t \
 	t/520-gpx-import.t t/521-check.t t/data/gpx/north.gpx t/data/gpx/east.gpx \
 	t/data/gpx/bad-not-xml.gpx t/data/gpx/bad-unclosed.gpx \
 	t/data/gpx/bad-no-latlon.gpx t/data/gpx/bad-zone-open.gpx \

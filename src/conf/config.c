@@ -160,6 +160,16 @@ static const struct config_key config_keys[] = {
 	    0, 30 * 86400, "86400", 0 },
 	{ "domain", "default_family", config_set_name, OFF(cf_default_family),
 	    0, 0, "", CK_EMPTY_OK },
+	{ "domain", "stopped_kmh", config_set_int, OFF(cf_stopped_kmh),
+	    0, 100, "5", 0 },
+	{ "domain", "stopped_s", config_set_int, OFF(cf_stopped_s),
+	    1, 86400, "60", 0 },
+	{ "domain", "silent_s", config_set_int, OFF(cf_silent_s),
+	    1, 86400, "60", 0 },
+	{ "domain", "events_stream", config_set_name, OFF(cf_events_stream),
+	    0, 0, "events:domain", CK_EMPTY_OK },
+	{ "domain", "events_maxlen", config_set_int, OFF(cf_events_maxlen),
+	    100, 100000000, "100000", 0 },
 };
 
 #define CONFIG_NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -1113,6 +1123,7 @@ config_free(struct config *cf)
 	free(cf->cf_http_listen);
 	free(cf->cf_control_socket);
 	free(cf->cf_default_family);
+	free(cf->cf_events_stream);
 	memset(cf, 0, sizeof(*cf));
 }
 

@@ -60,6 +60,11 @@ struct config {
 	int	 cf_refresh_ms;		/* re-read the event configuration */
 	int	 cf_late_window_s;	/* a closed stage is still timed this long */
 	char	*cf_default_family;	/* IO family of unknown devices; "": the file's first */
+	int	 cf_stopped_kmh;	/* slower than this is stopped (alerts) */
+	int	 cf_stopped_s;		/* stopped this long on a stage: alert */
+	int	 cf_silent_s;		/* no fix this long from a running car: alert */
+	char	*cf_events_stream;	/* domain events (XADD); empty: none */
+	int	 cf_events_maxlen;	/* MAXLEN ~ of the events stream */
 
 	/* not keys: set by the master for its children */
 	int	 cf_domain_active;	/* evaluators run: workers mark their work */

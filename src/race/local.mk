@@ -13,4 +13,8 @@ libprocessor_a_SOURCES += \
 	src/race/race_modes.h src/race/gpx.h src/race/gpx.c \
 	src/race/gpx_build.c src/race/gpx_import.c src/race/check.c \
 	src/race/race_io.c
+# safety alerts and domain events (processor-domain(7))
+libprocessor_a_SOURCES += \
+	src/race/race_alert.c src/race/race_alert.h \
+	src/race/race_events.c src/race/race_events.h
 dist_man_MANS += man/processor-race.8

@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "race/race_alert.h"
 #include "race/race_eval.h"
 #include "race/race_event.h"
+#include "race/race_events.h"
 
 /* Advisory lock namespaces (first key of the two-key form). */
 #define RACE_LOCK_DEVICE	0x52414345	/* "RACE" */
@@ -614,15 +616,27 @@ race_eval_stage(struct race_ctx *c, const struct race_entry *re,
 {
 	int	rc;
 
+	char	*old = NULL;
+
 	if ((rc = race_compute(c, rs)) <= 0)
 		return rc;
 	c->rc_out->ro_stages++;
-	if (race_store_records(c, re, rs) == -1 ||
+	/* domain events: what the rows said, what this transaction wrote */
+	if (c->rc_mode != RACE_DO_DIFF && race_events_old(c->rc_conn,
+	    re->re_id, rs->rs_id, &old, c->rc_err, c->rc_errlen) == -1)
+		return -1;
+	rc = race_store_records(c, re, rs) == -1 ||
 	    race_store_penalties(c, re, rs) == -1 ||
 	    (c->rc_mode == RACE_DO_LIVE && race_store_cursor(c, rs) == -1) ||
-	    race_store_result(c, re, rs) == -1)
-		return -1;
-	return 0;
+	    race_store_result(c, re, rs) == -1 ||
+	    (c->rc_mode != RACE_DO_DIFF && race_events_queue(c->rc_conn,
+	    re->re_id, rs->rs_id, c->rc_device, old, c->rc_err,
+	    c->rc_errlen) == -1) ||
+	    (c->rc_mode == RACE_DO_LIVE && race_alert_stage(c->rc_conn,
+	    re->re_id, rs, c->rc_device, c->rc_ru, c->rc_err,
+	    c->rc_errlen) == -1);
+	free(old);
+	return rc ? -1 : 0;
 }
 
 /* Lock the device for this transaction; 1 locked, 0 busy, -1 error. */

@@ -18,8 +18,10 @@
 #include "wire/metrics.h"
 #include "worker/wlink.h"
 #include "race/race.h"
+#include "race/race_alert.h"
 #include "race/race_eval.h"
 #include "race/race_event.h"
+#include "race/race_events.h"
 
 #define RACE_TICK_S		1.0	/* reconnect, refresh, and a poll besides NOTIFY */
 #define RACE_ROUND		64	/* marked devices read per round (race_work_sql) */
@@ -37,6 +39,7 @@ struct race_proc {
 	struct worker_stats	 rp_stats;
 	PGconn			*rp_conn;
 	struct race_event	 rp_ev;
+	struct race_events	*rp_events;	/* NULL: no events stream */
 	double			 rp_loaded;	/* ev_now of the last load; 0: never */
 	ev_timer		 rp_tick;
 	ev_io			 rp_io;
@@ -217,12 +220,37 @@ race_round(struct race_proc *rp)
 	return n == RACE_ROUND || i < n;
 }
 
+/* After COMMIT: the events the evaluations (or others) queued. */
+static void
+race_deliver(struct race_proc *rp)
+{
+	if (rp->rp_conn != NULL && rp->rp_events != NULL)
+		(void)race_events_flush(rp->rp_events, rp->rp_conn);
+}
+
+/* Silent cars send nothing to mark: look for them now and then. */
+static void
+race_scan(struct race_proc *rp)
+{
+	char	err[512];
+
+	if (rp->rp_conn == NULL || rp->rp_loaded == 0)
+		return;
+	if (race_alert_scan(rp->rp_conn, &rp->rp_ev, race_now_us(), err,
+	    sizeof(err)) == -1)
+		log_warnx("evaluator: %s", err);
+}
+
 static void
 race_work(struct race_proc *rp)
 {
+	int	more;
+
 	if (rp->rp_conn == NULL)
 		return;
-	if (race_round(rp))
+	more = race_round(rp);
+	race_deliver(rp);
+	if (more)
 		ev_idle_start(rp->rp_loop, &rp->rp_more);
 	else
 		ev_idle_stop(rp->rp_loop, &rp->rp_more);
@@ -270,6 +298,7 @@ race_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			race_disconnect(rp, PQerrorMessage(rp->rp_conn));
 		return;
 	}
+	race_scan(rp);
 	race_work(rp);
 }
 
@@ -351,6 +380,8 @@ race_main(const struct config *cf, int slot, int ipc_fd)
 	snprintf(name, sizeof(name), "evaluator %d", slot);
 	log_procinit(name);	/* the supervisor named us "worker N" */
 	race_log_context(slot);
+	race_alert_setup(cf->cf_stopped_kmh, cf->cf_stopped_s, cf->cf_silent_s);
+	rp.rp_events = race_events_open(cf);
 	snprintf(name, sizeof(name), "evaluator-%d", slot);
 	if ((rp.rp_loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
 		log_error("ev_loop_new failed");
@@ -369,6 +400,7 @@ race_main(const struct config *cf, int slot, int ipc_fd)
 	if (rp.rp_conn != NULL)
 		PQfinish(rp.rp_conn);
 	race_event_free(&rp.rp_ev);
+	race_events_close(rp.rp_events);
 	ev_loop_destroy(rp.rp_loop);
 	return WORKER_EXIT_CLEAN;
 }

@@ -32,6 +32,9 @@ static const char *const env_vars[] = {
 	"PROCESSOR_HTTP_LISTEN", "PROCESSOR_CONTROL_SOCKET",
 	"PROCESSOR_DOMAIN_EVALUATORS", "PROCESSOR_DOMAIN_REFRESH_MS",
 	"PROCESSOR_DOMAIN_LATE_WINDOW_S", "PROCESSOR_DOMAIN_DEFAULT_FAMILY",
+	"PROCESSOR_DOMAIN_STOPPED_KMH",
+	"PROCESSOR_DOMAIN_STOPPED_S", "PROCESSOR_DOMAIN_SILENT_S",
+	"PROCESSOR_DOMAIN_EVENTS_STREAM", "PROCESSOR_DOMAIN_EVENTS_MAXLEN",
 };
 #define NVARS	(sizeof(env_vars) / sizeof(env_vars[0]))
 
@@ -630,7 +633,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan(273 + 7 + 2 * 5);
+	plan(273 + 5 + 7 + 2 * 5);
 	clean_env();
 	test_defaults();
 	test_full();
