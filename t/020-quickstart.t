@@ -40,6 +40,8 @@ chmod 0755, "$tree/scripts/quickstart";
 symlink($build, "$tree/build") or die "symlink build: $!";
 # The migrations come from the tree's sql/ (PROCESSOR_SQL_DIR): no path is compiled in.
 symlink("$src/sql", "$tree/sql") or die "symlink sql: $!";
+# ... and the sample event's loader and the IO dictionary, from the source tree.
+symlink("$src/$_", "$tree/$_") or die "symlink $_: $!" for qw(tools data);
 my $run = "$tree/run";
 
 # A pid is alive if it exists and is not a zombie.
