@@ -313,4 +313,49 @@ sub pending_entries
 	    deliveries => $_->[3] } } @$l;
 }
 
+
+=over
+
+=item expect_settled(R, PG, [GEN...], timeout => 60, extra_rows => [PAYLOAD...], extra_dlq => { ID => [PAYLOAD, REASON] }, name => STR)
+
+The end state of a fault scenario: waits until nothing is pending, positions holds as many rows as
+expected and the DLQ as many entries, then tests that every valid record is stored exactly once
+(expect_rows), every poison record is in the DLQ once with its payload and reason (expect_dlq)
+and nothing is pending (no consumer holds an entry).
+
+=back
+
+=cut
+
+sub expect_settled
+{
+	my ($r, $pg, $gens, %o) = @_;
+	my $stream = $o{stream} // 'telemetry:t';
+	my $name = $o{name} // 'settled';
+	my $rows = 0;
+	my %dlq = %{$o{extra_dlq} // {}};
+	my %seen;
+	for my $g (@$gens) {
+		my ($v) = gen_split($g);
+		$seen{$_}++ for @$v;
+	}
+	$rows = keys(%seen) + @{$o{extra_rows} // []};
+	%dlq = (%dlq, %{poison_ids($r, $gens, stream => $stream)});
+	my $ndlq = keys %dlq;
+	my ($nrows, $npend, $nd) = (0, 0, 0);
+	my $ok = wait_until(sub {
+		$npend = $r->pending($stream, 'processor');
+		$nrows = $pg->psql('select count(*) from positions');
+		$nd = eval { $r->xlen("$stream:dlq") } // 0;
+		$npend == 0 && $nrows >= $rows && $nd >= $ndlq;
+	}, timeout => $o{timeout} // 60, desc => "$name: $rows rows, $ndlq dead letters, nothing pending");
+	Test::More::ok($ok, "$name: quiet (rows $nrows/$rows, dead letters $nd/$ndlq, pending $npend)");
+	expect_rows($pg, $gens, extra => $o{extra_rows}, name => "$name: every valid record stored "
+	    . "exactly once, compared by content ($rows rows)");
+	expect_dlq($r, \%dlq, stream => $stream, name => "$name: DLQ");
+	my $per = pending_by_consumer($r, $stream, 'processor');
+	Test::More::is_deeply($per, {}, "$name: no consumer holds a pending entry");
+	return $ok;
+}
+
 1;
