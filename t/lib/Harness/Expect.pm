@@ -316,12 +316,13 @@ sub pending_entries
 
 =over
 
-=item expect_settled(R, PG, [GEN...], timeout => 60, extra_rows => [PAYLOAD...], extra_dlq => { ID => [PAYLOAD, REASON] }, name => STR)
+=item expect_settled(R, PG, [GEN...], timeout => 60, extra_rows => [PAYLOAD...], extra_dlq => { ID => [PAYLOAD, REASON] }, name => STR, todo_dlq => WHY)
 
 The end state of a fault scenario: waits until nothing is pending, positions holds as many rows as
 expected and the DLQ as many entries, then tests that every valid record is stored exactly once
 (expect_rows), every poison record is in the DLQ once with its payload and reason (expect_dlq)
-and nothing is pending (no consumer holds an entry).
+and nothing is pending (no consumer holds an entry).  todo_dlq marks the DLQ tests TODO
+(a known defect, WHY).
 
 =back
 
@@ -352,7 +353,10 @@ sub expect_settled
 	Test::More::ok($ok, "$name: quiet (rows $nrows/$rows, dead letters $nd/$ndlq, pending $npend)");
 	expect_rows($pg, $gens, extra => $o{extra_rows}, name => "$name: every valid record stored "
 	    . "exactly once, compared by content ($rows rows)");
+	my $tb = Test::More->builder;
+	$tb->todo_start($o{todo_dlq}) if $o{todo_dlq};
 	expect_dlq($r, \%dlq, stream => $stream, name => "$name: DLQ");
+	$tb->todo_end if $o{todo_dlq};
 	my $per = pending_by_consumer($r, $stream, 'processor');
 	Test::More::is_deeply($per, {}, "$name: no consumer holds a pending entry");
 	return $ok;
