@@ -632,7 +632,12 @@ sub gen
 	die "gen failed (rc $rc): $err\n" if $rc != 0;
 	my ($line) = grep { /^\{/ } split /\n/, $out;
 	die "gen printed no summary: $out\n" unless $line;
-	return JSON::PP::decode_json($line);
+	my $sum = JSON::PP::decode_json($line);
+	# What Harness::gen_records needs to write the same records out again (gen -o).
+	$sum->{_gen_args} = [map { defined $o{$_} && $_ ne 'rate' && $_ ne 'stream'
+	    ? ($flag{$_}, $o{$_}) : () } sort keys %flag];
+	$sum->{_stream} = $o{stream} // 'telemetry:t';
+	return $sum;
 }
 
 =item register(OBJ)
@@ -711,5 +716,6 @@ END {
 require Harness::Redis;
 require Harness::Pg;
 require Harness::Processor;
+require Harness::Expect;
 
 1;

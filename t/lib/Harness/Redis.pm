@@ -39,6 +39,10 @@ XADD STREAM * payload PAYLOAD for each payload, pipelined; returns the ids.
 
 XLEN; the pending count of the group (0 when the group or stream does not exist).
 
+=item $r->kill_stop, $r->kill_cont
+
+SIGSTOP / SIGCONT redis-server (a frozen server: commands hang, clocks run on).
+
 =item $r->stop, $r->kill9, $r->start, $r->restart
 
 SHUTDOWN NOSAVE (falls back to TERM/KILL); SIGKILL; start again on the same port and dir
@@ -341,6 +345,24 @@ sub kill9
 	Harness::wait_pid_gone($pid, 10);
 	delete $self->{pid};
 	return 1;
+}
+
+# SIGSTOP / SIGCONT the server: connections hang instead of failing.  kill9 and cleanup
+# work on a stopped server (SIGKILL needs no CONT).
+sub kill_stop
+{
+	my ($self) = @_;
+	my $pid = $self->{pid} or die "redis-server not running\n";
+	$self->{paused} = 1;
+	return kill 'STOP', $pid;
+}
+
+sub kill_cont
+{
+	my ($self) = @_;
+	my $pid = $self->{pid} or return 0;
+	$self->{paused} = 0;
+	return kill 'CONT', $pid;
 }
 
 sub restart

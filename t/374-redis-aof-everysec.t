@@ -1,0 +1,84 @@
+#!/usr/bin/perl
+# Issue 14: Redis with appendonly yes + appendfsync everysec killed -9 under load.  Part 1: a
+# plain kill -9 (the AOF written so far survives in the page cache): nothing Redis kept is lost.
+# Part 2: the last writes are lost, as when the host dies before the next fsync: Redis restarts
+# from a copy of the AOF taken earlier, so entries already written and ACKed (and dead letters
+# already stored) reappear unread or pending and are delivered again.  They must not duplicate
+# rows (idempotent) nor dead letters.  Each part ends with every valid record exactly once (by
+# content), every poison record in the DLQ once, nothing pending.
+use strict;
+use warnings;
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Harness qw(wait_until);
+use Time::HiRes qw(sleep);
+
+my $S = 'telemetry:t';
+my ($r, $pg) = Harness::stack(ready => 0,
+    redis => { appendonly => 1, conf => { appendfsync => 'everysec' } });
+sub rows { $pg->psql('select count(*) from positions') }
+sub start
+{
+	my $p = Harness::Processor->start(redis => $r, pg => $pg, config => {
+	    redis => { consumer_prefix => 'aof', block_ms => 200, batch_size => 100 },
+	    processor => { workers => 2, max_inflight => 2 } });
+	ok($p->wait_ready(60), 'processor ready') or BAIL_OUT('no start');
+	return $p;
+}
+is($r->cmd('CONFIG', 'GET', 'appendfsync')->[1], 'everysec', 'appendfsync everysec');
+$pg->psql(q{create function slow_batch() returns trigger language plpgsql as
+    $$ begin perform pg_sleep(0.1); return null; end $$;});
+
+# --- 1. kill -9 mid-run ------------------------------------------------------------------------
+my $p = start();
+$pg->psql('create trigger slow after insert on positions for each statement execute function slow_batch()');
+my $g1 = Harness::gen(redis => $r, n => 3_000, devices => 30, seed => 741, poison => 50);
+ok(wait_until(sub { rows() > 500 }, timeout => 30, desc => 'flowing'), 'rows flowing');
+my $pend = $r->pending($S, 'processor');
+cmp_ok($pend, '>', 0, "entries pending at the kill ($pend)");
+$r->kill9;
+ok($p->wait_log(qr/lost the Redis connection/, 20), 'the Redis loss is logged');
+$r->start;
+is($r->xlen($S), $g1->{published}, 'Redis kept every published entry');
+# DEFECT (TODO, intermittent): a MULTI/EXEC of dead letters that reached the AOF but whose
+# reply was lost with the connection is sent again after the reconnect (the worker cannot tell
+# it was stored), so the entry is dead-lettered twice.  src/core/consume.c
+# consume_settle()/consume_send_dead_letters(); same fix as below (XADD only when XACK == 1,
+# in one Lua script).
+Harness::expect_settled($r, $pg, [$g1], timeout => 40, name => 'kill -9',
+    todo_dlq => 'src/core/consume.c consume_send_dead_letters: a dead-letter MULTI/EXEC whose '
+    . 'reply was lost is resent after the reconnect');
+is($p->stop, 0, 'clean exit');
+
+# --- 2. the last writes lost: restart from an older AOF --------------------------------------------
+my $g2 = Harness::gen(redis => $r, n => 3_000, devices => 30, seed => 742, poison => 50,
+    base_ms => 1_900_000_000_000);
+$p = start();
+my $rows0 = rows();
+ok(wait_until(sub { rows() > $rows0 + 300 }, timeout => 30, desc => 'flowing'), 'rows flowing');
+my $aof = $r->dir . '/appendonlydir';
+ok(-d $aof, 'multi-part AOF directory');
+system('cp', '-a', $aof, "$aof.old") == 0 or BAIL_OUT('cp failed');
+my $rows_snap = rows();
+my $dlq_snap = $r->xlen("$S:dlq");
+ok(wait_until(sub { rows() > $rows_snap + 500 && $r->xlen("$S:dlq") > $dlq_snap }, timeout => 30,
+    desc => 'progress after the copy'), 'rows and dead letters added after the copy');
+$r->kill9;
+system('rm', '-rf', $aof) == 0 && rename("$aof.old", $aof) or BAIL_OUT('restore failed');
+$r->start;
+cmp_ok($r->xlen("$S:dlq"), '<=', $dlq_snap + 1, 'the dead letters added after the copy are gone');
+# DEFECT (TODO): the batches a worker held across the Redis restart are settled from memory
+# (dead letters XADDed, XACK) although the rolled-back group no longer has them pending; the
+# group then delivers the same entries again and they are dead-lettered a second time.  Same
+# root cause as t/371: src/core/consume.c consume_send_dead_letters() writes a dead letter
+# without knowing whether the entry is still pending for this consumer.  Proposed fix: one Lua
+# script per batch that XACKs each poison entry and XADDs its dead letter only when XACK
+# returned 1.  Rows are not affected (ON CONFLICT DO NOTHING absorbs the redelivery).
+Harness::expect_settled($r, $pg, [$g1, $g2], timeout => 40, name => 'older AOF',
+    todo_dlq => 'src/core/consume.c consume_send_dead_letters: batches held across a Redis '
+    . 'rollback are dead-lettered from memory and again on redelivery');
+is($p->stop, 0, 'clean exit');
+cmp_ok($p->worker_totals->{duplicates} // 0, '>', 0,
+    'records written before the rollback were delivered again and absorbed as duplicates');
+done_testing;
