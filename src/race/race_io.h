@@ -7,7 +7,7 @@
 
 #include <libpq-fe.h>
 
-#include "codec/position.h"
+#include "core/sink.h"	/* struct position, POSITION_DEVICE_MAX */
 
 struct iomap;
 struct iomap_family;
