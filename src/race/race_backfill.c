@@ -260,24 +260,32 @@ backfill_job(struct backfill *bf, const char *to, int restart)
 	const char	*params[4] = { bf->bf_job, to, NULL, NULL };
 	char		 total[24];
 	PGresult	*res;
-	int		 fresh;
+	int		 fresh, locked, tries;
 
-	if ((res = backfill_exec(bf, "locking the job", "SELECT "
-	    "pg_try_advisory_lock(hashtext('processor backfill'), hashtext($1))",
-	    1, params, PGRES_TUPLES_OK)) == NULL)
-		return -1;
-	if (*PQgetvalue(res, 0, 0) != 't') {
+	/* a run killed a moment ago may hold it until its backend notices */
+	for (tries = 0;; tries++) {
+		if ((res = backfill_exec(bf, "locking the job", "SELECT "
+		    "pg_try_advisory_lock(hashtext('processor backfill'), "
+		    "hashtext($1))", 1, params, PGRES_TUPLES_OK)) == NULL)
+			return -1;
+		locked = *PQgetvalue(res, 0, 0) == 't';
 		PQclear(res);
-		fprintf(stderr, "processor backfill: job \"%s\" is running "
-		    "elsewhere\n", bf->bf_job);
-		return -1;
+		if (locked)
+			break;
+		if (tries == 25) {
+			fprintf(stderr, "processor backfill: job \"%s\" is "
+			    "running elsewhere\n", bf->bf_job);
+			return -1;
+		}
+		usleep(200000);
 	}
-	PQclear(res);
-	if (restart && (res = backfill_exec(bf, "--restart", "DELETE FROM "
-	    "backfill_jobs WHERE job = $1", 1, params,
-	    PGRES_COMMAND_OK)) == NULL)
-		return -1;
-	PQclear(res);
+	if (restart) {
+		if ((res = backfill_exec(bf, "--restart", "DELETE FROM "
+		    "backfill_jobs WHERE job = $1", 1, params,
+		    PGRES_COMMAND_OK)) == NULL)
+			return -1;
+		PQclear(res);
+	}
 	if ((res = backfill_exec(bf, "reading the job", "SELECT upto::text, "
 	    "coalesce(last_device, ''), coalesce(last_ts::text, ''), examined, "
 	    "changed, coalesce(total, -1), finished_at IS NOT NULL "
