@@ -12,7 +12,7 @@ libprocessor_a_SOURCES += \
 	src/race/race_replay.c src/race/race_evidence.c \
 	src/race/race_modes.h src/race/gpx.h src/race/gpx.c \
 	src/race/gpx_build.c src/race/gpx_import.c src/race/check.c \
-	src/race/race_io.c
+	src/race/race_io.c src/race/race_io.h src/race/race_backfill.c
 # safety alerts and domain events (processor-domain(7))
 libprocessor_a_SOURCES += \
 	src/race/race_alert.c src/race/race_alert.h \

@@ -28,6 +28,8 @@ static const struct race_cli_cmd race_cli_cmds[] = {
 	    "[--dry-run] [--replace]" },
 	{ "check", race_check_main, "check --event E [--top-speed KMH] "
 	    "[--rate HZ]" },
+	{ "backfill", race_backfill_main, "backfill decoded --family F | "
+	    "--device D [--from T --to T] [--chunk N] [--restart]" },
 };
 
 static void

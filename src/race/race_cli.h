@@ -14,7 +14,7 @@ struct race_stage;
 #define RACE_CLI_OK		0	/* done */
 #define RACE_CLI_FAIL		1	/* no such stage/entry/gate, a database error */
 #define RACE_CLI_USAGE		64	/* bad command line (EX_USAGE) */
-#define RACE_CLI_INTERRUPTED	130	/* SIGINT: stopped between devices */
+#define RACE_CLI_INTERRUPTED	130	/* SIGINT: stopped between devices (chunks) */
 
 /* One mode: argv[0] is its name; returns one of the exit codes above. */
 struct race_cli_cmd {
@@ -25,6 +25,7 @@ struct race_cli_cmd {
 
 int	race_replay_main(const struct config *, int, char **);
 int	race_evidence_main(const struct config *, int, char **);
+int	race_backfill_main(const struct config *, int, char **);
 
 /* A connection for a mode (UTC, the statement timeout); NULL: said why. */
 PGconn	*race_cli_connect(const struct config *, const char *mode);

@@ -15,34 +15,18 @@
 #include "util/log.h"
 #include "wire/metrics.h"
 #include "race/race.h"
+#include "race/race_io.h"
 
 #define RACE_IO_FILE		"teltonika.tsv"
-#define RACE_IO_MAX_UNKNOWN	16
 
-struct race_dev {
-	char			 *rd_device;	/* NULL: a free slot */
-	const struct iomap_family *rd_family;
-};
-
-/*
- * What decodes a worker's rows.  The dictionary is the io_mappings table
- * when it has rows, else the file; the device map comes from entries and
- * device_models.  Both are replaced together, or neither.
- */
+/* The worker's decoder state: the file, loaded once, and the dictionary in use. */
 struct race_io {
 	const struct config	 *ri_cf;
 	struct worker_stats	 *ri_stats;
 	ev_timer		  ri_timer;
 	struct iomap		  ri_file;
 	int			  ri_file_ok;
-	struct iomap		 *ri_table;	/* NULL: the table is absent or empty */
-	const struct iomap	 *ri_map;	/* the dictionary in use */
-	const struct iomap_family *ri_default;
-	struct race_dev		 *ri_dev;	/* open addressing, ri_devcap a power of 2 */
-	size_t			  ri_devcap;
-	size_t			  ri_ndev;
-	char			  ri_last[POSITION_DEVICE_MAX + 1];
-	const struct iomap_family *ri_lastfam;
+	struct race_iodict	  ri_dict;
 };
 
 static struct race_io	ri;
@@ -84,25 +68,41 @@ race_io_put(struct race_dev *d, size_t cap, const char *dev,
 	return 1;
 }
 
-static const struct iomap_family *
-race_io_family(const char *dev)
+const struct iomap_family *
+race_iodict_family(struct race_iodict *d, const char *dev)
 {
 	size_t	i;
 
-	if (ri.ri_lastfam != NULL && strcmp(ri.ri_last, dev) == 0)
-		return ri.ri_lastfam;
-	ri.ri_lastfam = ri.ri_default;
-	if (ri.ri_ndev > 0) {
-		i = race_io_hash(dev) & (ri.ri_devcap - 1);
-		for (; ri.ri_dev[i].rd_device != NULL;
-		    i = (i + 1) & (ri.ri_devcap - 1))
-			if (strcmp(ri.ri_dev[i].rd_device, dev) == 0) {
-				ri.ri_lastfam = ri.ri_dev[i].rd_family;
+	if (d->rx_lastfam != NULL && strcmp(d->rx_last, dev) == 0)
+		return d->rx_lastfam;
+	d->rx_lastfam = d->rx_default;
+	if (d->rx_ndev > 0) {
+		i = race_io_hash(dev) & (d->rx_devcap - 1);
+		for (; d->rx_dev[i].rd_device != NULL;
+		    i = (i + 1) & (d->rx_devcap - 1))
+			if (strcmp(d->rx_dev[i].rd_device, dev) == 0) {
+				d->rx_lastfam = d->rx_dev[i].rd_family;
 				break;
 			}
 	}
-	snprintf(ri.ri_last, sizeof(ri.ri_last), "%s", dev);
-	return ri.ri_lastfam;
+	snprintf(d->rx_last, sizeof(d->rx_last), "%s", dev);
+	return d->rx_lastfam;
+}
+
+int
+race_iodict_render(struct race_iodict *d, const char *dev, const char *attrs,
+    size_t len, char *out, size_t cap, uint16_t *unknown, size_t *nunknown)
+{
+	int	n;
+
+	*nunknown = 0;
+	if (d->rx_map == NULL)
+		return 0;
+	n = iomap_render(race_iodict_family(d, dev), attrs, len, out, cap,
+	    unknown, nunknown, RACE_IO_MAX_UNKNOWN);
+	if (n == -1)
+		return -1;
+	return n < 0 ? 0 : n;
 }
 
 /* The sink decoder: runs for every valid row, so no allocation, no I/O. */
@@ -114,15 +114,9 @@ race_io_decode(void *arg, const struct position *p, char *out, size_t cap)
 	int		n;
 
 	(void)arg;
-	if (ri.ri_map == NULL)
-		return 0;
-	n = iomap_render(race_io_family(p->p_device), p->p_attrs,
-	    p->p_attrs_len, out, cap, unknown, &nunknown, RACE_IO_MAX_UNKNOWN);
-	if (n == -1)
-		return -1;
-	if (n < 0)
-		return 0;
-	for (i = 0; i < nunknown; i++)
+	n = race_iodict_render(&ri.ri_dict, p->p_device, p->p_attrs,
+	    p->p_attrs_len, out, cap, unknown, &nunknown);
+	for (i = 0; n > 0 && i < nunknown; i++)
 		metrics_io_unknown(ri.ri_stats, unknown[i], 1);
 	return n;
 }
@@ -137,15 +131,24 @@ race_io_dir(void)
 	return PKGDATADIR "/io";
 }
 
-/* The configured default family, else the file's first, in the dictionary in use. */
+int
+race_iodict_file(struct iomap *im, char *err, size_t errlen)
+{
+	char	path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", race_io_dir(), RACE_IO_FILE);
+	return iomap_load(im, path, err, errlen);
+}
+
+/* The configured default family, else the file's first, in the dictionary map. */
 static const struct iomap_family *
-race_io_default(const struct iomap *map)
+race_io_default(const struct iomap *map, const struct iomap *file,
+    const char *name)
 {
 	const struct iomap_family *f = NULL, *first;
-	const char	*name = ri.ri_cf->cf_default_family;
 
-	if ((name == NULL || *name == '\0') && ri.ri_file_ok &&
-	    (first = iomap_first_family(&ri.ri_file)) != NULL)
+	if ((name == NULL || *name == '\0') && file != NULL &&
+	    (first = iomap_first_family(file)) != NULL)
 		name = first->if_name;
 	if (name != NULL && *name != '\0' && (f = iomap_family(map, name)) == NULL)
 		log_warnx("IO dictionary has no family \"%s\" (default_family): "
@@ -217,7 +220,8 @@ race_io_table(PGconn *c, int present, struct iomap **out)
  */
 static int
 race_io_devices(PGconn *c, int present, const struct iomap *map,
-    struct race_dev **out, size_t *outcap, size_t *outn)
+    const struct iomap *file, struct race_dev **out, size_t *outcap,
+    size_t *outn)
 {
 	const struct iomap_family *f, *byprefix;
 	struct race_dev	*d;
@@ -245,8 +249,8 @@ race_io_devices(PGconn *c, int present, const struct iomap *map,
 	}
 	for (i = 0; i < rows; i++) {
 		f = iomap_family(map, PQgetvalue(res, i, 2));
-		if (f == NULL && ri.ri_file_ok &&
-		    (byprefix = iomap_for_model(&ri.ri_file,
+		if (f == NULL && file != NULL &&
+		    (byprefix = iomap_for_model(file,
 		    PQgetvalue(res, i, 1))) != NULL)
 			f = iomap_family(map, byprefix->if_name);
 		if (f == NULL)
@@ -265,6 +269,59 @@ race_io_devices(PGconn *c, int present, const struct iomap *map,
 	return 0;
 }
 
+void
+race_iodict_from_file(struct race_iodict *d, const struct iomap *file,
+    const char *default_family)
+{
+	memset(d, 0, sizeof(*d));
+	d->rx_file = file;
+	d->rx_map = file;
+	if (file != NULL)
+		d->rx_default = race_io_default(file, file, default_family);
+}
+
+void
+race_iodict_free(struct race_iodict *d)
+{
+	race_io_free_devs(d->rx_dev, d->rx_devcap);
+	if (d->rx_table != NULL) {
+		iomap_free(d->rx_table);
+		free(d->rx_table);
+	}
+	memset(d, 0, sizeof(*d));
+}
+
+int
+race_iodict_load(struct race_iodict *d, PGconn *c, const struct iomap *file,
+    const char *default_family)
+{
+	PGresult	*res;
+	int		 has_map, has_dev;
+
+	memset(d, 0, sizeof(*d));
+	d->rx_file = file;
+	if ((res = race_io_exec(c, "SELECT to_regclass('io_mappings') IS NOT NULL, "
+	    "to_regclass('entries') IS NOT NULL AND "
+	    "to_regclass('device_models') IS NOT NULL AND "
+	    "to_regclass('events') IS NOT NULL")) == NULL)
+		return -1;
+	has_map = *PQgetvalue(res, 0, 0) == 't';
+	has_dev = *PQgetvalue(res, 0, 1) == 't';
+	PQclear(res);
+	if (race_io_table(c, has_map, &d->rx_table) == -1)
+		return -1;
+	d->rx_map = d->rx_table != NULL ? d->rx_table : file;
+	if (d->rx_map == NULL)
+		return 0;
+	if (race_io_devices(c, has_dev, d->rx_map, file, &d->rx_dev,
+	    &d->rx_devcap, &d->rx_ndev) == -1) {
+		race_iodict_free(d);
+		return -1;
+	}
+	d->rx_default = race_io_default(d->rx_map, file, default_family);
+	return 0;
+}
+
 /*
  * Reads io_mappings and the device map with a short-lived synchronous
  * connection (connect_timeout 2 s): the worker's loop stops for the few ms
@@ -278,13 +335,8 @@ race_io_refresh(void)
 	    "connect_timeout", "options", NULL };
 	const char	*vals[] = { ri.ri_cf->cf_pg_url, "processor-worker-io",
 	    "2", "-c statement_timeout=5000", NULL };
-	struct iomap	*table = NULL;
-	struct race_dev	*devs = NULL;
-	size_t		 devcap = 0, ndev = 0;
-	PGresult	*res;
+	struct race_iodict d;
 	PGconn		*c;
-	const struct iomap *map;
-	int		 ok = -1, has_map, has_dev;
 
 	if (ri.ri_cf == NULL)
 		return;
@@ -296,48 +348,19 @@ race_io_refresh(void)
 		PQfinish(c);
 		return;
 	}
-	if ((res = race_io_exec(c, "SELECT to_regclass('io_mappings') IS NOT NULL, "
-	    "to_regclass('entries') IS NOT NULL AND "
-	    "to_regclass('device_models') IS NOT NULL AND "
-	    "to_regclass('events') IS NOT NULL")) == NULL)
-		goto done;
-	has_map = *PQgetvalue(res, 0, 0) == 't';
-	has_dev = *PQgetvalue(res, 0, 1) == 't';
-	PQclear(res);
-	if (race_io_table(c, has_map, &table) == -1)
-		goto done;
-	map = table != NULL ? table : ri.ri_file_ok ? &ri.ri_file : NULL;
-	if (map == NULL) {
+	if (race_iodict_load(&d, c, ri.ri_file_ok ? &ri.ri_file : NULL,
+	    ri.ri_cf->cf_default_family) == -1)
+		log_warnx("IO dictionary: refresh failed, keeping the previous one");
+	else if (d.rx_map == NULL)
 		log_warnx("IO dictionary: io_mappings is empty and the file did "
 		    "not load: positions.decoded stays NULL");
-		ok = 0;
-		goto done;
-	}
-	if (race_io_devices(c, has_dev, map, &devs, &devcap, &ndev) == -1)
-		goto done;
-	race_io_free_devs(ri.ri_dev, ri.ri_devcap);
-	if (ri.ri_table != NULL) {
-		iomap_free(ri.ri_table);
-		free(ri.ri_table);
-	}
-	ri.ri_table = table;
-	ri.ri_map = map;
-	ri.ri_default = race_io_default(map);
-	ri.ri_dev = devs;
-	ri.ri_devcap = devcap;
-	ri.ri_ndev = ndev;
-	ri.ri_lastfam = NULL;
-	table = NULL;
-	log_debug("IO dictionary: %s version %s, %zu devices mapped, default "
-	    "family %s", ri.ri_table ? "io_mappings" : "file", map->im_version,
-	    ndev, ri.ri_default ? ri.ri_default->if_name : "none");
-	ok = 0;
- done:
-	if (ok == -1)
-		log_warnx("IO dictionary: refresh failed, keeping the previous one");
-	if (table != NULL) {
-		iomap_free(table);
-		free(table);
+	else {
+		race_iodict_free(&ri.ri_dict);
+		ri.ri_dict = d;
+		log_debug("IO dictionary: %s version %s, %zu devices mapped, "
+		    "default family %s", d.rx_table ? "io_mappings" : "file",
+		    d.rx_map->im_version, d.rx_ndev, d.rx_default ?
+		    d.rx_default->if_name : "none");
 	}
 	PQfinish(c);
 }
@@ -357,19 +380,17 @@ void
 race_decode_io(struct ev_loop *loop, const struct config *cf,
     struct worker_stats *stats)
 {
-	char	path[1024], err[256];
+	char	err[256];
 
 	memset(&ri, 0, sizeof(ri));
 	ri.ri_cf = cf;
 	ri.ri_stats = stats;
-	snprintf(path, sizeof(path), "%s/%s", race_io_dir(), RACE_IO_FILE);
-	if (iomap_load(&ri.ri_file, path, err, sizeof(err)) == -1)
+	if (race_iodict_file(&ri.ri_file, err, sizeof(err)) == -1)
 		log_warnx("IO dictionary file: %s", err);
-	else {
+	else
 		ri.ri_file_ok = 1;
-		ri.ri_map = &ri.ri_file;
-		ri.ri_default = race_io_default(&ri.ri_file);
-	}
+	race_iodict_from_file(&ri.ri_dict, ri.ri_file_ok ? &ri.ri_file : NULL,
+	    cf->cf_default_family);
 	sink_set_decoder(race_io_decode, NULL);
 	ev_timer_init(&ri.ri_timer, race_io_timer_cb, cf->cf_refresh_ms / 1000.0,
 	    cf->cf_refresh_ms / 1000.0);
