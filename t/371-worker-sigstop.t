@@ -53,16 +53,10 @@ sleep 1;
 kill 'CONT', $victim;
 ok(Harness::pid_alive($victim), 'the frozen worker resumes (not killed meanwhile)');
 $pg->psql('drop trigger slow on positions');
-# DEFECT (TODO): src/core/consume.c consume_settle() / consume_send_dead_letters() XADD the
-# dead letters of a batch without checking that this consumer still owns the entries.  The
-# resumed worker and the one that claimed its entries both settle the same poison entries, so
-# each is dead-lettered twice (the XACKs are harmless, the second XADD is not).  Proposed fix:
-# settle poison entries with one Lua script per batch that, per entry, runs XACK and XADDs the
-# dead letter only when that XACK returned 1 (atomic: ACK and dead letter both or neither, and
-# only the first settler writes it).
-Harness::expect_settled($r, $pg, [$g], timeout => 40, name => 'after the resume',
-    todo_dlq => 'src/core/consume.c consume_send_dead_letters: a worker whose entries were '
-    . 'claimed away still dead-letters them: duplicate dead letters');
+# The resumed worker and the one that claimed its entries both settle the same poison
+# entries: only the one still holding an entry dead-letters it (consume.c's dead-letter
+# script), so each is in the DLQ once.
+Harness::expect_settled($r, $pg, [$g], timeout => 40, name => 'after the resume');
 is($p->stop, 0, 'clean exit');
 my $t = $p->worker_totals;
 cmp_ok($t->{claimed} // 0, '>=', scalar @held, "claims counted ($t->{claimed})");

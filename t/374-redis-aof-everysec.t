@@ -41,14 +41,9 @@ $r->kill9;
 ok($p->wait_log(qr/lost the Redis connection/, 20), 'the Redis loss is logged');
 $r->start;
 is($r->xlen($S), $g1->{published}, 'Redis kept every published entry');
-# DEFECT (TODO, intermittent): a MULTI/EXEC of dead letters that reached the AOF but whose
-# reply was lost with the connection is sent again after the reconnect (the worker cannot tell
-# it was stored), so the entry is dead-lettered twice.  src/core/consume.c
-# consume_settle()/consume_send_dead_letters(); same fix as below (XADD only when XACK == 1,
-# in one Lua script).
-Harness::expect_settled($r, $pg, [$g1], timeout => 40, name => 'kill -9',
-    todo_dlq => 'src/core/consume.c consume_send_dead_letters: a dead-letter MULTI/EXEC whose '
-    . 'reply was lost is resent after the reconnect');
+# A dead letter whose reply was lost with the connection is not written again after the
+# reconnect: the dead-letter script ACKs in the same step, so the retry finds it settled.
+Harness::expect_settled($r, $pg, [$g1], timeout => 40, name => 'kill -9');
 is($p->stop, 0, 'clean exit');
 
 # --- 2. the last writes lost: restart from an older AOF --------------------------------------------
@@ -68,16 +63,10 @@ $r->kill9;
 system('rm', '-rf', $aof) == 0 && rename("$aof.old", $aof) or BAIL_OUT('restore failed');
 $r->start;
 cmp_ok($r->xlen("$S:dlq"), '<=', $dlq_snap + 1, 'the dead letters added after the copy are gone');
-# DEFECT (TODO): the batches a worker held across the Redis restart are settled from memory
-# (dead letters XADDed, XACK) although the rolled-back group no longer has them pending; the
-# group then delivers the same entries again and they are dead-lettered a second time.  Same
-# root cause as t/371: src/core/consume.c consume_send_dead_letters() writes a dead letter
-# without knowing whether the entry is still pending for this consumer.  Proposed fix: one Lua
-# script per batch that XACKs each poison entry and XADDs its dead letter only when XACK
-# returned 1.  Rows are not affected (ON CONFLICT DO NOTHING absorbs the redelivery).
-Harness::expect_settled($r, $pg, [$g1, $g2], timeout => 40, name => 'older AOF',
-    todo_dlq => 'src/core/consume.c consume_send_dead_letters: batches held across a Redis '
-    . 'rollback are dead-lettered from memory and again on redelivery');
+# The batches a worker held across the rollback are settled from memory, but the script
+# writes a dead letter only for an entry still pending for this consumer; the redelivered
+# entries are dead-lettered once.  Rows: ON CONFLICT DO NOTHING absorbs the redelivery.
+Harness::expect_settled($r, $pg, [$g1, $g2], timeout => 40, name => 'older AOF');
 is($p->stop, 0, 'clean exit');
 cmp_ok($p->worker_totals->{duplicates} // 0, '>', 0,
     'records written before the rollback were delivered again and absorbed as duplicates');

@@ -806,6 +806,25 @@ consume_push(struct consume *c, int *argc, const char *s, size_t n)
 #define PUSHS(s)	consume_push(c, &argc, (s), strlen(s))
 
 /* XADD <dlq> MAXLEN ~ N * id .. payload .. error .. reason .. stage .. consumer .. failed_at .. deliveries .. */
+/*
+ * A dead letter is written only by the consumer that still holds the entry,
+ * and acknowledged in the same atomic step: an entry another consumer
+ * claimed meanwhile is dead-lettered by that one alone, and a retry after a
+ * lost reply finds the entry settled and writes nothing (each poison entry
+ * once in the DLQ).  The XACK comes after the XADD, so a refused XADD
+ * (WRONGTYPE, OOM) aborts the script with the entry still pending.
+ * KEYS: stream, dlq; ARGV: group, consumer, id, maxlen, field, value, ...
+ * Returns 1 stored, 0 not ours (any more).
+ */
+static const char consume_dlq_script[] =
+	"local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], "
+	"1, ARGV[2]) "
+	"if #p == 0 then return 0 end "
+	"redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', "
+	"unpack(ARGV, 5)) "
+	"redis.call('XACK', KEYS[1], ARGV[1], ARGV[3]) "
+	"return 1";
+
 static int
 consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
     const char *failed_at)
@@ -818,8 +837,10 @@ consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
 	snprintf(maxlen, sizeof(maxlen), "%ld", c->c_cf->cf_dlq_maxlen);
 	snprintf(deliveries, sizeof(deliveries), "%u", e->be_deliveries);
 	snprintf(plen, sizeof(plen), "%zu", n);
-	PUSHS("XADD"); PUSHS(c->c_dlq); PUSHS("MAXLEN"); PUSHS("~");
-	PUSHS(maxlen); PUSHS("*");
+	PUSHS("EVAL"); PUSHS(consume_dlq_script); PUSHS("2");
+	PUSHS(c->c_cf->cf_stream); PUSHS(c->c_dlq);
+	PUSHS(c->c_cf->cf_group); PUSHS(c->c_consumer); PUSHS(batch_id(b, i));
+	PUSHS(maxlen);
 	PUSHS("id"); PUSHS(batch_id(b, i));
 	PUSHS("payload");
 	/*
@@ -920,10 +941,15 @@ consume_dlq_replies(struct consume *c, struct batch *b, const redisReply *r)
 			continue;
 		x = k < r->elements ? r->element[k] : NULL;
 		k++;
-		if (x != NULL && x->type == REDIS_REPLY_STRING) {
+		if (x != NULL && x->type == REDIS_REPLY_INTEGER) {
 			e->be_dlq = DLQ_STORED;
-			c->c_stats->ws_dead_lettered++;
-			consume_log_dlq(b, i, NULL);
+			if (x->integer == 1) {
+				c->c_stats->ws_dead_lettered++;
+				consume_log_dlq(b, i, NULL);
+			} else
+				log_info("entry %s is no longer ours (claimed, or "
+				    "settled by a lost reply): no dead letter from "
+				    "%s", batch_id(b, i), c->c_consumer);
 			continue;
 		}
 		e->be_dlq = DLQ_NONE;
@@ -960,7 +986,7 @@ consume_dlq_cb(redisAsyncContext *ac, void *reply, void *priv)
 		c->c_cb->cc_settled(c->c_arg, b, -1);
 }
 
-/* Queue MULTI, an XADD per poison entry not stored yet, EXEC.  Returns how many, or -1. */
+/* Queue MULTI, a dead-letter script per poison entry not stored yet, EXEC.  Returns how many, or -1. */
 static int
 consume_send_dead_letters(struct consume *c, struct batch *b)
 {

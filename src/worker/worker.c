@@ -32,6 +32,7 @@ struct worker_ctx {
 	ev_signal		 wk_sigterm;
 	ev_signal		 wk_sigint;
 	double			 wk_stop_started;
+	ev_timer		 wk_orphan;	/* master gone: a deadline of our own */
 	int			 wk_stopping;
 	int			 wk_standalone;	/* no master (ipc_fd == -1) */
 	int			 wk_was_ready;
@@ -105,10 +106,38 @@ worker_master_shutdown(void *arg)
 	worker_stop(arg, "master asked");
 }
 
+/*
+ * Without a master nobody enforces shutdown_timeout_ms: a worker that
+ * cannot finish (PostgreSQL down) would run on beside the next master's
+ * worker of the same slot.  Give up at the deadline: what is in flight
+ * stays pending (nothing is ACKed that did not commit) for the next life
+ * of the consumer to replay.
+ */
+static void
+worker_orphan_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker_ctx	*wk = t->data;
+
+	(void)revents;
+	log_error("master gone and %lu in-flight entries not settled within "
+	    "%d ms; exiting, they stay pending for the next worker",
+	    pipeline_inflight_entries(wk->wk_pipeline),
+	    wk->wk_cf->cf_shutdown_timeout_ms);
+	(void)loop;
+	/* no orderly teardown: in-flight commands must not complete now */
+	_exit(WORKER_EXIT_RESTART);
+}
+
 static void
 worker_master_gone(void *arg)
 {
-	worker_stop(arg, "master gone");
+	struct worker_ctx	*wk = arg;
+
+	ev_timer_init(&wk->wk_orphan, worker_orphan_cb,
+	    wk->wk_cf->cf_shutdown_timeout_ms / 1000.0, 0.);
+	wk->wk_orphan.data = wk;
+	ev_timer_start(wk->wk_loop, &wk->wk_orphan);
+	worker_stop(wk, "master gone");
 }
 
 static void
@@ -248,6 +277,7 @@ worker_main(const struct config *cf, int slot, int ipc_fd)
 	log_info("worker %d starting as consumer %s", slot, wk.wk_consumer);
 	pipeline_start(wk.wk_pipeline);
 	ev_run(wk.wk_loop, 0);
+	ev_timer_stop(wk.wk_loop, &wk.wk_orphan);
 	worker_log_totals(&wk);
 	wlink_stop();	/* final counters to the master */
 	pipeline_free(wk.wk_pipeline);
