@@ -56,6 +56,11 @@ like($out, qr/^stored:    \Q$time\E UTC \+\/- [\d.]+ ms, revision \Q$rev\E \(sou
     'the stored record with its revision');
 like($out, qr/^check:     the rules on the stored fixes give the stored time$/m,
     'the rules on the stored fixes agree with the record');
+like($out, qr/^history:   \Q$rev\E revisions?$/m, "the history lists $rev revision(s)");
+my @hist = $out =~ /^  r(\d+)\s+(\S+ \S+) UTC/mg;
+is_deeply([@hist[-2, -1]], [$rev, $time], 'the last revision of the history is the stored record');
+is(join(',', grep { /^\d+$/ && $_ < 1000 } @hist[map { 2 * $_ } 0 .. $#hist / 2]),
+    join(',', 1 .. $rev), 'revisions 1 .. current, in order');
 my @fix = grep { /^[* ] \d{4}-/ } split /\n/, $out;
 my @bracket = map { /^\* (\S+ \S+)/ ? $1 : () } @fix;
 is_deeply(\@bracket, [$fb, $fa], 'the two marked fixes are the stored fix_before and fix_after');

@@ -338,7 +338,17 @@ race_store_records(struct race_ctx *c, const struct race_entry *re,
 	    "IS DISTINCT FROM (excluded.crossing_time, excluded.uncertainty_ms, "
 	    "excluded.fix_before, excluded.fix_after, excluded.fraction, "
 	    "excluded.speed_kmh, excluded.direction, excluded.final, "
-	    "excluded.low_confidence) RETURNING (xmax = 0) AS created) "
+	    "excluded.low_confidence) RETURNING (xmax = 0) AS created, "
+	    "t.entry_id, t.stage_id, t.gate_id, t.pass_number, t.revision, "
+	    "t.crossing_time, t.uncertainty_ms, t.fix_before, t.fix_after, "
+	    "t.final, t.low_confidence, t.source), "
+	    /* every revision kept for protests (processor evidence) */
+	    "hist AS (INSERT INTO race_timing_history (entry_id, stage_id, "
+	    "gate_id, pass_number, revision, crossing_time, uncertainty_ms, "
+	    "fix_before, fix_after, final, low_confidence, source) SELECT "
+	    "entry_id, stage_id, gate_id, pass_number, revision, crossing_time, "
+	    "uncertainty_ms, fix_before, fix_after, final, low_confidence, "
+	    "source FROM up) "
 	    "SELECT (SELECT count(*) FROM del), "
 	    "(SELECT count(*) FILTER (WHERE created) FROM up), "
 	    "(SELECT count(*) FILTER (WHERE NOT created) FROM up)",

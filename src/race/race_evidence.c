@@ -260,6 +260,40 @@ evidence_svg(const struct evidence *e, const char *path, const char *title)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Every revision of the record (race_timing_history); 0, or -1 on error. */
+static int
+evidence_history(PGconn *conn, const struct evidence *e, int pass)
+{
+	char		 q[768];
+	PGresult	*res;
+	int		 i;
+
+	snprintf(q, sizeof(q), "SELECT revision, to_char(crossing_time, "
+	    "'YYYY-MM-DD HH24:MI:SS.US'), uncertainty_ms, source, "
+	    "to_char(recorded_at, 'YYYY-MM-DD HH24:MI:SS'), final "
+	    "FROM race_timing_history WHERE entry_id = %" PRId64 " AND "
+	    "stage_id = %" PRId64 " AND gate_id = %" PRId64 " AND "
+	    "pass_number = %d ORDER BY id", e->ev_re->re_id, e->ev_rs->rs_id,
+	    e->ev_rs->rs_gate_id[e->ev_tr->tr_gate], pass);
+	res = PQexec(conn, q);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "processor evidence: reading race_timing_history: "
+		    "%s", PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	printf("history:   %d revision%s\n", PQntuples(res),
+	    PQntuples(res) == 1 ? "" : "s");
+	for (i = 0; i < PQntuples(res); i++)
+		printf("  r%-3s %s UTC +/- %s ms  %-6s %s at %s\n",
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+		    *PQgetvalue(res, i, 5) == 't' ? "final" : "provisional",
+		    PQgetvalue(res, i, 4));
+	PQclear(res);
+	return 0;
+}
+
 /* The stored record and its revision; 0 none, 1 printed, -1 error. */
 static int
 evidence_stored(PGconn *conn, const struct evidence *e, int pass)
@@ -301,7 +335,7 @@ evidence_stored(PGconn *conn, const struct evidence *e, int pass)
 	    "stored time" : "the rules on the stored fixes give another time: "
 	    "processor replay lists the change");
 	PQclear(res);
-	return 1;
+	return evidence_history(conn, e, pass) == -1 ? -1 : 1;
 }
 
 static void
