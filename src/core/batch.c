@@ -39,6 +39,7 @@ batch_reset(struct batch *b)
 	b->b_nvalid = 0;
 	b->b_history = 0;
 	b->b_inserted = 0;
+	b->b_conflicts = 0;
 	b->b_next = NULL;
 }
 

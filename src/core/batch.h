@@ -56,6 +56,7 @@ struct batch {
 	double		 b_read_at;	/* ev_time() when the reply arrived */
 	double		 b_write_started;
 	uint64_t	 b_inserted;
+	uint64_t	 b_conflicts;	/* of the last write: keys stored with other content */
 	struct buf	 b_cold;	/* devices new to this worker's state, NUL-separated */
 	size_t		 b_ncold;
 	struct batch	*b_next;	/* worker queues */

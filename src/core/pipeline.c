@@ -405,7 +405,7 @@ pipeline_write_done(void *arg, struct batch *b, enum write_result res,
 		    p->pl_ranges[p->pl_nranges - 1].r_lo;
 		p->pl_nranges--;
 		p->pl_stats->ws_inserted += b->b_inserted;
-		p->pl_stats->ws_duplicates += n - b->b_inserted;
+		p->pl_stats->ws_duplicates += n - b->b_inserted - b->b_conflicts;
 		backoff_reset(&p->pl_retry_backoff);
 		if (p->pl_nranges == 0)
 			pipeline_written(p, b);
@@ -649,11 +649,41 @@ pipeline_rehydrate(void *arg, const struct position *pos)
 		p->pl_stats->ws_rehydrated++;
 }
 
+/*
+ * The same key stored with other content: first wins, the later record is
+ * not a duplicate.  Count and log it, and dead-letter it when asked to.
+ */
+static void
+pipeline_conflict(void *arg, struct batch *b, uint32_t i)
+{
+	struct pipeline		*p = arg;
+	const struct position	*pos = &b->b_entries[i].be_pos;
+	struct log_fields	 f;
+	char			 msg[200];
+
+	p->pl_stats->ws_dup_conflicts++;
+	log_fields_init(&f);
+	log_fields_str(&f, "entry", batch_id(b, i));
+	log_fields_str(&f, "device", pos->p_device);
+	log_fields_int(&f, "ts", (long long)pos->p_ts_us);
+	log_fields_str(&f, "reason", "duplicate_conflict");
+	log_emit(LOG_LVL_WARN, log_fields_get(&f), "key (device_id, ts) already "
+	    "stored with other content; the stored row is kept%s",
+	    p->pl_cf->cf_dead_letter_conflicts ? ", this record dead-lettered" : "");
+	if (!p->pl_cf->cf_dead_letter_conflicts)
+		return;
+	snprintf(msg, sizeof(msg), "key (%s, %lld) already stored with other "
+	    "content (first wins)", pos->p_device, (long long)pos->p_ts_us);
+	if (batch_poison(b, i, DLQ_STAGE_WRITE, "duplicate_conflict", msg) == -1)
+		fatalx("out of memory recording a poison entry");
+}
+
 static const struct write_cb pipeline_write_cb = {
 	.wc_up = pipeline_up_cb,
 	.wc_down = pipeline_up_cb,
 	.wc_done = pipeline_write_done,
 	.wc_rehydrate = pipeline_rehydrate,
+	.wc_conflict = pipeline_conflict,
 };
 
 struct pipeline *
