@@ -40,6 +40,7 @@ struct batch_entry {
 	enum dlq_stage	 be_stage;
 	enum dlq_state	 be_dlq;	/* ENTRY_POISON */
 	const char	*be_reason;	/* short code, static storage */
+	char		 be_sqlstate[6];	/* DLQ_STAGE_WRITE: PostgreSQL's, or "" */
 	struct position	 be_pos;	/* ENTRY_VALID; p_attrs re-pointed before use */
 };
 
