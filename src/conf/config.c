@@ -152,7 +152,7 @@ static const struct config_key config_keys[] = {
 	{ "processor", "circuit_failures", config_set_int,
 	    OFF(cf_circuit_failures), 1, 100000, "10", 0 },
 	{ "processor", "worker_stall_ms", config_set_int,
-	    OFF(cf_worker_stall_ms), 1000, 3600000, "10000", 0 },
+	    OFF(cf_worker_stall_ms), 2000, 3600000, "10000", 0 },
 
 	{ "http", "listen", config_set_listen, OFF(cf_http_listen), 0, 0,
 	    "127.0.0.1:10187", CK_EMPTY_OK },

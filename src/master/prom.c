@@ -228,6 +228,14 @@ prom_workers(struct buf *b, const struct prom_input *in)
 		buf_printf(b, "processor_worker_restarts_total{worker=\"%d\"} %"
 		    PRIu64 "\n", pw->pw_slot, pw->pw_restarts);
 	}
+	prom_head(b, "processor_worker_stalls_total", "counter",
+	    "Times the master killed the slot's worker for sending no stats "
+	    "for worker_stall_ms.");
+	for (w = 0; w < in->pi_nworkers; w++) {
+		pw = &in->pi_workers[w];
+		buf_printf(b, "processor_worker_stalls_total{worker=\"%d\"} %"
+		    PRIu64 "\n", pw->pw_slot, pw->pw_stalls);
+	}
 }
 
 /* A worker that has not sent a snapshot yet has no process numbers. */
