@@ -354,6 +354,11 @@ prom_group(struct buf *b, const struct prom_input *in)
 		    "Entries in the dead-letter stream <stream>:dlq (capped near dlq_maxlen).");
 		buf_printf(b, "processor_dlq_length %" PRId64 "\n", g->gs_dlq_len);
 	}
+	prom_head(b, "processor_stream_trimmed_unread_total", "counter",
+	    "Entries trimmed from the stream (MAXLEN, XTRIM) before the group "
+	    "read them: lost upstream (XINFO GROUPS/STREAM, Redis 7).");
+	buf_printf(b, "processor_stream_trimmed_unread_total %" PRId64 "\n",
+	    g->gs_trimmed);
 	if (!g->gs_known)
 		return;
 	prom_head(b, "processor_consumer_group_pending", "gauge",
