@@ -52,19 +52,25 @@ ok(!$p->wait_event(entry => $same, reason => 'duplicate_conflict', timeout => 1)
 is($r->xlen("$S:dlq"), 0, 'nothing dead-lettered by default');
 is($p->stop, 0, 'clean exit');
 
-# Phase 2: dead_letter_conflicts on.
-$p = run_phase(processor => { dead_letter_conflicts => 'on' });
+# Phase 2: dead_letter_conflicts on.  Published while stopped, so one batch holds them all,
+# among them a new key twice with other content (compared within the batch) and an
+# identical copy of it.
 my $later = $r->cmd('XADD', $S, '*', 'payload', rec('dc-1', 47.5));
 my $dup = $r->cmd('XADD', $S, '*', 'payload', rec('dc-1', 45.5));
-ok(wait_until(sub { $r->xlen("$S:dlq") >= 1 && $r->pending($S, 'processor') == 0 },
-    timeout => 20, desc => 'dead-lettered'), 'the conflicting record is dead-lettered');
-my @dlq = map { +{ @{$_->[1]} } } @{$r->cmd('XRANGE', "$S:dlq", '-', '+')};
-is(scalar @dlq, 1, 'exactly one dead letter');
-is($dlq[0]{id}, $later, 'for the later record');
-is($dlq[0]{reason}, 'duplicate_conflict', 'reason duplicate_conflict');
-is($dlq[0]{payload}, rec('dc-1', 47.5), 'with its payload');
+my $new1 = $r->cmd('XADD', $S, '*', 'payload', rec('dc-2', 10.5));
+my $new2 = $r->cmd('XADD', $S, '*', 'payload', rec('dc-2', 11.5));
+my $new3 = $r->cmd('XADD', $S, '*', 'payload', rec('dc-2', 10.5));
+$p = run_phase(processor => { dead_letter_conflicts => 'on' });
+ok(wait_until(sub { $r->xlen("$S:dlq") >= 2 && $r->pending($S, 'processor') == 0 },
+    timeout => 20, desc => 'dead-lettered'), 'the conflicting records are dead-lettered');
+my %dlq = map { my %f = @{$_->[1]}; ($f{id} => \%f) } @{$r->cmd('XRANGE', "$S:dlq", '-', '+')};
+is(join(',', sort keys %dlq), join(',', sort $later, $new2), 'exactly the two later records');
+is($dlq{$later}{reason}, 'duplicate_conflict', 'reason duplicate_conflict');
+is($dlq{$later}{payload}, rec('dc-1', 47.5), 'with its payload');
+is($dlq{$new2}{reason}, 'duplicate_conflict', 'in-batch conflict: reason duplicate_conflict');
 is($stored->('dc-1'), '45.5/{}', 'the stored row is still the first');
-ok(wait_until(sub { ($p->metric_sum($p->metrics, 'processor_duplicate_conflicts_total') // 0) == 1 },
+is($stored->('dc-2'), '10.5/{}', 'in the batch the first wins too');
+ok(wait_until(sub { ($p->metric_sum($p->metrics, 'processor_duplicate_conflicts_total') // 0) == 2 },
     timeout => 10, desc => 'counted'), 'counted');
 is($p->stop, 0, 'clean exit');
 done_testing;

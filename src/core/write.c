@@ -146,6 +146,76 @@ write_schedule_reconnect(struct write *w)
 	ev_timer_start(w->wr_loop, &w->wr_reconnect);
 }
 
+/* Whether two rows of one key would be stored alike (the columns compared). */
+static int
+write_same_row(const struct position *a, const struct position *b)
+{
+	if (a->p_lat != b->p_lat || a->p_lon != b->p_lon || a->p_has != b->p_has)
+		return 0;
+	if (((a->p_has & POS_HAS_ALTITUDE) &&
+	    (float)a->p_altitude != (float)b->p_altitude) ||
+	    ((a->p_has & POS_HAS_ANGLE) && a->p_angle != b->p_angle) ||
+	    ((a->p_has & POS_HAS_SATELLITES) && a->p_satellites != b->p_satellites) ||
+	    ((a->p_has & POS_HAS_SPEED) && (float)a->p_speed != (float)b->p_speed) ||
+	    ((a->p_has & POS_HAS_PRIORITY) && a->p_priority != b->p_priority) ||
+	    ((a->p_has & POS_HAS_EVENT_IO) && a->p_event_io != b->p_event_io))
+		return 0;
+	return a->p_attrs_len == b->p_attrs_len &&
+	    memcmp(a->p_attrs, b->p_attrs, a->p_attrs_len) == 0;
+}
+
+static int
+write_is_conflict(const struct write *w, uint32_t i)
+{
+	const uint32_t	*c = (const uint32_t *)(void *)w->wr_conflicts.b_data;
+	size_t		 k, n = w->wr_conflicts.b_len / sizeof(*c);
+
+	for (k = 0; k < n; k++)
+		if (c[k] == i)
+			return 1;
+	return 0;
+}
+
+/*
+ * Rows of one key within the submitted slice (adjacent: it is sorted): the
+ * INSERT stores the first in COPY order, and the statement does not probe
+ * the others, their key being in ins.  When the statement flagged none of
+ * the run, the key was new or every row matched the stored one: a row that
+ * differs from the run's first is then a conflict too.  When it flagged
+ * some, the key was stored before and each row was compared with it.
+ */
+static void
+write_run_conflicts(struct write *w)
+{
+	const struct batch	*b = w->wr_batch;
+	const struct position	*first, *pos;
+	size_t			 lo, hi, i;
+	int			 flagged;
+
+	for (lo = 0; lo < w->wr_n; lo = hi) {
+		first = &b->b_entries[w->wr_idx[lo]].be_pos;
+		for (hi = lo + 1; hi < w->wr_n; hi++) {
+			pos = &b->b_entries[w->wr_idx[hi]].be_pos;
+			if (pos->p_ts_us != first->p_ts_us ||
+			    strcmp(pos->p_device, first->p_device) != 0)
+				break;
+		}
+		if (hi - lo == 1)
+			continue;
+		for (flagged = 0, i = lo; i < hi && !flagged; i++)
+			flagged = write_is_conflict(w, w->wr_idx[i]);
+		if (flagged)
+			continue;
+		for (i = lo + 1; i < hi; i++) {
+			pos = &b->b_entries[w->wr_idx[i]].be_pos;
+			if (!write_same_row(first, pos) &&
+			    buf_append(&w->wr_conflicts, &w->wr_idx[i],
+			    sizeof(w->wr_idx[i])) == -1)
+				fatalx("out of memory recording a duplicate conflict");
+		}
+	}
+}
+
 static void
 write_finish_batch(struct write *w, enum write_result res)
 {
@@ -153,17 +223,20 @@ write_finish_batch(struct write *w, enum write_result res)
 
 	if (b == NULL)
 		return;
-	w->wr_batch = NULL;
 	b->b_inserted = w->wr_inserted;
 	b->b_conflicts = 0;
 	if (res == WRITE_OK && w->wr_cb->wc_conflict != NULL) {
-		const uint32_t	*c = (const uint32_t *)(void *)w->wr_conflicts.b_data;
-		size_t		 i, n = w->wr_conflicts.b_len / sizeof(*c);
+		const uint32_t	*c;
+		size_t		 i, n;
 
+		write_run_conflicts(w);
+		c = (const uint32_t *)(void *)w->wr_conflicts.b_data;
+		n = w->wr_conflicts.b_len / sizeof(*c);
 		b->b_conflicts = n;
 		for (i = 0; i < n; i++)
 			w->wr_cb->wc_conflict(w->wr_arg, b, c[i]);
 	}
+	w->wr_batch = NULL;
 	w->wr_cb->wc_done(w->wr_arg, b, res, w->wr_sqlstate[0] ? w->wr_sqlstate : NULL,
 	    w->wr_message);
 }
