@@ -27,7 +27,7 @@ ok($refused, 'the refused XADD is logged with the entry id and the Redis error')
 my $pending = sub { [ map { $_->[0] } @{$r->cmd('XPENDING', $S, 'processor', '-', '+', 1000)} ] };
 ok(wait_until(sub { grep { $_ eq $id } @{$pending->()} }, timeout => 10, quiet => 1),
     'the poison entry is not ACKed while its dead letter is refused');
-ok(wait_until(sub { (($p->metrics // {})->{processor_settle_errors_total} // 0) >= 2 },
+ok(wait_until(sub { ($p->metric_sum($p->metrics, 'processor_settle_errors_total') // 0) >= 2 },
     timeout => 20, desc => 'settle errors'), 'processor_settle_errors_total counts the failed settles');
 is($r->cmd('TYPE', "$S:dlq"), 'string', 'the DLQ key is untouched');
 

@@ -39,7 +39,7 @@ ok(wait_until(sub { $res = $http->get($url);
     desc => '503 settle failing'), '/readyz 503 while the batch cannot settle');
 like($j->{reason} // '', qr/^worker 0: settle failing/, "with the reason ($j->{reason})");
 
-my $errs = sub { ($p->metrics // {})->{processor_settle_errors_total} // 0 };
+my $errs = sub { $p->metric_sum($p->metrics, 'processor_settle_errors_total') // 0 };
 my ($t1, $t5);
 ok(wait_until(sub { $errs->() >= 1 }, timeout => 20, desc => 'first settle error'),
     'processor_settle_errors_total counts failed settles');
