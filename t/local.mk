@@ -17,6 +17,8 @@ EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	packaging/bash-completion/processorctl \
 	t/360-dlq-refused.t t/361-redis-oom.t t/362-ts-window.t \
 	t/363-dlq-whole-payload.t t/364-crash-budget.t \
+	t/365-dup-conflict.t t/366-write-circuit.t t/367-worker-stall.t \
+	t/368-http-deadline.t t/369-stream-trimmed.t \
 	t/370-redis-sigstop.t t/371-worker-sigstop.t t/372-pg-readonly.t \
 	t/373-pg-disk-full.t t/374-redis-aof-everysec.t t/375-master-kill-pg-down.t \
 	t/lib/Harness/Expect.pm \

@@ -82,6 +82,8 @@ static int	config_set_socket(struct config *, const struct config_key *,
 		    const char *, char *, size_t);
 static int	config_set_evaluators(struct config *, const struct config_key *,
 		    const char *, char *, size_t);
+static int	config_set_onoff(struct config *, const struct config_key *,
+		    const char *, char *, size_t);
 
 #define OFF(f)	offsetof(struct config, f)
 
@@ -145,6 +147,12 @@ static const struct config_key config_keys[] = {
 	    0, 36500, "3650", 0 },
 	{ "processor", "restart_window_ms", config_set_int,
 	    OFF(cf_restart_window_ms), 1000, 86400000, "60000", 0 },
+	{ "processor", "dead_letter_conflicts", config_set_onoff,
+	    OFF(cf_dead_letter_conflicts), 0, 0, "off", 0 },
+	{ "processor", "circuit_failures", config_set_int,
+	    OFF(cf_circuit_failures), 1, 100000, "10", 0 },
+	{ "processor", "worker_stall_ms", config_set_int,
+	    OFF(cf_worker_stall_ms), 2000, 3600000, "10000", 0 },
 
 	{ "http", "listen", config_set_listen, OFF(cf_http_listen), 0, 0,
 	    "127.0.0.1:10187", CK_EMPTY_OK },
@@ -571,6 +579,23 @@ config_set_size(struct config *cf, const struct config_key *k,
 		return -1;
 	}
 	*(size_t *)(void *)((char *)cf + k->ck_off) = (size_t)(n * mult);
+	return 0;
+}
+
+static int
+config_set_onoff(struct config *cf, const struct config_key *k, const char *v,
+    char *why, size_t whylen)
+{
+	int	*dst = (int *)(void *)((char *)cf + k->ck_off);
+
+	if (strcmp(v, "on") == 0)
+		*dst = 1;
+	else if (strcmp(v, "off") == 0)
+		*dst = 0;
+	else {
+		config_why(why, whylen, "'%s' is not one of on, off", v);
+		return -1;
+	}
 	return 0;
 }
 

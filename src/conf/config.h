@@ -48,6 +48,9 @@ struct config {
 	int	 cf_restart_window_ms;	/* ... within this window */
 	long	 cf_max_future_ms;	/* timestamps further ahead are poison; 0 off */
 	int	 cf_max_past_days;	/* timestamps further back are poison; 0 off */
+	int	 cf_dead_letter_conflicts; /* same key, other content: dead-letter the later */
+	int	 cf_circuit_failures;	/* consecutive failed rows that open the write circuit */
+	int	 cf_worker_stall_ms;	/* a worker silent this long is killed and respawned */
 
 	/* [http] */
 	char	*cf_http_listen;	/* host:port, empty = off */

@@ -42,6 +42,7 @@ batch_reset(struct batch *b)
 	b->b_nvalid = 0;
 	b->b_history = 0;
 	b->b_inserted = 0;
+	b->b_conflicts = 0;
 	b->b_next = NULL;
 }
 
@@ -206,7 +207,11 @@ batch_cmp(const void *a, const void *b)
 
 	if (c != 0)
 		return c;
-	return (pa->p_ts_us > pb->p_ts_us) - (pa->p_ts_us < pb->p_ts_us);
+	if (pa->p_ts_us != pb->p_ts_us)
+		return (pa->p_ts_us > pb->p_ts_us) - (pa->p_ts_us < pb->p_ts_us);
+	/* one key twice: stream order, so the first read is the one stored */
+	return (*(const uint32_t *)a > *(const uint32_t *)b) -
+	    (*(const uint32_t *)a < *(const uint32_t *)b);
 }
 
 /*

@@ -42,6 +42,7 @@ struct batch_entry {
 	enum dlq_stage	 be_stage;
 	enum dlq_state	 be_dlq;	/* ENTRY_POISON */
 	const char	*be_reason;	/* short code, static storage */
+	char		 be_sqlstate[6];	/* DLQ_STAGE_WRITE: PostgreSQL's, or "" */
 	struct position	 be_pos;	/* ENTRY_VALID; p_attrs re-pointed before use */
 };
 
@@ -59,6 +60,7 @@ struct batch {
 	double		 b_read_at;	/* ev_time() when the reply arrived */
 	double		 b_write_started;
 	uint64_t	 b_inserted;
+	uint64_t	 b_conflicts;	/* of the last write: keys stored with other content */
 	struct buf	 b_cold;	/* devices new to this worker's state, NUL-separated */
 	size_t		 b_ncold;
 	struct batch	*b_next;	/* worker queues */

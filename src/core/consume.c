@@ -854,6 +854,9 @@ consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
 	PUSHS("error"); PUSHS(batch_error(b, i));
 	PUSHS("reason"); PUSHS(e->be_reason ? e->be_reason : "unknown");
 	PUSHS("stage"); PUSHS(dlq_stage_name(e->be_stage));
+	if (e->be_sqlstate[0] != '\0') {
+		PUSHS("sqlstate"); PUSHS(e->be_sqlstate);
+	}
 	PUSHS("consumer"); PUSHS(c->c_consumer);
 	PUSHS("failed_at"); PUSHS(failed_at);
 	PUSHS("deliveries"); PUSHS(deliveries);

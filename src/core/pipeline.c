@@ -23,7 +23,8 @@
 
 #define RETRY_MIN_S	0.1
 #define RETRY_MAX_S	5.0
-#define FATAL_RETRY_S	5.0
+#define CIRCUIT_MIN_S	1.0	/* first retry of an open write circuit */
+#define CIRCUIT_MAX_S	30.0
 #define MAX_RANGES	96	/* bisection stack: 2 * log2(batch) is plenty */
 
 /* A slice [r_lo, r_hi) of a batch's b_order still to be written. */
@@ -64,6 +65,9 @@ struct pipeline {
 	int			 pl_nranges;
 	int			 pl_writing;	/* a write_submit is outstanding */
 	struct backoff		 pl_retry_backoff;
+	struct backoff		 pl_circuit_backoff;
+	int			 pl_failed_rows;	/* consecutive, since a write succeeded */
+	int			 pl_circuit;	/* open: not reading, retrying the head */
 	ev_timer		 pl_retry;
 	struct backoff		 pl_settle_backoff;
 	ev_timer		 pl_settle_retry;	/* a failed settle waits here */
@@ -82,6 +86,8 @@ struct pipeline {
 };
 
 static void	pipeline_pump(struct pipeline *);
+static const char *pipeline_write_fields(struct log_fields *,
+		    const struct batch *, const char *);
 static void	pipeline_claim_report(struct pipeline *, int);
 
 static void
@@ -351,6 +357,76 @@ pipeline_reject_row(struct pipeline *p, struct batch *b, uint32_t idx,
 	p->pl_stats->ws_poison++;
 	if (batch_poison(b, idx, DLQ_STAGE_WRITE, "rejected_by_postgres", msg) == -1)
 		fatalx("out of memory recording a poison entry");
+	snprintf(b->b_entries[idx].be_sqlstate, sizeof(b->b_entries[idx].be_sqlstate),
+	    "%s", sqlstate ? sqlstate : "");
+}
+
+/*
+ * Errors that no single row can cause (a table or column gone, a privilege
+ * revoked, the database away): splitting the batch would only push every
+ * row into the DLQ.
+ */
+static int
+pipeline_statement_error(const char *sqlstate)
+{
+	static const char *const states[] = {
+		"42P01",	/* undefined_table */
+		"42703",	/* undefined_column */
+		"42501",	/* insufficient_privilege */
+		"42883",	/* undefined_function (the sink SQL's) */
+		"3D000",	/* invalid_catalog_name */
+		"3F000",	/* invalid_schema_name */
+		"25006",	/* read_only_sql_transaction */
+	};
+	size_t	i;
+
+	if (sqlstate == NULL)
+		return 0;
+	if (strncmp(sqlstate, "28", 2) == 0)	/* authorization */
+		return 1;
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(sqlstate, states[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The write circuit breaker.  A row that fails alone is dead-lettered, but
+ * when circuit_failures rows in a row fail (a trigger or a constraint that
+ * now refuses every row, a table gone) the fault is the schema, not the
+ * data: stop reading, say so on /readyz, and retry the rows still held with
+ * backoff until a write succeeds, rather than empty the stream into the DLQ.
+ */
+static void
+pipeline_circuit_open(struct pipeline *p, struct batch *b,
+    const char *sqlstate, const char *message)
+{
+	struct log_fields	f;
+
+	if (!p->pl_circuit) {
+		p->pl_circuit = 1;
+		p->pl_stats->ws_circuit_trips++;
+		p->pl_stats->ws_flags |= WS_CIRCUIT_OPEN;
+		backoff_reset(&p->pl_circuit_backoff);
+		pipeline_write_fields(&f, b, sqlstate);
+		log_fields_int(&f, "failed_rows", p->pl_failed_rows);
+		log_emit(LOG_LVL_ERROR, log_fields_get(&f), "write circuit open "
+		    "(%s: %s): consuming paused, retrying with backoff until "
+		    "a write succeeds; check the schema, triggers and "
+		    "permissions", sqlstate ? sqlstate : "-", message);
+	}
+	pipeline_retry_later(p, backoff_next(&p->pl_circuit_backoff));
+}
+
+static void
+pipeline_circuit_close(struct pipeline *p)
+{
+	p->pl_failed_rows = 0;
+	if (!p->pl_circuit)
+		return;
+	p->pl_circuit = 0;
+	p->pl_stats->ws_flags &= ~(uint32_t)WS_CIRCUIT_OPEN;
+	log_info("write circuit closed: a write succeeded; consuming again");
 }
 
 /*
@@ -366,6 +442,12 @@ pipeline_split(struct pipeline *p, struct batch *b, const char *sqlstate,
 	uint32_t	mid;
 
 	if (r.r_hi - r.r_lo == 1) {
+		if (p->pl_failed_rows >= p->pl_cf->cf_circuit_failures) {
+			p->pl_nranges++;	/* keep the row: retried later */
+			pipeline_circuit_open(p, b, sqlstate, message);
+			return;
+		}
+		p->pl_failed_rows++;
 		pipeline_reject_row(p, b, b->b_order[r.r_lo], sqlstate, message);
 		return;
 	}
@@ -407,13 +489,30 @@ pipeline_write_done(void *arg, struct batch *b, enum write_result res,
 		    p->pl_ranges[p->pl_nranges - 1].r_lo;
 		p->pl_nranges--;
 		p->pl_stats->ws_inserted += b->b_inserted;
-		p->pl_stats->ws_duplicates += n - b->b_inserted;
+		p->pl_stats->ws_duplicates += n - b->b_inserted - b->b_conflicts;
 		backoff_reset(&p->pl_retry_backoff);
+		pipeline_circuit_close(p);
 		if (p->pl_nranges == 0)
 			pipeline_written(p, b);
 		pipeline_kick(p);
 		break;
 	case WRITE_DATA:
+	case WRITE_FATAL:
+		/*
+		 * A trigger raising (P0001) or another non-data error may
+		 * still be one row's doing: isolate it like a data error.
+		 */
+		if (p->pl_circuit) {
+			log_emit(LOG_LVL_WARN, pipeline_write_fields(&f, b, sqlstate),
+			    "write circuit still open (%s: %s)",
+			    sqlstate ? sqlstate : "-", message);
+			pipeline_circuit_open(p, b, sqlstate, message);
+			break;
+		}
+		if (pipeline_statement_error(sqlstate)) {
+			pipeline_circuit_open(p, b, sqlstate, message);
+			break;
+		}
 		log_emit(LOG_LVL_WARN, pipeline_write_fields(&f, b, sqlstate),
 		    "batch write refused (%s: %s): isolating the bad rows",
 		    sqlstate ? sqlstate : "-", message);
@@ -429,13 +528,6 @@ pipeline_write_done(void *arg, struct batch *b, enum write_result res,
 		    delay, message, sqlstate ? " SQLSTATE " : "",
 		    sqlstate ? sqlstate : "");
 		pipeline_retry_later(p, delay);
-		break;
-	case WRITE_FATAL:
-		log_emit(LOG_LVL_ERROR, pipeline_write_fields(&f, b, sqlstate),
-		    "batch write failed (%s: %s): check the schema and "
-		    "permissions; retrying in %.0f s", sqlstate ? sqlstate : "-",
-		    message, FATAL_RETRY_S);
-		pipeline_retry_later(p, FATAL_RETRY_S);
 		break;
 	}
 }
@@ -535,7 +627,8 @@ pipeline_pump_settle(struct pipeline *p)
 static int
 pipeline_may_read(const struct pipeline *p)
 {
-	if (p->pl_paused || p->pl_stopping || consume_reading(p->pl_consume) ||
+	if (p->pl_paused || p->pl_stopping || p->pl_circuit ||
+	    consume_reading(p->pl_consume) ||
 	    !consume_is_up(p->pl_consume) || !write_is_up(p->pl_write))
 		return 0;
 	if (p->pl_inflight >= p->pl_cf->cf_max_inflight)
@@ -651,11 +744,41 @@ pipeline_rehydrate(void *arg, const struct position *pos)
 		p->pl_stats->ws_rehydrated++;
 }
 
+/*
+ * The same key stored with other content: first wins, the later record is
+ * not a duplicate.  Count and log it, and dead-letter it when asked to.
+ */
+static void
+pipeline_conflict(void *arg, struct batch *b, uint32_t i)
+{
+	struct pipeline		*p = arg;
+	const struct position	*pos = &b->b_entries[i].be_pos;
+	struct log_fields	 f;
+	char			 msg[200];
+
+	p->pl_stats->ws_dup_conflicts++;
+	log_fields_init(&f);
+	log_fields_str(&f, "entry", batch_id(b, i));
+	log_fields_str(&f, "device", pos->p_device);
+	log_fields_int(&f, "ts", (long long)pos->p_ts_us);
+	log_fields_str(&f, "reason", "duplicate_conflict");
+	log_emit(LOG_LVL_WARN, log_fields_get(&f), "key (device_id, ts) already "
+	    "stored with other content; the stored row is kept%s",
+	    p->pl_cf->cf_dead_letter_conflicts ? ", this record dead-lettered" : "");
+	if (!p->pl_cf->cf_dead_letter_conflicts)
+		return;
+	snprintf(msg, sizeof(msg), "key (%s, %lld) already stored with other "
+	    "content (first wins)", pos->p_device, (long long)pos->p_ts_us);
+	if (batch_poison(b, i, DLQ_STAGE_WRITE, "duplicate_conflict", msg) == -1)
+		fatalx("out of memory recording a poison entry");
+}
+
 static const struct write_cb pipeline_write_cb = {
 	.wc_up = pipeline_up_cb,
 	.wc_down = pipeline_up_cb,
 	.wc_done = pipeline_write_done,
 	.wc_rehydrate = pipeline_rehydrate,
+	.wc_conflict = pipeline_conflict,
 };
 
 struct pipeline *
@@ -674,6 +797,7 @@ pipeline_new(struct ev_loop *loop, const struct config *cf,
 	p->pl_limits.cl_max_future_us = (int64_t)cf->cf_max_future_ms * 1000;
 	p->pl_limits.cl_max_past_us = (int64_t)cf->cf_max_past_days * 86400000000LL;
 	backoff_init(&p->pl_retry_backoff, RETRY_MIN_S, RETRY_MAX_S);
+	backoff_init(&p->pl_circuit_backoff, CIRCUIT_MIN_S, CIRCUIT_MAX_S);
 	ev_timer_init(&p->pl_retry, pipeline_retry_cb, 0., 0.);
 	p->pl_retry.data = p;
 	backoff_init(&p->pl_settle_backoff, RETRY_MIN_S, RETRY_MAX_S);

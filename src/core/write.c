@@ -29,15 +29,41 @@
 #define POSITION_NCOLS	12
 
 /*
+ * The INSERT as a data-modifying CTE: first wins, as ever, but the staged
+ * rows that were not inserted are compared with the stored ones, so the
+ * same key arriving with other content is not counted as a duplicate in
+ * silence.  The anti-join against ins keeps the inserted rows out and the
+ * LIMIT keeps the lateral an index probe per remaining row: with no
+ * duplicates nothing is probed.  The main query's snapshot predates the
+ * INSERT, so it sees only rows that were stored before.  One result: a
+ * first row with the inserted count, then one row per mismatching key.
+ */
+#define WRITE_CMP_COLUMNS(t) t "latitude, " t "longitude, " t "altitude, " \
+	t "angle, " t "satellites, " t "speed, " t "priority, " t "event_io_id, " \
+	t "attributes"
+#define WRITE_INSERT_SQL \
+	"WITH ins AS (INSERT INTO positions (" POSITION_COLUMNS ") " \
+	"SELECT " POSITION_COLUMNS " FROM pg_temp.positions_stage " \
+	"ON CONFLICT (device_id, ts) DO NOTHING RETURNING device_id, ts) " \
+	"SELECT count(*)::int8 AS processor_inserted, NULL::text, NULL::int8 " \
+	"FROM ins UNION ALL " \
+	"SELECT NULL, s.device_id, (extract(epoch FROM s.ts) * 1000000)::int8 " \
+	"FROM pg_temp.positions_stage s CROSS JOIN LATERAL " \
+	"(SELECT " WRITE_CMP_COLUMNS("p.") " FROM positions p " \
+	"WHERE p.device_id = s.device_id AND p.ts = s.ts LIMIT 1) p " \
+	"WHERE NOT EXISTS (SELECT 1 FROM ins " \
+	"WHERE ins.device_id = s.device_id AND ins.ts = s.ts) " \
+	"AND (" WRITE_CMP_COLUMNS("p.") ") IS DISTINCT FROM " \
+	"(" WRITE_CMP_COLUMNS("s.") "); "
+
+/*
  * One string, one round trip: the server runs BEGIN, waits for the COPY
  * data, then runs the INSERT and COMMIT that follow in the same query.
  */
 static const char write_sql[] =
 	"BEGIN; "
 	"COPY pg_temp.positions_stage (" POSITION_COLUMNS ") FROM STDIN (FORMAT binary); "
-	"INSERT INTO positions (" POSITION_COLUMNS ") "
-	"SELECT " POSITION_COLUMNS " FROM pg_temp.positions_stage "
-	"ON CONFLICT (device_id, ts) DO NOTHING; ";
+	WRITE_INSERT_SQL;
 
 /* The latest stored fix per cold device: one index probe each. */
 static const char rehydrate_sql[] =
@@ -82,6 +108,9 @@ struct write {
 	char			 wr_sqlstate[8];
 	char			 wr_message[512];
 	uint64_t		 wr_inserted;
+	const uint32_t		*wr_idx;	/* the rows submitted, in b_order */
+	size_t			 wr_n;
+	struct buf		 wr_conflicts;	/* uint32_t entry indices */
 };
 
 static void	write_connect(struct write *);
@@ -117,6 +146,76 @@ write_schedule_reconnect(struct write *w)
 	ev_timer_start(w->wr_loop, &w->wr_reconnect);
 }
 
+/* Whether two rows of one key would be stored alike (the columns compared). */
+static int
+write_same_row(const struct position *a, const struct position *b)
+{
+	if (a->p_lat != b->p_lat || a->p_lon != b->p_lon || a->p_has != b->p_has)
+		return 0;
+	if (((a->p_has & POS_HAS_ALTITUDE) &&
+	    (float)a->p_altitude != (float)b->p_altitude) ||
+	    ((a->p_has & POS_HAS_ANGLE) && a->p_angle != b->p_angle) ||
+	    ((a->p_has & POS_HAS_SATELLITES) && a->p_satellites != b->p_satellites) ||
+	    ((a->p_has & POS_HAS_SPEED) && (float)a->p_speed != (float)b->p_speed) ||
+	    ((a->p_has & POS_HAS_PRIORITY) && a->p_priority != b->p_priority) ||
+	    ((a->p_has & POS_HAS_EVENT_IO) && a->p_event_io != b->p_event_io))
+		return 0;
+	return a->p_attrs_len == b->p_attrs_len &&
+	    memcmp(a->p_attrs, b->p_attrs, a->p_attrs_len) == 0;
+}
+
+static int
+write_is_conflict(const struct write *w, uint32_t i)
+{
+	const uint32_t	*c = (const uint32_t *)(void *)w->wr_conflicts.b_data;
+	size_t		 k, n = w->wr_conflicts.b_len / sizeof(*c);
+
+	for (k = 0; k < n; k++)
+		if (c[k] == i)
+			return 1;
+	return 0;
+}
+
+/*
+ * Rows of one key within the submitted slice (adjacent: it is sorted): the
+ * INSERT stores the first in COPY order, and the statement does not probe
+ * the others, their key being in ins.  When the statement flagged none of
+ * the run, the key was new or every row matched the stored one: a row that
+ * differs from the run's first is then a conflict too.  When it flagged
+ * some, the key was stored before and each row was compared with it.
+ */
+static void
+write_run_conflicts(struct write *w)
+{
+	const struct batch	*b = w->wr_batch;
+	const struct position	*first, *pos;
+	size_t			 lo, hi, i;
+	int			 flagged;
+
+	for (lo = 0; lo < w->wr_n; lo = hi) {
+		first = &b->b_entries[w->wr_idx[lo]].be_pos;
+		for (hi = lo + 1; hi < w->wr_n; hi++) {
+			pos = &b->b_entries[w->wr_idx[hi]].be_pos;
+			if (pos->p_ts_us != first->p_ts_us ||
+			    strcmp(pos->p_device, first->p_device) != 0)
+				break;
+		}
+		if (hi - lo == 1)
+			continue;
+		for (flagged = 0, i = lo; i < hi && !flagged; i++)
+			flagged = write_is_conflict(w, w->wr_idx[i]);
+		if (flagged)
+			continue;
+		for (i = lo + 1; i < hi; i++) {
+			pos = &b->b_entries[w->wr_idx[i]].be_pos;
+			if (!write_same_row(first, pos) &&
+			    buf_append(&w->wr_conflicts, &w->wr_idx[i],
+			    sizeof(w->wr_idx[i])) == -1)
+				fatalx("out of memory recording a duplicate conflict");
+		}
+	}
+}
+
 static void
 write_finish_batch(struct write *w, enum write_result res)
 {
@@ -124,8 +223,20 @@ write_finish_batch(struct write *w, enum write_result res)
 
 	if (b == NULL)
 		return;
-	w->wr_batch = NULL;
 	b->b_inserted = w->wr_inserted;
+	b->b_conflicts = 0;
+	if (res == WRITE_OK && w->wr_cb->wc_conflict != NULL) {
+		const uint32_t	*c;
+		size_t		 i, n;
+
+		write_run_conflicts(w);
+		c = (const uint32_t *)(void *)w->wr_conflicts.b_data;
+		n = w->wr_conflicts.b_len / sizeof(*c);
+		b->b_conflicts = n;
+		for (i = 0; i < n; i++)
+			w->wr_cb->wc_conflict(w->wr_arg, b, c[i]);
+	}
+	w->wr_batch = NULL;
 	w->wr_cb->wc_done(w->wr_arg, b, res, w->wr_sqlstate[0] ? w->wr_sqlstate : NULL,
 	    w->wr_message);
 }
@@ -551,6 +662,49 @@ write_rehydrate_rows(struct write *w, const PGresult *res)
 		write_rehydrate_row(w, res, i);
 }
 
+/*
+ * The INSERT's result: the inserted count, then the keys whose stored row
+ * differs.  Each key names the first submitted entry with that key not
+ * named yet (the slice is short and conflicts are rare: a linear scan).
+ */
+static void
+write_insert_rows(struct write *w, const PGresult *res)
+{
+	const struct batch	*b = w->wr_batch;
+	const struct position	*pos;
+	const char		*dev;
+	const uint32_t		*c;
+	long long		 ts;
+	size_t			 i, k, nc;
+	int			 row, taken;
+
+	for (row = 0; row < PQntuples(res); row++) {
+		if (!PQgetisnull(res, row, 0)) {
+			w->wr_inserted = strtoull(PQgetvalue(res, row, 0), NULL, 10);
+			continue;
+		}
+		if (b == NULL)
+			continue;
+		dev = PQgetvalue(res, row, 1);
+		ts = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+		c = (const uint32_t *)(void *)w->wr_conflicts.b_data;
+		nc = w->wr_conflicts.b_len / sizeof(*c);
+		for (i = 0; i < w->wr_n; i++) {
+			pos = &b->b_entries[w->wr_idx[i]].be_pos;
+			if (pos->p_ts_us != ts || strcmp(pos->p_device, dev) != 0)
+				continue;
+			for (taken = 0, k = 0; k < nc && !taken; k++)
+				taken = c[k] == w->wr_idx[i];
+			if (taken)
+				continue;
+			if (buf_append(&w->wr_conflicts, &w->wr_idx[i],
+			    sizeof(w->wr_idx[i])) == -1)
+				fatalx("out of memory recording a duplicate conflict");
+			break;
+		}
+	}
+}
+
 /* Handle one result of the batch query; 1 when the COPY phase begins. */
 static int
 write_batch_result(struct write *w, PGresult *res)
@@ -560,11 +714,13 @@ write_batch_result(struct write *w, PGresult *res)
 	switch (PQresultStatus(res)) {
 	case PGRES_COPY_IN:
 		return 1;
-	case PGRES_TUPLES_OK:		/* the rehydration, or the sink SQL's */
+	case PGRES_TUPLES_OK:	/* the rehydration, the INSERT, or the sink SQL's */
 		if (w->wr_rehydrating) {
 			w->wr_rehydrating = 0;
 			write_rehydrate_rows(w, res);
-		}
+		} else if (PQnfields(res) == 3 &&
+		    strcmp(PQfname(res, 0), "processor_inserted") == 0)
+			write_insert_rows(w, res);
 		return 0;
 	case PGRES_COMMAND_OK:
 		if (strncmp(PQcmdStatus(res), "INSERT", 6) == 0) {
@@ -679,6 +835,7 @@ write_new(struct ev_loop *loop, const struct config *cf,
 	w->wr_guard.data = w;
 	buf_init(&w->wr_copy);
 	buf_init(&w->wr_query);
+	buf_init(&w->wr_conflicts);
 	return w;
 }
 
@@ -694,6 +851,7 @@ write_free(struct write *w)
 		PQfinish(w->wr_conn);
 	buf_free(&w->wr_copy);
 	buf_free(&w->wr_query);
+	buf_free(&w->wr_conflicts);
 	free(w);
 }
 
@@ -785,6 +943,9 @@ write_submit(struct write *w, struct batch *b, const uint32_t *idx, size_t n)
 		return -1;
 	}
 	w->wr_batch = b;
+	w->wr_idx = idx;
+	w->wr_n = n;
+	buf_reset(&w->wr_conflicts);
 	w->wr_copy_sent = 0;
 	w->wr_copy_ended = 0;
 	w->wr_inserted = 0;

@@ -24,6 +24,11 @@ struct write_cb {
 		    const char *sqlstate, const char *message);
 	/* the latest stored fix of each of the batch's cold devices (b_cold) */
 	void	(*wc_rehydrate)(void *arg, const struct position *);
+	/*
+	 * Before wc_done with WRITE_OK: entry i of the batch was not inserted
+	 * because its key is stored with other content (first wins).
+	 */
+	void	(*wc_conflict)(void *arg, struct batch *, uint32_t i);
 };
 
 struct write;
@@ -38,7 +43,7 @@ int		 write_busy(const struct write *);
  * Write the valid entries idx[0..n) of b (indices into b_entries, already in
  * (device_id, ts) order) in one transaction: COPY into a temporary staging
  * table, then INSERT ... ON CONFLICT (device_id, ts) DO NOTHING, one round
- * trip.  When b lists cold devices (b_cold), the same round trip first reads
+ * trip; rows not inserted whose stored row differs go to wc_conflict.  When b lists cold devices (b_cold), the same round trip first reads
  * their latest stored fix for wc_rehydrate, and clears the list.
  * -1 when not connected or busy.
  */

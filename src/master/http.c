@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,11 +20,22 @@
 #include "util/log.h"
 #include "master/prom.h"
 
+/* A connection and when its current request began. */
+struct http_conn {
+	struct http_conn	*hc_next;
+	struct http_conn	*hc_prev;
+	int			 hc_fd;
+	int			 hc_cut;	/* shut down at the deadline */
+	ev_tstamp		 hc_since;
+};
+
 static struct {
 	struct MHD_Daemon	*h_daemon;
 	struct ev_loop		*h_loop;
 	ev_io			 h_io;
 	ev_timer		 h_timer;
+	ev_timer		 h_deadline;
+	struct http_conn	*h_conns;
 	struct http_cb		 h_cb;
 } http;
 
@@ -167,6 +179,82 @@ http_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	http_arm();
 }
 
+/*
+ * libmicrohttpd's CONNECTION_TIMEOUT only measures inactivity: a client
+ * that sends one byte every few seconds keeps its slot for ever, and a few
+ * such clients from two addresses hold every slot (slowloris).  So each
+ * request also has an absolute deadline; past it the socket is shut down,
+ * and MHD, reading end of file, closes the connection and frees the slot.
+ */
+static void
+http_notify(void *cls, struct MHD_Connection *conn, void **ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct http_conn		*hc;
+
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || (hc = calloc(1, sizeof(*hc))) == NULL)
+			return;
+		hc->hc_fd = ci->connect_fd;
+		hc->hc_since = ev_now(http.h_loop);
+		hc->hc_next = http.h_conns;
+		if (http.h_conns != NULL)
+			http.h_conns->hc_prev = hc;
+		http.h_conns = hc;
+		*ctx = hc;
+		return;
+	}
+	if ((hc = *ctx) == NULL)
+		return;
+	if (hc->hc_prev != NULL)
+		hc->hc_prev->hc_next = hc->hc_next;
+	else
+		http.h_conns = hc->hc_next;
+	if (hc->hc_next != NULL)
+		hc->hc_next->hc_prev = hc->hc_prev;
+	free(hc);
+	*ctx = NULL;
+}
+
+/* A request answered: the next one on the connection has its own deadline. */
+static void
+http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct http_conn		*hc;
+
+	(void)cls;
+	(void)con_cls;
+	(void)toe;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL && (hc = ci->socket_context) != NULL)
+		hc->hc_since = ev_now(http.h_loop);
+}
+
+static void
+http_deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct http_conn	*hc;
+	ev_tstamp		 now = ev_now(loop);
+
+	(void)t;
+	(void)revents;
+	for (hc = http.h_conns; hc != NULL; hc = hc->hc_next) {
+		if (hc->hc_cut || now - hc->hc_since < HTTP_DEADLINE_SEC)
+			continue;
+		hc->hc_cut = 1;
+		log_debug("http: request past its %d s deadline; closing",
+		    HTTP_DEADLINE_SEC);
+		shutdown(hc->hc_fd, SHUT_RDWR);
+	}
+	MHD_run(http.h_daemon);
+	http_arm();
+}
+
 /* Split host:port; host may be [v6], empty or "*" for any address. */
 static int
 http_resolve(const char *listen, struct sockaddr_storage *ss)
@@ -255,6 +343,8 @@ http_start(struct ev_loop *loop, const char *listen, const struct http_cb *cb)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_PER_IP,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_SEC,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_notify, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
 	    MHD_OPTION_END);
 	if (http.h_daemon == NULL) {
 		close(fd);
@@ -271,6 +361,8 @@ http_start(struct ev_loop *loop, const char *listen, const struct http_cb *cb)
 	ev_io_init(&http.h_io, http_io_cb, info->epoll_fd, EV_READ);
 	ev_io_start(loop, &http.h_io);
 	ev_timer_init(&http.h_timer, http_timer_cb, 0., 0.);
+	ev_timer_init(&http.h_deadline, http_deadline_cb, 1., 1.);
+	ev_timer_start(loop, &http.h_deadline);
 	http_arm();
 	return 0;
 }
@@ -282,7 +374,8 @@ http_stop(void)
 		return;
 	ev_io_stop(http.h_loop, &http.h_io);
 	ev_timer_stop(http.h_loop, &http.h_timer);
-	MHD_stop_daemon(http.h_daemon);
+	ev_timer_stop(http.h_loop, &http.h_deadline);
+	MHD_stop_daemon(http.h_daemon);	/* notifies CLOSED: frees h_conns */
 	http.h_daemon = NULL;
 }
 

@@ -16,7 +16,8 @@ struct http_cb {
 
 #define HTTP_MAX_CONNECTIONS	64
 #define HTTP_MAX_PER_IP		32
-#define HTTP_TIMEOUT_SEC	10
+#define HTTP_TIMEOUT_SEC	10	/* inactivity */
+#define HTTP_DEADLINE_SEC	10	/* absolute, per request: a byte every few seconds does not keep a slot */
 #define HTTP_MEMORY_LIMIT	(32 * 1024)	/* per connection: request line + headers */
 
 /*

@@ -28,7 +28,47 @@ static struct {
 	struct group_stats	 lg_group;
 	int64_t			 lg_dlq_len;	/* XLEN <stream>:dlq, -1 unknown */
 	int64_t			 lg_oldest_ms;	/* XPENDING smallest id's ms; 0 none, -1 unknown */
+	int64_t			 lg_trimmed;	/* trimmed unread, the most seen */
+	struct lag_stream {
+		int		 ls_known;
+		int64_t		 ls_length;
+		int64_t		 ls_added;	/* entries-added */
+		struct lag_id {
+			uint64_t li_ms;
+			uint64_t li_seq;
+		}		 ls_first;	/* first entry; 0-0 when empty */
+		struct lag_id	 ls_last;	/* last-generated-id */
+	}			 lg_stream;
 } lag;
+
+/* What XINFO GROUPS says of our group beyond group_stats. */
+struct lag_group {
+	struct lag_id	 lgr_delivered;	/* last-delivered-id */
+	int64_t		 lgr_read;	/* entries-read; -1 nil */
+};
+
+static void
+lag_parse_id(const redisReply *r, struct lag_id *id)
+{
+	char	*end;
+
+	id->li_ms = id->li_seq = 0;
+	if (r == NULL || r->type != REDIS_REPLY_STRING)
+		return;
+	id->li_ms = strtoull(r->str, &end, 10);
+	if (*end == '-')
+		id->li_seq = strtoull(end + 1, NULL, 10);
+}
+
+static int
+lag_id_cmp(const struct lag_id *a, const struct lag_id *b)
+{
+	if (a->li_ms != b->li_ms)
+		return a->li_ms < b->li_ms ? -1 : 1;
+	if (a->li_seq != b->li_seq)
+		return a->li_seq < b->li_seq ? -1 : 1;
+	return 0;
+}
 
 static void
 lag_connected(const redisAsyncContext *ac, int status)
@@ -66,7 +106,8 @@ lag_integer(const redisReply *r)
 
 /* Find our group in an XINFO GROUPS reply (array of flat key/value arrays). */
 static int
-lag_parse_groups(const redisReply *r, const char *group, struct group_stats *g)
+lag_parse_groups(const redisReply *r, const char *group, struct group_stats *g,
+    struct lag_group *lg)
 {
 	const redisReply	*e, *k, *v;
 	size_t			 i, j;
@@ -93,6 +134,10 @@ lag_parse_groups(const redisReply *r, const char *group, struct group_stats *g)
 				g->gs_pending = lag_integer(v);
 			else if (strcmp(k->str, "lag") == 0)
 				g->gs_lag = lag_integer(v);
+			else if (strcmp(k->str, "entries-read") == 0)
+				lg->lgr_read = lag_integer(v);
+			else if (strcmp(k->str, "last-delivered-id") == 0)
+				lag_parse_id(v, &lg->lgr_delivered);
 		}
 		if (found)
 			return 0;
@@ -100,11 +145,87 @@ lag_parse_groups(const redisReply *r, const char *group, struct group_stats *g)
 	return -1;
 }
 
+/* XINFO STREAM: length, entries-added, first entry, last-generated-id. */
+static void
+lag_stream_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+	const redisReply	*r = reply, *k, *v;
+	struct lag_stream	 st;
+	size_t			 j;
+
+	(void)ac;
+	(void)arg;
+	lag.lg_stream.ls_known = 0;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+		return;
+	memset(&st, 0, sizeof(st));
+	st.ls_added = -1;
+	for (j = 0; j + 1 < r->elements; j += 2) {
+		k = r->element[j];
+		v = r->element[j + 1];
+		if (k->type != REDIS_REPLY_STRING)
+			continue;
+		if (strcmp(k->str, "length") == 0)
+			st.ls_length = lag_integer(v);
+		else if (strcmp(k->str, "entries-added") == 0)
+			st.ls_added = lag_integer(v);
+		else if (strcmp(k->str, "last-generated-id") == 0)
+			lag_parse_id(v, &st.ls_last);
+		else if (strcmp(k->str, "first-entry") == 0 &&
+		    v->type == REDIS_REPLY_ARRAY && v->elements > 0)
+			lag_parse_id(v->element[0], &st.ls_first);
+	}
+	st.ls_known = st.ls_added >= 0 && st.ls_length >= 0;	/* Redis 7 */
+	lag.lg_stream = st;
+}
+
+/*
+ * Entries trimmed (MAXLEN, XTRIM) before the group read them vanish without
+ * a trace: no consumer ever sees their ids.  Redis 7 counts them: the
+ * group's lag is entries-added - entries-read, and entries-read does not
+ * jump over trimmed entries, so once the group has read everything still
+ * there, the lag left is what was trimmed unread.  While the group is
+ * behind the first entry, all present entries are unread: lag - length.  In
+ * between (reading within the stream) the split is unknown; wait.  Never
+ * counted down: the counter is the most seen, a Prometheus counter.
+ */
+static void
+lag_trimmed(struct group_stats *g, const struct lag_group *lg)
+{
+	const struct lag_stream	*st = &lag.lg_stream;
+	struct log_fields	 f;
+	int64_t			 lost;
+
+	if (!st->ls_known || g->gs_lag < 0 || lg->lgr_read < 0)
+		return;
+	if (st->ls_length == 0 || lag_id_cmp(&lg->lgr_delivered, &st->ls_last) >= 0)
+		lost = g->gs_lag;
+	else if (lag_id_cmp(&st->ls_first, &lg->lgr_delivered) > 0)
+		lost = g->gs_lag - st->ls_length;
+	else
+		lost = -1;
+	if (lost > lag.lg_trimmed) {
+		log_fields_init(&f);
+		log_fields_int(&f, "trimmed_unread", (long long)(lost - lag.lg_trimmed));
+		log_fields_int(&f, "trimmed_unread_total", (long long)lost);
+		log_fields_str(&f, "stream", lag.lg_cf->cf_stream);
+		log_emit(LOG_LVL_ERROR, log_fields_get(&f), "%lld entries of %s "
+		    "were trimmed before the group read them: lost upstream; "
+		    "raise the producers' MAXLEN or add workers",
+		    (long long)(lost - lag.lg_trimmed), lag.lg_cf->cf_stream);
+		lag.lg_trimmed = lost;
+	}
+	/* what is left to read: the trimmed entries stay in Redis' lag */
+	if (lag.lg_trimmed > 0 && g->gs_lag >= 0)
+		g->gs_lag = g->gs_lag > lag.lg_trimmed ? g->gs_lag - lag.lg_trimmed : 0;
+}
+
 static void
 lag_reply(redisAsyncContext *ac, void *reply, void *arg)
 {
 	const redisReply	*r = reply;
 	struct group_stats	 g;
+	struct lag_group	 lg;
 
 	(void)ac;
 	(void)arg;
@@ -119,10 +240,13 @@ lag_reply(redisAsyncContext *ac, void *reply, void *arg)
 		lag.lg_group.gs_known = 0;
 		return;
 	}
-	if (lag_parse_groups(r, lag.lg_cf->cf_group, &g) == -1) {
+	memset(&lg, 0, sizeof(lg));
+	lg.lgr_read = -1;
+	if (lag_parse_groups(r, lag.lg_cf->cf_group, &g, &lg) == -1) {
 		lag.lg_group.gs_known = 0;
 		return;
 	}
+	lag_trimmed(&g, &lg);
 	g.gs_known = 1;
 	lag.lg_group = g;
 	lag.lg_warned = 0;
@@ -209,6 +333,8 @@ lag_tick(struct ev_loop *loop, ev_timer *t, int revents)
 		return;
 	if (lag.lg_ac == NULL && lag_connect() == -1)
 		return;
+	redisAsyncCommand(lag.lg_ac, lag_stream_reply, NULL, "XINFO STREAM %s",
+	    lag.lg_cf->cf_stream);
 	if (redisAsyncCommand(lag.lg_ac, lag_reply, NULL, "XINFO GROUPS %s",
 	    lag.lg_cf->cf_stream) == REDIS_OK)
 		lag.lg_busy = 1;
@@ -259,4 +385,5 @@ lag_get(struct group_stats *g)
 	*g = lag.lg_group;
 	g->gs_dlq_len = lag.lg_dlq_len;
 	g->gs_oldest_ms = lag.lg_oldest_ms;
+	g->gs_trimmed = lag.lg_trimmed;
 }

@@ -60,6 +60,7 @@
 
 #define MASTER_STATUS_INTERVAL	5.0	/* seconds between STATUS= updates */
 #define MASTER_RETRY_MAX_MS	5000	/* start-up retry delay cap */
+#define MASTER_STALL_INTERVAL	1.0	/* seconds between stalled-worker checks */
 #define MASTER_KILL_GRACE	5.0	/* after SIGKILL, wait this long for reaping */
 
 #ifndef PACKAGE_VERSION
@@ -88,6 +89,8 @@ static struct {
 	ev_timer		 m_stop_timer;
 	ev_timer		 m_status_timer;
 	ev_timer		 m_watchdog;
+	ev_timer		 m_stall;	/* wedged workers: kill and respawn */
+	int			 m_workers_stuck;
 	uint64_t		 m_last_inserted;
 	uint64_t		 m_last_status_ms;
 	double			 m_rate;
@@ -249,6 +252,7 @@ master_prom_input(struct prom_input *in, struct prom_worker *pw)
 		pw[n].pw_up = w->w_pid > 0 && w->w_hello;
 		pw[n].pw_ready = supervise_worker_ready(w, now, &why);
 		pw[n].pw_restarts = w->w_restarts;
+		pw[n].pw_stalls = w->w_stalls;
 		supervise_cumulative(w, &pw[n].pw_stats);
 		n++;
 	}
@@ -382,35 +386,37 @@ master_status_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 /*
- * Pet the systemd watchdog only while every live worker reports: a wedged
- * worker then trips WatchdogSec and systemd restarts the unit, which a
- * master that merely keeps its own loop turning would hide.
+ * A wedged worker is the master's to handle (master_stall_cb kills and
+ * respawns it), not systemd's: taking the whole unit down for one worker
+ * would stop the healthy ones too.  The watchdog is withheld only when the
+ * master cannot do its job: a stalled worker it killed is still not reaped.
+ * A master whose own loop is stuck does not get here at all.
  */
 static void
 master_watchdog_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	const struct worker	*w;
-	uint64_t		 now = pacing_now_ms();
-	int			 slot;
-
 	(void)loop;
 	(void)t;
 	(void)revents;
-	for (slot = 0; slot < supervise_slots(); slot++) {
-		if ((w = supervise_worker(slot)) == NULL || w->w_pid <= 0)
-			continue;
-		if (now - w->w_last_stats_ms > SUPERVISE_STALE_MS) {
-			if (!m.m_watchdog_withheld)
-				log_warnx("worker %d (pid %ld) sent no stats "
-				    "for %llu ms; withholding the watchdog",
-				    slot, (long)w->w_pid, (unsigned long long)
-				    (now - w->w_last_stats_ms));
-			m.m_watchdog_withheld = 1;
-			return;
-		}
+	if (m.m_workers_stuck > 0) {
+		if (!m.m_watchdog_withheld)
+			log_warnx("%d stalled workers survived SIGKILL; "
+			    "withholding the watchdog", m.m_workers_stuck);
+		m.m_watchdog_withheld = 1;
+		return;
 	}
 	m.m_watchdog_withheld = 0;
 	notify_send("WATCHDOG=1");
+}
+
+static void
+master_stall_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)loop;
+	(void)t;
+	(void)revents;
+	m.m_workers_stuck = supervise_kill_stalled(
+	    (uint64_t)m.m_cf.cf_worker_stall_ms);
 }
 
 static void
@@ -629,6 +635,9 @@ master_timers(void)
 	ev_timer_init(&m.m_status_timer, master_status_cb,
 	    MASTER_STATUS_INTERVAL, MASTER_STATUS_INTERVAL);
 	ev_timer_start(m.m_loop, &m.m_status_timer);
+	ev_timer_init(&m.m_stall, master_stall_cb, MASTER_STALL_INTERVAL,
+	    MASTER_STALL_INTERVAL);
+	ev_timer_start(m.m_loop, &m.m_stall);
 	if ((usec = notify_watchdog_usec()) > 0) {
 		ev_timer_init(&m.m_watchdog, master_watchdog_cb, 0.,
 		    (double)usec / 2e6);
@@ -697,6 +706,7 @@ master_cleanup(void)
 	supervise_free();
 	ev_timer_stop(m.m_loop, &m.m_status_timer);
 	ev_timer_stop(m.m_loop, &m.m_watchdog);
+	ev_timer_stop(m.m_loop, &m.m_stall);
 	ev_timer_stop(m.m_loop, &m.m_stop_timer);
 	ev_signal_stop(m.m_loop, &m.m_sigterm);
 	ev_signal_stop(m.m_loop, &m.m_sigint);

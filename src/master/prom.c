@@ -275,6 +275,14 @@ prom_workers(struct buf *b, const struct prom_input *in)
 		buf_printf(b, "processor_worker_restarts_total{worker=\"%d\"} %"
 		    PRIu64 "\n", pw->pw_slot, pw->pw_restarts);
 	}
+	prom_head(b, "processor_worker_stalls_total", "counter",
+	    "Times the master killed the slot's worker for sending no stats "
+	    "for worker_stall_ms.");
+	for (w = 0; w < in->pi_nworkers; w++) {
+		pw = &in->pi_workers[w];
+		buf_printf(b, "processor_worker_stalls_total{worker=\"%d\"} %"
+		    PRIu64 "\n", pw->pw_slot, pw->pw_stalls);
+	}
 }
 
 /* A worker that has not sent a snapshot yet has no process numbers. */
@@ -393,6 +401,11 @@ prom_group(struct buf *b, const struct prom_input *in)
 		    "Entries in the dead-letter stream <stream>:dlq (capped near dlq_maxlen).");
 		buf_printf(b, "processor_dlq_length %" PRId64 "\n", g->gs_dlq_len);
 	}
+	prom_head(b, "processor_stream_trimmed_unread_total", "counter",
+	    "Entries trimmed from the stream (MAXLEN, XTRIM) before the group "
+	    "read them: lost upstream (XINFO GROUPS/STREAM, Redis 7).");
+	buf_printf(b, "processor_stream_trimmed_unread_total %" PRId64 "\n",
+	    g->gs_trimmed);
 	if (!g->gs_known)
 		return;
 	prom_head(b, "processor_consumer_group_pending", "gauge",

@@ -16,6 +16,7 @@ struct prom_worker {
 	int			 pw_up;		/* process alive and said hello */
 	int			 pw_ready;	/* connected and consuming */
 	uint64_t		 pw_restarts;
+	uint64_t		 pw_stalls;	/* killed for sending no stats */
 	struct worker_stats	 pw_stats;	/* cumulative counters, current gauges */
 };
 

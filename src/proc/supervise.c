@@ -393,6 +393,7 @@ supervise_spawn(struct worker *w)
 	w->w_consumer[0] = '\0';
 	memset(&w->w_stats, 0, sizeof(w->w_stats));
 	w->w_started_ms = w->w_last_stats_ms = pacing_now_ms();
+	w->w_killed_ms = 0;
 	ipc_init(&w->w_chan, sv.sv_loop, sp[0], supervise_dispatch,
 	    supervise_closed, w);
 	log_emit(LOG_LVL_INFO, supervise_fields(&f, w, "started"),
@@ -713,4 +714,42 @@ supervise_worker_ready(const struct worker *w, uint64_t now_ms,
 	else
 		return 1;
 	return 0;
+}
+
+/*
+ * A worker whose loop no longer turns (stopped, spinning, deadlocked) holds
+ * its pending entries and its slot, and a master that waits for it would
+ * let systemd's watchdog take the whole daemon down.  Kill it instead: the
+ * reaper respawns it as after a crash, and the new life replays the entries
+ * the old one held.  Only a worker that survives SIGKILL is left to systemd.
+ */
+int
+supervise_kill_stalled(uint64_t stall_ms)
+{
+	struct log_fields	 f;
+	struct worker		*w;
+	uint64_t		 now = pacing_now_ms();
+	int			 slot, stuck = 0;
+
+	for (slot = 0; slot < supervise_slots(); slot++) {
+		if ((w = supervise_worker(slot)) == NULL || w->w_pid <= 0)
+			continue;
+		if (w->w_killed_ms != 0) {
+			if (now - w->w_killed_ms > stall_ms)
+				stuck++;
+			continue;
+		}
+		if (w->w_state != W_RUNNING || now - w->w_last_stats_ms <= stall_ms)
+			continue;
+		w->w_stalls++;
+		w->w_killed_ms = now;
+		log_emit(LOG_LVL_ERROR, supervise_fields(&f, w, "stalled"),
+		    "worker %d (pid %ld) sent no stats for %llu ms "
+		    "(worker_stall_ms %llu): killing it", w->w_slot,
+		    (long)w->w_pid, (unsigned long long)(now - w->w_last_stats_ms),
+		    (unsigned long long)stall_ms);
+		if (kill(w->w_pid, SIGKILL) == -1)
+			log_warn("kill(%ld, SIGKILL) failed", (long)w->w_pid);
+	}
+	return stuck;
 }

@@ -39,6 +39,8 @@ struct worker {
 	unsigned		 w_gen;		/* config generation it was started with */
 	unsigned		 w_restarts;	/* respawns of this slot */
 	unsigned		 w_crashes;	/* consecutive unexpected deaths */
+	unsigned		 w_stalls;	/* lives ended by supervise_kill_stalled */
+	uint64_t		 w_killed_ms;	/* SIGKILLed as stalled then; 0 not */
 	int			 w_hello;
 	int			 w_have_stats;
 	char			 w_consumer[IPC_CONSUMER_MAX];
@@ -98,5 +100,11 @@ const struct worker_stats *supervise_retired(void);
 void	supervise_cumulative(const struct worker *, struct worker_stats *);
 int	supervise_worker_ready(const struct worker *, uint64_t now_ms,
 	    const char **why);
+/*
+ * SIGKILL every running worker that sent no stats for stall_ms; the reaper
+ * respawns it as after a crash.  Returns how many are stuck: killed more
+ * than stall_ms ago and still not reaped.
+ */
+int	supervise_kill_stalled(uint64_t stall_ms);
 
 #endif

@@ -94,6 +94,7 @@ struct group_stats {
 	int64_t			 gs_lag;	/* XINFO GROUPS lag; -1 when Redis says nil */
 	int64_t			 gs_dlq_len;	/* XLEN <stream>:dlq; -1 unknown */
 	int64_t			 gs_oldest_ms;	/* XPENDING smallest id's ms; 0 none, -1 unknown */
+	int64_t			 gs_trimmed;	/* entries trimmed before the group read them */
 };
 
 /* Upper bounds of the buckets of each histogram kind. */

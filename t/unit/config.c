@@ -29,6 +29,8 @@ static const char *const env_vars[] = {
 	"PROCESSOR_PROCESSOR_SHUTDOWN_TIMEOUT_MS",
 	"PROCESSOR_PROCESSOR_MAX_RESTARTS", "PROCESSOR_PROCESSOR_RESTART_WINDOW_MS",
 	"PROCESSOR_PROCESSOR_MAX_FUTURE_MS", "PROCESSOR_PROCESSOR_MAX_PAST_DAYS",
+	"PROCESSOR_PROCESSOR_DEAD_LETTER_CONFLICTS",
+	"PROCESSOR_PROCESSOR_CIRCUIT_FAILURES", "PROCESSOR_PROCESSOR_WORKER_STALL_MS",
 	"PROCESSOR_HTTP_LISTEN", "PROCESSOR_CONTROL_SOCKET",
 	"PROCESSOR_DOMAIN_EVALUATORS", "PROCESSOR_DOMAIN_REFRESH_MS",
 	"PROCESSOR_DOMAIN_LATE_WINDOW_S", "PROCESSOR_DOMAIN_DEFAULT_FAMILY",
@@ -139,7 +141,9 @@ check_defaults(const struct config *cf, const char *what)
 	    cf->cf_startup_timeout_ms == 60000 &&
 	    cf->cf_shutdown_timeout_ms == 30000 && cf->cf_max_restarts == 10 &&
 	    cf->cf_restart_window_ms == 60000 &&
-	    cf->cf_max_future_ms == 300000 && cf->cf_max_past_days == 3650,
+	    cf->cf_max_future_ms == 300000 && cf->cf_max_past_days == 3650 &&
+	    cf->cf_dead_letter_conflicts == 0 && cf->cf_circuit_failures == 10 &&
+	    cf->cf_worker_stall_ms == 10000,
 	    "%s: processor numbers", what);
 	is_string(cf->cf_http_listen, "127.0.0.1:10187", "%s: http listen", what);
 	is_string(cf->cf_control_socket, "/run/processor/control.sock",
@@ -633,7 +637,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan(273 + 5 + 7 + 2 * 5);
+	plan(273 + 3 + 5 + 7 + 2 * 5);
 	clean_env();
 	test_defaults();
 	test_full();
