@@ -17,4 +17,3 @@ libprocessor_a_SOURCES += \
 libprocessor_a_SOURCES += \
 	src/race/race_alert.c src/race/race_alert.h \
 	src/race/race_events.c src/race/race_events.h
-dist_man_MANS += man/processor-race.8
