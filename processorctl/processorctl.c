@@ -364,6 +364,26 @@ pctl_print_stage(const json_t *r)
 }
 
 static void
+pctl_print_consumers(const json_t *r)
+{
+	struct pctl_table	 t = { .t_cols = 4 };
+	const json_t		*x;
+	size_t			 i;
+	char			 a[64], b[64], c[64];
+
+	printf("group %s\n", pctl_jget(r, "group", a));
+	pctl_table_row(&t, "CONSUMER", "PENDING", "IDLE", "OURS");
+	json_array_foreach(json_object_get(r, "consumers"), i, x) {
+		snprintf(b, sizeof(b), "%.1fs", (double)json_integer_value(
+		    json_object_get(x, "idle_ms")) / 1000.0);
+		pctl_table_row(&t, pctl_jget(x, "name", a), pctl_jget(x, "pending",
+		    c), b, json_is_true(json_object_get(x, "ours")) ? "yes" :
+		    "");
+	}
+	pctl_table_print(&t, "");
+}
+
+static void
 pctl_print_domain(const json_t *d)
 {
 	const json_t	*en, *st;
@@ -485,6 +505,14 @@ pctl_print_reply(enum ctlproto_action a, const json_t *r)
 		break;
 	case CTL_STAGE:
 		pctl_print_stage(r);
+		break;
+	case CTL_CONSUMERS:
+		pctl_print_consumers(r);
+		break;
+	case CTL_CONSUMERS_DELETE:
+		printf("deleted consumer %s (%s pending entries claimed first; the "
+		    "next claim sweep or processorctl claim processes them)\n",
+		    pctl_jget(r, "deleted", b), pctl_jget(r, "claimed", c));
 		break;
 	case CTL_LOG_LEVEL:
 		printf("log level %s in the master and %s processes, until the "

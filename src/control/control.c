@@ -356,6 +356,8 @@ control_dispatch_async(struct control_conn *c, struct ctlproto_req *req)
 	case CTL_DLQ_PURGE:	control_dlq_purge(op); break;
 	case CTL_CLAIM:		control_claim(op); break;
 	case CTL_DEVICE:	control_device(op); break;
+	case CTL_CONSUMERS:	control_consumers(op); break;
+	case CTL_CONSUMERS_DELETE: control_consumers_delete(op); break;
 	default:		control_fail(op, "internal: not an async command");
 	}
 	control_op_settle(op);

@@ -63,6 +63,8 @@ void	control_dlq_list(struct control_op *);
 void	control_dlq_show(struct control_op *);
 void	control_dlq_replay(struct control_op *);
 void	control_dlq_purge(struct control_op *);
+void	control_consumers(struct control_op *);
+void	control_consumers_delete(struct control_op *);
 void	control_redis_stop(void);
 
 /* control_work.c: commands answered by the master and its workers */

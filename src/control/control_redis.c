@@ -13,6 +13,8 @@
 #include "util/redisconn.h"
 #include "util/redisurl.h"
 #include "control/control_op.h"
+#include "proc/supervise.h"
+#include "util/log.h"
 #include "wire/metrics.h"
 
 #define CTL_REPLAY_ALL_MAX	1000	/* entries one "dlq replay --all" moves */
@@ -145,6 +147,247 @@ control_redis_str(const redisReply *r)
 	    r->type != REDIS_REPLY_STATUS))
 		return json_null();
 	return json_stringn(r->str, r->len);
+}
+
+/* ---- consumers --------------------------------------------------------- */
+
+#define CTL_CLAIM_MAX	"10000"	/* entries claimed from a consumer per delete */
+
+/* The consumer a live worker of ours runs as, or NULL; with name, whether it is one. */
+static const char *
+control_consumer_ours(const char *name)
+{
+	struct worker	*w;
+	int		 slot;
+
+	for (slot = 0; slot < supervise_slots(); slot++) {
+		if ((w = supervise_worker(slot)) == NULL || w->w_pid <= 0 ||
+		    !w->w_hello || w->w_state != W_RUNNING ||
+		    strncmp(w->w_consumer, "evaluator-", 10) == 0)
+			continue;
+		if (name == NULL || strcmp(w->w_consumer, name) == 0)
+			return w->w_consumer;
+	}
+	return NULL;
+}
+
+/* A field of an XINFO CONSUMERS entry ([k, v, k, v, ...]), or NULL. */
+static const redisReply *
+control_xinfo_field(const redisReply *e, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; e->type == REDIS_REPLY_ARRAY && i + 1 < e->elements; i += 2)
+		if (e->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(e->element[i]->str, key) == 0)
+			return e->element[i + 1];
+	return NULL;
+}
+
+static json_t *
+control_consumers_json(const redisReply *r)
+{
+	const redisReply	*e, *name;
+	json_t			*list = json_array();
+	size_t			 i;
+
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		e = r->element[i];
+		if ((name = control_xinfo_field(e, "name")) == NULL ||
+		    name->type != REDIS_REPLY_STRING)
+			continue;
+		json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:b}",
+		    "name", name->str,
+		    "pending", (json_int_t)control_redis_int(
+		    control_xinfo_field(e, "pending")),
+		    "idle_ms", (json_int_t)control_redis_int(
+		    control_xinfo_field(e, "idle")),
+		    "ours", control_consumer_ours(name->str) != NULL));
+	}
+	return list;
+}
+
+static void
+control_consumers_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct control_op	*op = priv;
+	const redisReply	*r;
+
+	(void)ac;
+	if ((r = control_redis_reply(op, reply, "XINFO CONSUMERS")) != NULL)
+		json_object_set_new(op->o_reply, "consumers",
+		    control_consumers_json(r));
+	control_op_settle(op);
+}
+
+void
+control_consumers(struct control_op *op)
+{
+	const char	*argv[] = { "XINFO", "CONSUMERS",
+	    control_env.ce_cf->cf_stream, control_env.ce_cf->cf_group };
+
+	json_object_set_new(op->o_reply, "group",
+	    json_string(control_env.ce_cf->cf_group));
+	(void)control_redis_cmd(op, control_consumers_cb, op, 4, argv, NULL);
+}
+
+static void
+control_cdel_done_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct control_op	*op = priv;
+	const redisReply	*r;
+
+	(void)ac;
+	if ((r = control_redis_reply(op, reply, "XGROUP DELCONSUMER")) != NULL) {
+		json_object_set_new(op->o_reply, "deleted",
+		    json_string(op->o_req.r_consumer));
+		json_object_set_new(op->o_reply, "pending_dropped",
+		    json_integer(control_redis_int(r)));
+		json_object_set_new(op->o_reply, "claimed",
+		    json_integer((json_int_t)op->o_n[0]));
+		log_info("control: consumer %s deleted (%llu pending entries "
+		    "claimed first)", op->o_req.r_consumer,
+		    (unsigned long long)op->o_n[0]);
+	}
+	control_op_settle(op);
+}
+
+static void
+control_cdel_delete(struct control_op *op)
+{
+	const char	*argv[] = { "XGROUP", "DELCONSUMER",
+	    control_env.ce_cf->cf_stream, control_env.ce_cf->cf_group,
+	    op->o_req.r_consumer };
+
+	(void)control_redis_cmd(op, control_cdel_done_cb, op, 5, argv, NULL);
+}
+
+static void control_cdel_claim(struct control_op *);
+
+/* XCLAIM ... JUSTID: the ids now ours; claim the next ones, or delete. */
+static void
+control_cdel_claimed_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct control_op	*op = priv;
+	const redisReply	*r;
+
+	(void)ac;
+	if ((r = control_redis_reply(op, reply, "XCLAIM")) != NULL) {
+		op->o_n[0] += r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+		control_cdel_claim(op);
+	}
+	control_op_settle(op);
+}
+
+/* XPENDING of the consumer: XCLAIM them (JUSTID) to a worker of ours. */
+static void
+control_cdel_pending_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct control_op	*op = priv;
+	const redisReply	*r;
+	const char		*target, **argv;
+	char			 idle[24];
+	size_t			 i, n;
+
+	(void)ac;
+	if ((r = control_redis_reply(op, reply, "XPENDING")) == NULL)
+		goto out;
+	n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+	if (n == 0) {
+		control_cdel_delete(op);
+		goto out;
+	}
+	if ((target = control_consumer_ours(NULL)) == NULL) {
+		control_fail(op, "no worker of this master is running to take "
+		    "the pending entries of %s", op->o_req.r_consumer);
+		goto out;
+	}
+	if ((argv = calloc(n + 9, sizeof(*argv))) == NULL) {
+		control_fail(op, "out of memory");
+		goto out;
+	}
+	argv[0] = "XCLAIM";
+	argv[1] = control_env.ce_cf->cf_stream;
+	argv[2] = control_env.ce_cf->cf_group;
+	argv[3] = target;
+	argv[4] = "0";
+	for (i = 0; i < n; i++)
+		argv[5 + i] = r->element[i]->type == REDIS_REPLY_ARRAY &&
+		    r->element[i]->elements > 0 ? r->element[i]->element[0]->str :
+		    "0-0";
+	/* idle as if long unclaimed: the next claim sweep processes them */
+	snprintf(idle, sizeof(idle), "%d", control_env.ce_cf->cf_claim_idle_ms + 1);
+	argv[5 + n] = "IDLE";
+	argv[6 + n] = idle;
+	argv[7 + n] = "JUSTID";
+	(void)control_redis_cmd(op, control_cdel_claimed_cb, op, (int)(n + 8),
+	    argv, NULL);
+	free(argv);
+out:
+	control_op_settle(op);
+}
+
+static void
+control_cdel_claim(struct control_op *op)
+{
+	const char	*argv[] = { "XPENDING", control_env.ce_cf->cf_stream,
+	    control_env.ce_cf->cf_group, "-", "+", CTL_CLAIM_MAX,
+	    op->o_req.r_consumer };
+
+	(void)control_redis_cmd(op, control_cdel_pending_cb, op, 7, argv, NULL);
+}
+
+/*
+ * consumers delete: refuse a consumer a worker of ours runs as, and one that
+ * holds pending entries unless --force, which first claims them (XCLAIM to
+ * a running worker of ours, marked idle past claim_idle_ms so the next claim
+ * sweep, or processorctl claim, processes them) so that XGROUP DELCONSUMER
+ * drops nothing.
+ */
+static void
+control_cdel_info_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct control_op	*op = priv;
+	const redisReply	*r, *e, *name;
+	long long		 pending = -1;
+	size_t			 i;
+
+	(void)ac;
+	if ((r = control_redis_reply(op, reply, "XINFO CONSUMERS")) == NULL)
+		goto out;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		e = r->element[i];
+		if ((name = control_xinfo_field(e, "name")) != NULL &&
+		    name->type == REDIS_REPLY_STRING &&
+		    strcmp(name->str, op->o_req.r_consumer) == 0)
+			pending = control_redis_int(control_xinfo_field(e,
+			    "pending"));
+	}
+	if (pending < 0)
+		control_fail(op, "no consumer %s in group %s",
+		    op->o_req.r_consumer, control_env.ce_cf->cf_group);
+	else if (control_consumer_ours(op->o_req.r_consumer) != NULL)
+		control_fail(op, "%s is a running worker of this master",
+		    op->o_req.r_consumer);
+	else if (pending > 0 && !op->o_req.r_all)
+		control_fail(op, "%s holds %lld pending entries; --force claims "
+		    "them to a worker of this master first", op->o_req.r_consumer,
+		    pending);
+	else if (pending > 0)
+		control_cdel_claim(op);
+	else
+		control_cdel_delete(op);
+out:
+	control_op_settle(op);
+}
+
+void
+control_consumers_delete(struct control_op *op)
+{
+	const char	*argv[] = { "XINFO", "CONSUMERS",
+	    control_env.ce_cf->cf_stream, control_env.ce_cf->cf_group };
+
+	(void)control_redis_cmd(op, control_cdel_info_cb, op, 4, argv, NULL);
 }
 
 /* ---- pending ----------------------------------------------------------- */

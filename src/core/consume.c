@@ -59,6 +59,7 @@ struct consume {
 };
 
 static void	consume_connect(struct consume *);
+static void	consume_ignore_cb(redisAsyncContext *, void *, void *);
 static int	consume_argv_reserve(struct consume *, size_t);
 static void	consume_push(struct consume *, int *, const char *, size_t);
 
@@ -197,6 +198,40 @@ consume_send_group_create(struct consume *c)
 	redisAsyncCommandArgv(c->c_ac, consume_group_cb, c, 6, argv, NULL);
 }
 
+/*
+ * The name of a worker's Redis connection: "processor:<consumer>", with
+ * anything CLIENT SETNAME refuses (spaces, controls) replaced by '_'.
+ */
+static void
+consume_client_name(char *out, size_t outsz, const char *prefix, int slot)
+{
+	char	*c;
+
+	if (slot < 0)
+		snprintf(out, outsz, "processor:%s", prefix);
+	else
+		snprintf(out, outsz, "processor:%s-%d", prefix, slot);
+	for (c = out; *c != '\0'; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			*c = '_';
+}
+
+/* Whether a CLIENT LIST text holds a connection named exactly name. */
+static int
+consume_listed_name(const char *list, const char *name)
+{
+	const char	*p = list;
+	size_t		 n = strlen(name);
+
+	while (p != NULL && (p = strstr(p, " name=")) != NULL) {
+		p += 6;
+		if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == '\n' ||
+		    p[n] == '\r' || p[n] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
 /* Our connection's id: stopping unblocks a waiting read with it. */
 static void
 consume_client_id_cb(redisAsyncContext *ac, void *reply, void *priv)
@@ -239,6 +274,7 @@ static void
 consume_connect_cb(const redisAsyncContext *ac, int status)
 {
 	struct consume	*c = ac->data;
+	char		 name[300];
 
 	if (status != REDIS_OK) {
 		if (c->c_up || backoff_fresh(&c->c_backoff))
@@ -252,6 +288,9 @@ consume_connect_cb(const redisAsyncContext *ac, int status)
 	redisEnableKeepAlive(&c->c_ac->c);
 	c->c_client_id = 0;
 	redisAsyncCommand(c->c_ac, consume_client_id_cb, c, "CLIENT ID");
+	consume_client_name(name, sizeof(name), c->c_consumer, -1);
+	redisAsyncCommand(c->c_ac, consume_ignore_cb, NULL, "CLIENT SETNAME %s",
+	    name);
 	consume_ensure_group(c);
 }
 
@@ -1142,39 +1181,36 @@ consume_interrupt(struct consume *c)
 	redisFree(rc);
 }
 
-int
-consume_ensure_group_sync(const struct config *cf, char *err, size_t errlen)
+/* A synchronous connection, logged in as the URL says; NULL with err. */
+static redisContext *
+consume_sync_open(const struct config *cf, char *err, size_t errlen)
 {
 	struct redis_addr	 ra;
 	redisContext		*rc;
-	char			 db[16];
-	const char		*auth[] = { "AUTH", NULL, NULL };
-	const char		*sel[] = { "SELECT", db };
+
+	if (redisurl_parse(cf->cf_redis_url, &ra, err, errlen) == -1)
+		return NULL;
+	if ((rc = consume_sync_connect(&ra, err, errlen)) == NULL)
+		return NULL;
+	if (consume_sync_login(rc, &ra, err, errlen) == -1) {
+		redisFree(rc);
+		return NULL;
+	}
+	return rc;
+}
+
+int
+consume_ensure_group_sync(const struct config *cf, char *err, size_t errlen)
+{
+	redisContext		*rc;
 	const char		*create[] = { "XGROUP", "CREATE", cf->cf_stream,
 	    cf->cf_group, cf->cf_start_id, "MKSTREAM" };
 	const char		*info[] = { "XINFO", "GROUPS", cf->cf_stream };
 	redisReply		*r;
-	int			 ret = -1, listed;
+	int			 ret, listed;
 
-	if (redisurl_parse(cf->cf_redis_url, &ra, err, errlen) == -1)
+	if ((rc = consume_sync_open(cf, err, errlen)) == NULL)
 		return -1;
-	if ((rc = consume_sync_connect(&ra, err, errlen)) == NULL)
-		return -1;
-	if (ra.ra_password[0] != '\0') {
-		int n = 2;
-
-		auth[1] = ra.ra_user[0] ? ra.ra_user : ra.ra_password;
-		if (ra.ra_user[0]) {
-			auth[2] = ra.ra_password;
-			n = 3;
-		}
-		if (consume_sync_command(rc, err, errlen, "AUTH", n, auth) == -1)
-			goto out;
-	}
-	snprintf(db, sizeof(db), "%d", ra.ra_db);
-	if (ra.ra_db != 0 &&
-	    consume_sync_command(rc, err, errlen, "SELECT", 2, sel) == -1)
-		goto out;
 	/* look first: a Redis at maxmemory refuses XGROUP CREATE with OOM */
 	r = redisCommandArgv(rc, 3, info, NULL);
 	listed = consume_group_listed(r, cf->cf_group);
@@ -1184,7 +1220,49 @@ consume_ensure_group_sync(const struct config *cf, char *err, size_t errlen)
 	else
 		ret = consume_sync_command(rc, err, errlen, "XGROUP CREATE", 6,
 		    create);
-out:
+	redisFree(rc);
+	return ret;
+}
+
+/*
+ * Whether another process reads as one of our consumer names now (another
+ * master with the same consumer_prefix would share its pending lists).
+ * Every worker names its Redis connection after its consumer (CLIENT
+ * SETNAME), and a dead process's connection is gone, so CLIENT LIST tells
+ * who is alive; Redis 7.0's idle time cannot, since a read that finds
+ * nothing does not reset it.  1 in use (err names it), 0 free, -1 on a
+ * Redis error.
+ */
+int
+consume_in_use_sync(const struct config *cf, int n, char *err, size_t errlen)
+{
+	const char	*argv[] = { "CLIENT", "LIST" };
+	redisContext	*rc;
+	redisReply	*r;
+	char		 name[300];
+	int		 slot, ret = 0;
+
+	if ((rc = consume_sync_open(cf, err, errlen)) == NULL)
+		return -1;
+	r = redisCommandArgv(rc, 2, argv, NULL);
+	if (r == NULL || r->type != REDIS_REPLY_STRING) {
+		snprintf(err, errlen, "CLIENT LIST failed: %s", r != NULL &&
+		    r->type == REDIS_REPLY_ERROR ? r->str : rc->errstr);
+		ret = -1;
+	}
+	for (slot = 0; ret == 0 && slot < n; slot++) {
+		consume_client_name(name, sizeof(name), cf->cf_consumer_prefix,
+		    slot);
+		if (consume_listed_name(r->str, name)) {
+			snprintf(err, errlen, "consumer %s-%d of group %s is in "
+			    "use by another process (a Redis connection named "
+			    "%s): another master with the same [redis] "
+			    "consumer_prefix?", cf->cf_consumer_prefix, slot,
+			    cf->cf_group, name);
+			ret = 1;
+		}
+	}
+	freeReplyObject(r);
 	redisFree(rc);
 	return ret;
 }

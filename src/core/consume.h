@@ -69,5 +69,7 @@ int		 consume_settle(struct consume *, struct batch *);
 void	consume_match_deliveries(struct batch *, const struct redisReply *);
 
 int	consume_ensure_group_sync(const struct config *, char *err, size_t errlen);
+/* 1 when another process reads as one of our n consumer names (err says which). */
+int	consume_in_use_sync(const struct config *, int n, char *err, size_t errlen);
 
 #endif

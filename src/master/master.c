@@ -200,6 +200,26 @@ master_prepare(void)
 		    err) == -1)
 			return EXIT_TEMPFAIL;
 	}
+	delay = 100;
+	for (;;) {
+		err[0] = '\0';
+		/*
+		 * Workers of a killed master may still be finishing their
+		 * batches under our consumer names: wait for them (they give
+		 * up after shutdown_timeout_ms); a name still in use when the
+		 * start-up time is spent belongs to another live master.
+		 */
+		if ((rc = consume_in_use_sync(&m.m_cf, config_workers(&m.m_cf),
+		    err, sizeof(err))) == 0)
+			break;
+		if (master_retry_wait(deadline, &delay, "consumer names",
+		    err) == -1) {
+			if (rc != 1)
+				return EXIT_TEMPFAIL;
+			log_emit(LOG_LVL_CRIT, NULL, "refusing to start: %s", err);
+			return EXIT_CONFIG;
+		}
+	}
 	return 0;
 }
 

@@ -33,6 +33,7 @@ enum ctlproto_token_type {
 	T_DEVICE,
 	T_LEVEL,
 	T_STAGE,	/* a stages.id */
+	T_CONSUMER,	/* a consumer name */
 	T_ALL
 };
 
@@ -112,6 +113,20 @@ static const struct ctlproto_token t_stage[] = {
 	{ T_STAGE, "", CTL_NONE, t_end },
 	{ T_END, "", CTL_NONE, NULL }
 };
+static const struct ctlproto_token t_force[] = {
+	{ T_NONE, "", CTL_NONE, NULL },
+	{ T_ALL, "--force", CTL_NONE, t_end },
+	{ T_END, "", CTL_NONE, NULL }
+};
+static const struct ctlproto_token t_consumer[] = {
+	{ T_CONSUMER, "", CTL_NONE, t_force },
+	{ T_END, "", CTL_NONE, NULL }
+};
+static const struct ctlproto_token t_consumers[] = {
+	{ T_NONE, "", CTL_NONE, NULL },
+	{ T_KEYWORD, "delete", CTL_CONSUMERS_DELETE, t_consumer },
+	{ T_END, "", CTL_NONE, NULL }
+};
 static const struct ctlproto_token t_main[] = {
 	{ T_KEYWORD, "status", CTL_STATUS, t_end },
 	{ T_KEYWORD, "workers", CTL_WORKERS, t_end },
@@ -125,6 +140,7 @@ static const struct ctlproto_token t_main[] = {
 	{ T_KEYWORD, "config", CTL_CONFIG, t_end },
 	{ T_KEYWORD, "log-level", CTL_LOG_LEVEL, t_level },
 	{ T_KEYWORD, "stage", CTL_STAGE, t_stage },
+	{ T_KEYWORD, "consumers", CTL_CONSUMERS, t_consumers },
 	{ T_END, "", CTL_NONE, NULL }
 };
 
@@ -144,6 +160,8 @@ static const char *const ctlproto_names[CTL_ACTION_END] = {
 	[CTL_CONFIG] = "config",
 	[CTL_LOG_LEVEL] = "log-level",
 	[CTL_STAGE] = "stage",
+	[CTL_CONSUMERS] = "consumers",
+	[CTL_CONSUMERS_DELETE] = "consumers delete",
 };
 
 /* The levels log-level sets (util/log.h names; critical is not one). */
@@ -167,7 +185,11 @@ const char ctlproto_usage_commands[] =
     "  resume                      workers read again after drain\n"
     "  config                      effective configuration and where each value came from\n"
     "  log-level LEVEL             debug, info, warning or error until the next reload\n"
-    "  stage STAGE_ID              live standings of a stage being timed\n";
+    "  stage STAGE_ID              live standings of a stage being timed\n"
+    "  consumers                   the group's consumers: pending, idle, ours\n"
+    "  consumers delete NAME [--force]\n"
+    "                              remove a dead consumer (--force: claim its\n"
+    "                              pending entries to a worker of ours first)\n";
 
 static void
 ctlproto_err(char *err, size_t errlen, const char *fmt, ...)
@@ -249,6 +271,20 @@ ctlproto_valid_device(const char *s)
 	return 1;
 }
 
+/* A consumer name: 1..CTL_CONSUMER_MAX printable bytes, no space. */
+int
+ctlproto_valid_consumer(const char *s)
+{
+	size_t	i, n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > CTL_CONSUMER_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 int
 ctlproto_valid_level(const char *s)
 {
@@ -316,6 +352,13 @@ ctlproto_take(const struct ctlproto_token *t, const char *word, struct ctlproto_
 			    "not '%s'", CTL_MIN_IDLE_MS, CTL_MAX_IDLE_MS, word);
 			return -1;
 		}
+		return 0;
+	case T_CONSUMER:
+		if (!ctlproto_valid_consumer(word)) {
+			ctlproto_err(err, errlen, "not a consumer name: '%s'", word);
+			return -1;
+		}
+		snprintf(r->r_consumer, sizeof(r->r_consumer), "%s", word);
 		return 0;
 	case T_STAGE:
 		if (ctlproto_number(word, 1, CTL_MAX_STAGE, &r->r_stage) == -1) {
@@ -387,7 +430,7 @@ ctlproto_match(const struct ctlproto_token *table, const char *word)
 	if (nhits > 1)
 		return NULL;
 	for (t = table; t->t_type != T_END; t++)
-		if (t->t_type >= T_IDLE && t->t_type <= T_STAGE)
+		if (t->t_type >= T_IDLE && t->t_type <= T_CONSUMER)
 			return t;
 	return NULL;
 }
@@ -411,6 +454,7 @@ ctlproto_expected(const struct ctlproto_token *table, char *err, size_t errlen)
 		case T_DEVICE:	what = "DEVICE_ID"; break;
 		case T_LEVEL:	what = "LEVEL"; break;
 		case T_STAGE:	what = "STAGE_ID"; break;
+		case T_CONSUMER: what = "NAME"; break;
 		case T_NONE:	continue;
 		default:	break;
 		}
@@ -506,6 +550,11 @@ ctlproto_req_to_json(const struct ctlproto_req *r)
 		break;
 	case CTL_STAGE:
 		json_object_set_new(o, "stage", json_integer(r->r_stage));
+		break;
+	case CTL_CONSUMERS_DELETE:
+		json_object_set_new(o, "consumer", json_string(r->r_consumer));
+		if (r->r_all)
+			json_object_set_new(o, "force", json_true());
 		break;
 	default:
 		break;
@@ -610,6 +659,19 @@ ctlproto_json_args(const json_t *o, struct ctlproto_req *r, char *err, size_t er
 		}
 		return ctlproto_json_string(o, "device", ctlproto_valid_device,
 		    r->r_device, sizeof(r->r_device), err, errlen);
+	case CTL_CONSUMERS_DELETE:
+		if (json_object_get(o, "consumer") == NULL) {
+			ctlproto_err(err, errlen, "'consumer' is missing");
+			return -1;
+		}
+		if (json_object_get(o, "force") != NULL &&
+		    !json_is_boolean(json_object_get(o, "force"))) {
+			ctlproto_err(err, errlen, "'force' must be true or false");
+			return -1;
+		}
+		r->r_all = json_is_true(json_object_get(o, "force"));
+		return ctlproto_json_string(o, "consumer", ctlproto_valid_consumer,
+		    r->r_consumer, sizeof(r->r_consumer), err, errlen);
 	case CTL_STAGE:
 		if (json_object_get(o, "stage") == NULL) {
 			ctlproto_err(err, errlen, "'stage' is missing");

@@ -15,6 +15,7 @@
 #define CTL_DEFAULT_COUNT	10
 #define CTL_MAX_COUNT		10000
 #define CTL_MAX_STAGE		2147483647L	/* stages.id as a long */
+#define CTL_CONSUMER_MAX	200		/* a consumer name */
 #define CTL_LEVEL_MAX		16		/* "warning", NUL included */
 
 enum ctlproto_action {
@@ -34,6 +35,8 @@ enum ctlproto_action {
 	CTL_CONFIG,
 	CTL_LOG_LEVEL,
 	CTL_STAGE,
+	CTL_CONSUMERS,
+	CTL_CONSUMERS_DELETE,
 	CTL_ACTION_END
 };
 
@@ -47,6 +50,7 @@ struct ctlproto_req {
 	char		  r_device[CTL_DEVICE_MAX + 1];
 	char		  r_level[CTL_LEVEL_MAX];	/* log-level */
 	long		  r_stage;		/* stage: a stages.id */
+	char		  r_consumer[CTL_CONSUMER_MAX + 1];	/* consumers delete */
 	char		**r_ids;
 	size_t		  r_nids;
 };
@@ -59,6 +63,7 @@ const char	*ctlproto_action_name(enum ctlproto_action);
 int		 ctlproto_valid_id(const char *);
 /* A device id: 1..CTL_DEVICE_MAX bytes, no control characters. */
 int		 ctlproto_valid_device(const char *);
+int		 ctlproto_valid_consumer(const char *);
 /* A log level log-level takes: debug, info, warning or error. */
 int		 ctlproto_valid_level(const char *);
 

@@ -51,6 +51,9 @@ test_actions(void)
 		{ "resume", CTL_RESUME },
 		{ "stat", CTL_STATUS },		/* unique prefixes */
 		{ "stag 3", CTL_STAGE },
+		{ "consumers", CTL_CONSUMERS },
+		{ "consumers delete old-0", CTL_CONSUMERS_DELETE },
+		{ "consumers delete old-0 --force", CTL_CONSUMERS_DELETE },
 		{ "w", CTL_WORKERS },
 		{ "dlq l", CTL_DLQ_LIST },
 		{ "dlq rep --all", CTL_DLQ_REPLAY },
@@ -88,6 +91,8 @@ test_errors(void)
 		{ "stage", "incomplete command; expected one of: STAGE_ID" },
 		{ "stage 0", "not a stage id: '0'" },
 		{ "stage 12x", "not a stage id: '12x'" },
+		{ "consumers delete", "incomplete command; expected one of: NAME" },
+		{ "consumers delete a b", "unknown or ambiguous word 'b'; expected one of: --force" },
 		{ "dlq", "incomplete command; expected one of: list, show, "
 		    "replay, purge" },
 		{ "dlq show", "incomplete command; expected one of: ID" },
