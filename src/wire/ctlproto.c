@@ -187,9 +187,7 @@ const char ctlproto_usage_commands[] =
     "  log-level LEVEL             debug, info, warning or error until the next reload\n"
     "  stage STAGE_ID              live standings of a stage being timed\n"
     "  consumers                   the group's consumers: pending, idle, ours\n"
-    "  consumers delete NAME [--force]\n"
-    "                              remove a dead consumer (--force: claim its\n"
-    "                              pending entries to a worker of ours first)\n";
+    "  consumers delete NAME [--force]  remove a gone host's consumer (--force claims its entries first)\n";
 
 static void
 ctlproto_err(char *err, size_t errlen, const char *fmt, ...)
