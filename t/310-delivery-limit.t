@@ -45,6 +45,7 @@ ok(wait_until(sub { $pg->psql('select count(*) from positions') == $g->{valid} +
     && $r->pending($S, 'processor') == 0 }, timeout => 60, desc => 'drained'),
     'every neighbour stored, nothing pending');
 is($r->xlen("$S:dlq"), 1, 'no innocent neighbour dead-lettered');
+Harness::expect_rows($pg, [$g, $g2]);	# the neighbours stored, by content
 ok($p->running, 'the worker runs on after the killer is gone');
 is($reports, $crashes, 'each crash left a report naming the signal and the entry');
 is($p->stop, 0, 'clean exit');

@@ -16,6 +16,7 @@ my $pg = Harness::Pg->start;
 my $base = 1_900_000_000_000;
 my $expected = 0;
 
+my @gens;
 sub rows { $pg->psql('select count(*) from positions') }
 sub publish
 {
@@ -23,6 +24,7 @@ sub publish
 	my $g = Harness::gen(redis => $r, n => $n, devices => 20, seed => $base, base_ms => $base);
 	$base += 10_000_000;
 	$expected += $g->{valid};
+	push @gens, $g;
 }
 sub entries_read
 {
@@ -37,6 +39,7 @@ sub settled
 	ok(wait_until(sub { rows() == $expected && $r->pending($S, 'processor') == 0 },
 	    timeout => 120, desc => $desc), "$desc: every record once, nothing pending")
 	    or diag('rows ' . rows() . " expected $expected");
+	Harness::expect_rows($pg, \@gens);	# by content, every column
 }
 sub start_processor
 {
