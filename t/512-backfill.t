@@ -98,7 +98,8 @@ sub sample
 	}
 	$modes{$_} = 1 for grep { length } split /\n/, $pg->psql(q{select distinct l.mode
 	    from pg_locks l join pg_stat_activity a on a.pid = l.pid
-	    where a.application_name = 'processor-backfill' and l.relation = 'positions'::regclass});
+	    where a.application_name = 'processor-backfill' and l.relation = 'positions'::regclass
+	    and l.locktype = 'relation'});	# not 'extend': growing the file is no table lock
 	$samples++;
 }
 
