@@ -769,6 +769,7 @@ sub steady
 	my $cpu = $trk->cpu_total;
 	my $metrics = scrape_metrics($p);
 	my %mem = %{$trk->mem};
+	my $after = $o{after} ? $o{after}->($p) : undef;
 	stop_processor($p);
 	my $gsum = eval { JSON::PP::decode_json((grep { /^\{/ } split /\n/,
 	    Harness::slurp($genlog))[0] // '{}') } // {};
@@ -832,6 +833,7 @@ sub steady
 	$b2 = (sort { $b <=> $a } @bl[$half .. $#bl])[0] // 0 if @bl;
 	my @w = sort { $a <=> $b } keys %mem;
 	return {
+		defined $after ? (after => $after) : (),
 		rate => $rate, seconds => $secs, devices => $dev, records => $n,
 		entries_mapped => $count,
 		publisher => $gsum,
