@@ -3,7 +3,6 @@
 
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,15 +55,6 @@ struct backfill {
 	char			 *bf_out;
 	size_t			  bf_outcap;
 };
-
-static volatile sig_atomic_t	backfill_stop;
-
-static void
-backfill_sigint(int sig)
-{
-	(void)sig;
-	backfill_stop = 1;
-}
 
 static void
 backfill_usage(FILE *f)
@@ -508,7 +498,7 @@ backfill_run(struct backfill *bf)
 			bf->bf_ts[0] = '\0';
 		first = 0;
 		do {
-			if (backfill_stop) {
+			if (race_cli_stopping()) {
 				backfill_progress(bf, 1);
 				printf("interrupted: %" PRId64 " rows examined, %"
 				    PRId64 " changed; committed, run it again "
@@ -570,7 +560,6 @@ race_backfill_main(const struct config *cf, int argc, char **argv)
 	};
 	struct backfill		 bf;
 	struct iomap		 file;
-	struct sigaction	 sa;
 	const char		*family = NULL, *from = NULL, *to = NULL;
 	char			 err[256], nto[64] = "";
 	int			 ch, restart = 0, file_ok, rc = RACE_CLI_FAIL;
@@ -674,11 +663,7 @@ race_backfill_main(const struct config *cf, int argc, char **argv)
 	}
 	if (backfill_job(&bf, to ? nto : NULL, restart) == -1)
 		goto done;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = backfill_sigint;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	race_cli_catch_stop();
 	buf_init(&bf.bf_ts_arr);
 	buf_init(&bf.bf_dec_arr);
 	rc = backfill_run(&bf);

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,4 +149,31 @@ race_cli_ts(int64_t us, char *buf, size_t len)
 	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%06d", s, (int)(us - (int64_t)t * 1000000));
 	return buf;
+}
+
+static volatile sig_atomic_t	race_cli_stop;
+
+static void
+race_cli_stop_handler(int sig)
+{
+	(void)sig;
+	race_cli_stop = 1;
+}
+
+void
+race_cli_catch_stop(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = race_cli_stop_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int
+race_cli_stopping(void)
+{
+	return race_cli_stop;
 }

@@ -38,6 +38,12 @@ int	race_cli_stage(PGconn *, const struct config *, const char *mode,
 /* A whole decimal number in [lo, hi]; -1 if s is not one. */
 int	race_cli_number(const char *, int64_t, int64_t, int64_t *);
 int64_t	race_cli_now_us(void);
+/*
+ * SIGINT and SIGTERM only ask a long mode to stop between units of work
+ * (each its own transaction); race_cli_stopping says whether one came.
+ */
+void	race_cli_catch_stop(void);
+int	race_cli_stopping(void);
 /* "2026-05-01 10:11:12.123456" (UTC) into buf. */
 char	*race_cli_ts(int64_t us, char *buf, size_t len);
 

@@ -3,7 +3,6 @@
 
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +12,6 @@
 #include "race/race_cli.h"
 #include "race/race_eval.h"
 #include "race/race_event.h"
-
-static volatile sig_atomic_t race_replay_stop;
-
-static void
-race_replay_sigint(int sig)
-{
-	(void)sig;
-	race_replay_stop = 1;
-}
 
 /* Whether device has a fix in [from, to] (both given); -1 on error. */
 static int
@@ -110,7 +100,7 @@ race_replay_run(PGconn *conn, const struct race_event *ev,
 	}
 	memset(&diff, 0, sizeof(diff));
 	diff.rd_out = stdout;
-	for (i = 0; i < n && !race_replay_stop; i++) {
+	for (i = 0; i < n && !race_cli_stopping(); i++) {
 		if (race_replay_device(conn, ev, rs, dev[i], race_cli_now_us(),
 		    mode, &diff, err, sizeof(err)) != RACE_EVAL_DONE) {
 			if (tty)
@@ -127,7 +117,7 @@ race_replay_run(PGconn *conn, const struct race_event *ev,
 	}
 	if (tty && done > 0)
 		fputc('\n', stderr);
-	if (rc == RACE_CLI_OK && race_replay_stop)
+	if (rc == RACE_CLI_OK && race_cli_stopping())
 		rc = RACE_CLI_INTERRUPTED;
 	printf("replay stage %" PRId64 " (%s): %zu of %zu devices in %.1f s",
 	    rs->rs_id, rs->rs_name, done, n,
@@ -161,7 +151,6 @@ race_replay_main(const struct config *cf, int argc, char **argv)
 	};
 	struct race_event	 ev;
 	const struct race_stage	*rs;
-	struct sigaction	 sa;
 	const char		*stage = NULL, *device = NULL, *from = NULL;
 	const char		*to = NULL;
 	PGconn			*conn;
@@ -216,11 +205,7 @@ race_replay_main(const struct config *cf, int argc, char **argv)
 		PQfinish(conn);
 		return RACE_CLI_FAIL;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = race_replay_sigint;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	race_cli_catch_stop();
 	rc = race_replay_run(conn, &ev, rs, device, from, to, mode);
 	race_event_free(&ev);
 	PQfinish(conn);
