@@ -14,9 +14,7 @@ use RaceTest;
 use List::Util qw(shuffle sum);
 
 my $N = $ENV{PROCESSOR_TEST_RACE_N} // 100;
-Harness::need('processor');
-plan skip_all => 'tools/racesim/racesim not built'
-    unless -x Harness::builddir() . '/tools/racesim/racesim';
+Harness::need(qw(processor racesim));
 
 my ($r, $pg) = Harness::stack(ready => 0);
 my $sim = RaceTest::simulate(vehicles => $N, stages => 2, seed => 11);

@@ -10,9 +10,7 @@ BEGIN { eval { require Harness; 1 } or do { print "1..0 # SKIP t/lib/Harness.pm 
 use Harness;
 use RaceTest;
 
-Harness::need('processor');
-plan skip_all => 'tools/racesim/racesim not built'
-    unless -x Harness::builddir() . '/tools/racesim/racesim';
+Harness::need(qw(processor racesim));
 
 # --- without the contract tables: workers only, nothing marked --------------------------
 my ($r, $pg, $p) = Harness::stack(ready => 60, config => { processor => { workers => 2 } });

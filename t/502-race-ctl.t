@@ -10,9 +10,7 @@ use Harness;
 use RaceTest;
 use CtlTest;
 
-Harness::need('processor');
-plan skip_all => 'tools/racesim/racesim not built'
-    unless -x Harness::builddir() . '/tools/racesim/racesim';
+Harness::need(qw(processor racesim));
 
 my ($r, $pg) = Harness::stack(ready => 0);
 

@@ -13,9 +13,7 @@ use Harness;
 use RaceTest;
 
 my $N = $ENV{PROCESSOR_TEST_RACE_N} // 30;
-Harness::need('processor');
-plan skip_all => 'tools/racesim/racesim not built'
-    unless -x Harness::builddir() . '/tools/racesim/racesim';
+Harness::need(qw(processor racesim));
 
 my ($r, $pg) = Harness::stack(ready => 0);
 my $sim = RaceTest::simulate(vehicles => $N, stages => 1, seed => 21);

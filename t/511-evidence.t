@@ -12,9 +12,7 @@ use Harness;
 use RaceTest;
 
 my $N = $ENV{PROCESSOR_TEST_RACE_N} // 10;
-Harness::need('processor');
-plan skip_all => 'tools/racesim/racesim not built'
-    unless -x Harness::builddir() . '/tools/racesim/racesim';
+Harness::need(qw(processor racesim));
 plan skip_all => 'XML::Parser not installed (libxml-parser-perl)'
     unless eval { require XML::Parser; 1 };
 

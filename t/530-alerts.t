@@ -14,9 +14,7 @@ BEGIN { eval { require Harness; 1 } or do { print "1..0 # SKIP t/lib/Harness.pm 
 use Harness;
 use RaceTest;
 
-Harness::need('processor');
-plan skip_all => 'tools/racesim/racesim not built'
-    unless -x Harness::builddir() . '/tools/racesim/racesim';
+Harness::need(qw(processor racesim));
 my $JSON = JSON::PP->new->canonical;
 
 my ($r, $pg) = Harness::stack(ready => 0);

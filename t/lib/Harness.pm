@@ -521,6 +521,9 @@ sub need
 			my (undef, $v) = -x $bin ? run_cmd([$bin, '-V'], timeout => 10) : (0, '');
 			push @why, 'built without --enable-fault-injection'
 			    unless ($v // '') =~ /fault injection/;
+		} elsif ($w eq 'racesim') {
+			push @why, 'tools/racesim/racesim not built'
+			    unless -x builddir() . '/tools/racesim/racesim';
 		} elsif ($w eq 'gen') {
 			push @why, 'tools/gen not built' unless -x builddir() . '/tools/gen';
 		} elsif ($w eq 'timescale') {
