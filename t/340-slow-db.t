@@ -46,10 +46,10 @@ ok(wait_until(sub { $pg->psql(q{select count(*) from pg_locks where relation = '
     and mode = 'AccessExclusiveLock' and granted}) == 1 }, timeout => 10, desc => 'lock'),
     'positions is locked');
 my $t0 = time;
+my %during = (n => 20_000, devices => 1000, seed => 42, base_ms => 1_900_000_000_000);
 my $publisher = fork // die "fork: $!";
 if ($publisher == 0) {
-	Harness::gen(redis => $r, n => 20_000, devices => 1000, seed => 42, rate => 1000,
-	    base_ms => 1_900_000_000_000);
+	Harness::gen(redis => $r, %during, rate => 1000);
 	POSIX::_exit(0);
 }
 my (%peak, $read_mid);
@@ -78,6 +78,8 @@ waitpid($locker, 0);
 ok(wait_until(sub { $pg->psql('select count(*) from positions') == $warm->{valid} + 20_000
     && $r->pending($S, 'processor') == 0 }, timeout => 120, desc => 'recovered'),
     'lag recovers: every record stored after the lock, nothing pending');
+Harness::expect_rows($pg, [$warm, Harness::gen_plan(%during)],
+    name => 'every record stored once, column by column');
 is(eval { $r->xlen("$S:dlq") } // 0, 0, 'lock timeouts were retried, never dead-lettered');
 ok($p->wait_event(sqlstate => '55P03', timeout => 1), 'lock timeouts seen and retried (SQLSTATE 55P03)');
 is($p->stop, 0, 'clean exit');

@@ -34,11 +34,7 @@ is($r->cmd('TYPE', "$S:dlq"), 'string', 'the DLQ key is untouched');
 $r->cmd('DEL', "$S:dlq");
 ok(wait_until(sub { $r->xlen("$S:dlq") >= 1 && $r->pending($S, 'processor') == 0 },
     timeout => 30, desc => 'settled'), 'after the key is fixed the entry is dead-lettered and ACKed');
-my @dlq = map { +{ @{$_->[1]} } } @{$r->cmd('XRANGE', "$S:dlq", '-', '+')};
-is(scalar @dlq, 1, 'exactly one dead letter');
-is($dlq[0]{id}, $id, 'for the poison entry');
-is($dlq[0]{payload}, $bad, 'with its payload');
-is($dlq[0]{reason}, 'bad_json', 'and its reason');
-is($pg->psql('select count(*) from positions'), $g->{valid} + $g2->{valid}, 'no row lost or added');
+Harness::expect_dlq($r, { $id => [$bad, 'bad_json'] }, name => 'DLQ after the fix');
+Harness::expect_rows($pg, [$g, $g2], name => 'no row lost or added, column by column');
 is($p->stop, 0, 'clean exit');
 done_testing;

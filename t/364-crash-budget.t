@@ -13,8 +13,8 @@ Harness::need('fault');
 my ($r, $pg) = Harness::stack(ready => 0);
 my $S = 'telemetry:t';
 my $g = Harness::gen(redis => $r, n => 300, devices => 5, seed => 64);
-my $killer = $r->cmd('XADD', $S, '*', 'payload',
-    '{"device_id":"CRASHME","timestamp":0,"latitude":1,"longitude":1}');
+my $kpay = '{"device_id":"CRASHME","timestamp":0,"latitude":1,"longitude":1}';
+my $killer = $r->cmd('XADD', $S, '*', 'payload', $kpay);
 my $g2 = Harness::gen(redis => $r, n => 300, devices => 5, seed => 65, base_ms => 1_700_000_000_000);
 
 # No max_deliveries, max_restarts or restart_window_ms: the daemon's defaults.
@@ -40,7 +40,9 @@ is($f->{reason} // '', 'delivery_limit', 'dead-lettered with reason delivery_lim
 ok(wait_until(sub { $pg->psql('select count(*) from positions') == $g->{valid} + $g2->{valid}
     && $r->pending($S, 'processor') == 0 }, timeout => 60, desc => 'drained'),
     'every neighbour stored, nothing pending');
-is($r->xlen("$S:dlq"), 1, 'only the crashing record dead-lettered');
+Harness::expect_rows($pg, [$g, $g2], name => 'the neighbours stored once, column by column');
+Harness::expect_dlq($r, { $killer => [$kpay, 'delivery_limit'] },
+    name => 'only the crashing record dead-lettered');
 ok(!grep({ ($_->{message} // '') =~ /giving up/ } $p->log_lines), 'the master did not give up');
 is($p->stop, 0, 'clean exit');
 done_testing;

@@ -621,24 +621,32 @@ duplicates, first_ts, last_ts, poison_kinds, ...).  Dies if gen fails.
 
 =cut
 
+my %GEN_FLAG = (stream => '-s', n => '-n', devices => '-d', seed => '-S', rate => '-r',
+    base_ms => '-t', poison => '-p', passes => '-D', pipeline => '-B', shape => '-k');
+
+# The flags that decide which records gen writes (not where or how fast): what gen -o needs
+# to write the same records again.
+sub gen_content_flags
+{
+	my (%o) = @_;
+	return map { defined $o{$_} && $_ ne 'rate' && $_ ne 'stream'
+	    ? ($GEN_FLAG{$_}, $o{$_}) : () } sort keys %GEN_FLAG;
+}
+
 sub gen
 {
 	my (%o) = @_;
 	my $url = $o{url} // ($o{redis} ? $o{redis}->url : die "gen: redis or url needed\n");
 	my @cmd = (builddir() . '/tools/gen', '-q', '-u', $url);
-	my %flag = (stream => '-s', n => '-n', devices => '-d', seed => '-S', rate => '-r',
-	    base_ms => '-t', poison => '-p', passes => '-D', pipeline => '-B', shape => '-k');
-	for my $k (sort keys %flag) {
-		push @cmd, $flag{$k}, $o{$k} if defined $o{$k};
+	for my $k (sort keys %GEN_FLAG) {
+		push @cmd, $GEN_FLAG{$k}, $o{$k} if defined $o{$k};
 	}
 	my ($rc, $out, $err) = run_cmd(\@cmd, timeout => $o{timeout} // 600);
 	die "gen failed (rc $rc): $err\n" if $rc != 0;
 	my ($line) = grep { /^\{/ } split /\n/, $out;
 	die "gen printed no summary: $out\n" unless $line;
 	my $sum = JSON::PP::decode_json($line);
-	# What Harness::gen_records needs to write the same records out again (gen -o).
-	$sum->{_gen_args} = [map { defined $o{$_} && $_ ne 'rate' && $_ ne 'stream'
-	    ? ($flag{$_}, $o{$_}) : () } sort keys %flag];
+	$sum->{_gen_args} = [gen_content_flags(%o)];
 	$sum->{_stream} = $o{stream} // 'telemetry:t';
 	return $sum;
 }

@@ -15,6 +15,12 @@ The records a Harness::gen call published, in order, as [FIELD, PAYLOAD] pairs: 
 run again with the same flags (gen is deterministic).  Cached in GEN.  Later passes (passes
 => P) repeat the valid records only, as gen does.
 
+=item gen_plan(GEN_OPTIONS)
+
+What Harness::gen with these options publishes, without publishing anything: a summary that
+gen_records, gen_split, expect_rows and expect_settled accept.  For records a forked publisher
+sends (Harness::gen in a child process), so the parent can still compare by content.
+
 =item gen_split(GEN)
 
 (\@valid_payloads, \%poison) where %poison maps each poison payload to its expected DLQ reason
@@ -42,10 +48,11 @@ counts and a few differing rows of each side are printed.
 Maps the stream's entries to the GENs' poison records by payload bytes: { id => [payload,
 reason] } (reads the whole stream with XRANGE).  Dies when a poison record is not in the stream.
 
-=item expect_dlq(R, { ID => PAYLOAD | [PAYLOAD, REASON] }, stream => KEY, name => STR)
+=item expect_dlq(R, { ID => PAYLOAD | [PAYLOAD, REASON] | [PAYLOAD, REASON, 'prefix'] }, stream => KEY, name => STR)
 
 Tests: <stream>:dlq holds exactly these ids, each once, with exactly the original payload bytes
-(and the reason, when given).  Returns the dead letters as { id => { fields } }.
+(and the reason, when given).  'prefix' (a payload over max_payload): the dead letter holds a
+non-empty prefix of the payload's bytes and its payload_len is the whole length.  Returns the dead letters as { id => { fields } }.
 
 =item pending_by_consumer(R, STREAM, GROUP)
 
@@ -90,6 +97,24 @@ sub gen_records
 	die "gen -o wrote " . scalar(@r) . " records, gen published $g->{published}\n"
 	    unless @r == $g->{published};
 	return $g->{_records} = \@r;
+}
+
+sub gen_plan
+{
+	my (%o) = @_;
+	my $g = { _gen_args => [gen_content_flags(%o)], _stream => $o{stream} // 'telemetry:t' };
+	my ($rc, $out, $err) = run_cmd([builddir() . '/tools/gen', '-q', '-o', @{$g->{_gen_args}}],
+	    timeout => 120);
+	die "gen -o failed (rc $rc): $err\n" if $rc != 0;
+	my (%valid, $poison);
+	for my $line (split /\n/, $out) {
+		my ($f, $p) = $line =~ /^(\S+) (.*)\z/s or die "gen -o: bad line '$line'\n";
+		if (defined _poison_kind($f, $p)) { $poison++ } else { $valid{$p} = 1 }
+		$g->{published}++;
+	}
+	$g->{valid} = keys %valid;
+	$g->{poison} = $poison // 0;
+	return $g;
 }
 
 # Which poison kind a gen record is (undef: valid).  gen's kinds are few and fixed.
@@ -281,8 +306,15 @@ sub expect_dlq
 	my (@badpay, @badreason);
 	for my $id (sort keys %$want) {
 		my $f = $got{$id} or next;
-		my ($pay, $reason) = ref $want->{$id} ? @{$want->{$id}} : ($want->{$id});
-		push @badpay, $id unless defined $f->[0]{payload} && $f->[0]{payload} eq $pay;
+		my ($pay, $reason, $how) = ref $want->{$id} ? @{$want->{$id}} : ($want->{$id});
+		my $got = $f->[0]{payload};
+		if (($how // '') eq 'prefix') {
+			push @badpay, $id unless defined $got && length($got) > 0
+			    && length($got) < length($pay) && substr($pay, 0, length $got) eq $got
+			    && ($f->[0]{payload_len} // -1) == length $pay;
+		} else {
+			push @badpay, $id unless defined $got && $got eq $pay;
+		}
 		push @badreason, "$id: $f->[0]{reason} (want $reason)"
 		    if defined $reason && ($f->[0]{reason} // '') ne $reason;
 	}
