@@ -117,6 +117,10 @@ static const struct config_key config_keys[] = {
 	    1, 1000000000, "100000", 0 },
 	{ "redis", "max_payload", config_set_size, OFF(cf_max_payload),
 	    1024, 64 * 1024 * 1024, "1048576", 0 },
+	{ "redis", "command_timeout_ms", config_set_int,
+	    OFF(cf_command_timeout_ms), 100, 600000, "5000", 0 },
+	{ "redis", "connect_timeout_ms", config_set_int,
+	    OFF(cf_connect_timeout_ms), 100, 600000, "5000", 0 },
 
 	{ "postgres", "url", config_set_pg_url, OFF(cf_pg_url), 0, 0,
 	    "postgresql:///processor", CK_SECRET },
@@ -126,6 +130,9 @@ static const struct config_key config_keys[] = {
 	    OFF(cf_chunk_interval), 1, 1000000, "1 day", 0 },
 	{ "postgres", "statement_timeout_ms", config_set_int,
 	    OFF(cf_statement_timeout_ms), 0, CONFIG_STATEMENT_TIMEOUT_MAX_MS, "30000", 0 },
+	{ "postgres", "client_timeout_ms", config_set_int,
+	    OFF(cf_client_timeout_ms), 100, CONFIG_STATEMENT_TIMEOUT_MAX_MS,
+	    "60000", 0 },
 
 	{ "processor", "workers", config_set_workers, OFF(cf_workers),
 	    1, CONFIG_WORKERS_MAX, "auto", 0 },
@@ -1150,6 +1157,13 @@ config_free(struct config *cf)
 	free(cf->cf_default_family);
 	free(cf->cf_events_stream);
 	memset(cf, 0, sizeof(*cf));
+}
+
+int
+config_sync_statement_timeout(const struct config *cf)
+{
+	return cf->cf_statement_timeout_ms != 0 ? cf->cf_statement_timeout_ms :
+	    cf->cf_client_timeout_ms;
 }
 
 int

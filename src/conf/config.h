@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #define CONFIG_DEFAULT_PATH	"/etc/processor/processor.conf"
-#define CONFIG_KEYS_MAX		48	/* room for every key (config.c checks) */
+#define CONFIG_KEYS_MAX		64	/* room for every key (config.c checks) */
 #define CONFIG_STATEMENT_TIMEOUT_MAX_MS	86400000	/* a day */
 
 enum hypertable_mode {
@@ -30,12 +30,15 @@ struct config {
 	int	 cf_max_deliveries;	/* delivery limit before dead-lettering undecoded */
 	long	 cf_dlq_maxlen;		/* approximate cap of <stream>:dlq */
 	size_t	 cf_max_payload;	/* bytes; larger payloads are poison */
+	int	 cf_command_timeout_ms;	/* a Redis reply's deadline, beyond BLOCK */
+	int	 cf_connect_timeout_ms;	/* a Redis connection ready (handshake done) */
 
 	/* [postgres] */
 	char	*cf_pg_url;		/* libpq conninfo or URI */
 	enum hypertable_mode cf_hypertable;
 	char	*cf_chunk_interval;	/* e.g. "1 day" */
 	int	 cf_statement_timeout_ms;
+	int	 cf_client_timeout_ms;	/* client-side bound when statement_timeout is 0 */
 
 	/* [processor] */
 	int	 cf_workers;		/* 0 means auto (number of CPUs) */
@@ -105,6 +108,12 @@ int	config_item(const struct config *, size_t i, struct config_item *);
 void	config_free(struct config *);
 /* The effective number of workers (resolves auto: online CPUs, 1..64). */
 int	config_workers(const struct config *);
+/*
+ * The statement_timeout of a synchronous session (evaluators, the master's
+ * and the CLI's): statement_timeout_ms, or client_timeout_ms when that is 0,
+ * so that no synchronous call waits without a bound.
+ */
+int	config_sync_statement_timeout(const struct config *);
 
 #define CONFIG_EVALUATORS_AUTO	(-1)
 #define CONFIG_EVALUATORS_MAX	8

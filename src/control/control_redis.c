@@ -84,7 +84,8 @@ control_redis(void)
 		return NULL;
 	}
 	rd.rd_ac = redisconn_open(control_env.ce_loop, &ra, control_redis_connected,
-	    control_redis_disconnected, control_redis_ignore, NULL, err, sizeof(err));
+	    control_redis_disconnected, control_redis_ignore, NULL, NULL, err,
+	    sizeof(err));
 	if (rd.rd_ac == NULL)
 		snprintf(rd.rd_err, sizeof(rd.rd_err), "%s", err);
 	return rd.rd_ac;

@@ -17,13 +17,13 @@
 #include "core/batch.h"
 #include "core/consume.h"
 #include "util/redisconn.h"
+#include "util/redisguard.h"
 #include "util/redisurl.h"
 #include "util/log.h"
 #include "wire/metrics.h"
 
 #define RECONNECT_MIN_S		0.1
 #define RECONNECT_MAX_S		5.0
-#define READ_GUARD_MARGIN_S	5.0	/* beyond BLOCK before we call a read hung */
 #define DLQ_PREFIX_MAX		65536	/* kept of a payload over max_payload */
 
 struct consume {
@@ -49,7 +49,8 @@ struct consume {
 	long long		 c_client_id;	/* CLIENT ID, for CLIENT UNBLOCK; 0 unknown */
 	struct backoff		 c_backoff;
 	ev_timer		 c_reconnect;
-	ev_timer		 c_guard;
+	struct rguard		*c_guard;	/* a deadline on every wait */
+	unsigned		 c_disconnects;	/* disconnect callbacks run */
 
 	/* argv scratch for XACK/XADD, reused across settles */
 	const char		**c_argv;
@@ -89,20 +90,47 @@ consume_reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	consume_connect(w->data);
 }
 
-/* A read that outlives BLOCK by a margin means a dead connection: drop it. */
+/*
+ * A Redis wait passed its deadline (the guard logged which): drop the
+ * connection.  Every pending callback gets its NULL reply (a read ends
+ * empty, a settle fails and is retried), and the disconnect callback
+ * reconnects with backoff; unacknowledged entries stay pending.
+ */
 static void
-consume_guard_cb(struct ev_loop *loop, ev_timer *w, int revents)
+consume_timed_out(void *arg, const char *what, double waited)
 {
-	struct consume	*c = w->data;
+	struct consume		*c = arg;
+	redisAsyncContext	*ac = c->c_ac;
+	unsigned		 before;
 
-	(void)loop;
-	(void)revents;
-	if (c->c_ac == NULL)
-		return;
-	log_warnx("XREADGROUP got no reply within %.1f s: dropping the Redis "
-	    "connection", c->c_cf->cf_block_ms / 1000.0 + READ_GUARD_MARGIN_S);
+	(void)what;
+	(void)waited;
+	c->c_stats->ws_redis_timeouts++;
 	c->c_stats->ws_redis_errors++;
-	redisAsyncFree(c->c_ac);	/* runs pending callbacks with NULL */
+	c->c_stats->ws_flags |= WS_REDIS_TIMEDOUT;
+	rguard_ready(c->c_guard);
+	if (ac == NULL)
+		return;
+	before = c->c_disconnects;
+	redisAsyncFree(ac);
+	if (c->c_disconnects == before) {
+		/* hiredis skips the disconnect callback before a connection is made */
+		c->c_ac = NULL;
+		consume_set_up(c, 0);
+		consume_schedule_reconnect(c);
+	}
+}
+
+/* "CMD of n entries FIRST..LAST": which wait the guard names in its log. */
+static const char *
+consume_what(char *out, size_t outsz, const char *cmd, const struct batch *b)
+{
+	if (b == NULL || b->b_n == 0)
+		snprintf(out, outsz, "%s", cmd);
+	else
+		snprintf(out, outsz, "%s of %zu entries %s..%s", cmd, b->b_n,
+		    batch_id(b, 0), batch_id(b, b->b_n - 1));
+	return out;
 }
 
 static int
@@ -151,6 +179,8 @@ consume_group_ready(struct consume *c, int created)
 	backoff_reset(&c->c_backoff);
 	c->c_history = 1;
 	snprintf(c->c_cursor, sizeof(c->c_cursor), "0");
+	rguard_ready(c->c_guard);
+	c->c_stats->ws_flags &= ~(uint32_t)WS_REDIS_TIMEDOUT;
 	consume_set_up(c, 1);
 	log_info("consuming stream %s group %s as %s", c->c_cf->cf_stream,
 	    c->c_cf->cf_group, c->c_consumer);
@@ -195,7 +225,8 @@ consume_send_group_create(struct consume *c)
 	const char	*argv[] = { "XGROUP", "CREATE", c->c_cf->cf_stream,
 	    c->c_cf->cf_group, c->c_cf->cf_start_id, "MKSTREAM" };
 
-	redisAsyncCommandArgv(c->c_ac, consume_group_cb, c, 6, argv, NULL);
+	rguard_argv(c->c_guard, c->c_ac, consume_group_cb, c, 0, "XGROUP CREATE",
+	    6, argv, NULL);
 }
 
 /*
@@ -267,7 +298,8 @@ consume_ensure_group(struct consume *c)
 {
 	const char	*argv[] = { "XINFO", "GROUPS", c->c_cf->cf_stream };
 
-	redisAsyncCommandArgv(c->c_ac, consume_groups_cb, c, 3, argv, NULL);
+	rguard_argv(c->c_guard, c->c_ac, consume_groups_cb, c, 0, "XINFO GROUPS",
+	    3, argv, NULL);
 }
 
 static void
@@ -279,6 +311,7 @@ consume_connect_cb(const redisAsyncContext *ac, int status)
 	if (status != REDIS_OK) {
 		if (c->c_up || backoff_fresh(&c->c_backoff))
 			log_warnx("cannot connect to Redis: %s", ac->errstr);
+		rguard_ready(c->c_guard);
 		c->c_ac = NULL;		/* hiredis frees it */
 		c->c_stats->ws_redis_errors++;
 		consume_schedule_reconnect(c);
@@ -287,10 +320,11 @@ consume_connect_cb(const redisAsyncContext *ac, int status)
 	log_info("connected to Redis");
 	redisEnableKeepAlive(&c->c_ac->c);
 	c->c_client_id = 0;
-	redisAsyncCommand(c->c_ac, consume_client_id_cb, c, "CLIENT ID");
+	rguard_command(c->c_guard, c->c_ac, consume_client_id_cb, c,
+	    "CLIENT ID", "CLIENT ID");
 	consume_client_name(name, sizeof(name), c->c_consumer, -1);
-	redisAsyncCommand(c->c_ac, consume_ignore_cb, NULL, "CLIENT SETNAME %s",
-	    name);
+	rguard_command(c->c_guard, c->c_ac, consume_ignore_cb, NULL,
+	    "CLIENT SETNAME", "CLIENT SETNAME %s", name);
 	consume_ensure_group(c);
 }
 
@@ -301,8 +335,9 @@ consume_disconnect_cb(const redisAsyncContext *ac, int status)
 	int		 was_up = c->c_up;
 
 	(void)status;
+	c->c_disconnects++;
 	c->c_ac = NULL;
-	ev_timer_stop(c->c_loop, &c->c_guard);
+	rguard_ready(c->c_guard);
 	consume_set_up(c, 0);
 	if (c->c_freeing)
 		return;
@@ -320,7 +355,8 @@ consume_connect(struct consume *c)
 	char	err[256];
 
 	c->c_ac = redisconn_open(c->c_loop, &c->c_addr, consume_connect_cb,
-	    consume_disconnect_cb, consume_auth_cb, c, err, sizeof(err));
+	    consume_disconnect_cb, consume_auth_cb, c, c->c_guard, err,
+	    sizeof(err));
 	if (c->c_ac == NULL) {
 		log_warnx("cannot connect to Redis: %s", err);
 		consume_schedule_reconnect(c);
@@ -352,8 +388,13 @@ consume_new(struct ev_loop *loop, const struct config *cf, const char *consumer,
 	snprintf(c->c_claim_cursor, sizeof(c->c_claim_cursor), "0-0");
 	ev_timer_init(&c->c_reconnect, consume_reconnect_cb, 0., 0.);
 	c->c_reconnect.data = c;
-	ev_timer_init(&c->c_guard, consume_guard_cb, 0., 0.);
-	c->c_guard.data = c;
+	c->c_guard = rguard_new(loop, cf->cf_command_timeout_ms / 1000.0,
+	    cf->cf_connect_timeout_ms / 1000.0, consume_timed_out, c);
+	if (c->c_guard == NULL) {
+		log_error("consumer: out of memory");
+		free(c);
+		return NULL;
+	}
 	buf_init(&c->c_scratch);
 	return c;
 }
@@ -367,7 +408,7 @@ consume_free(struct consume *c)
 	if (c->c_ac != NULL)
 		redisAsyncFree(c->c_ac);	/* fails outstanding commands: callbacks run */
 	ev_timer_stop(c->c_loop, &c->c_reconnect);
-	ev_timer_stop(c->c_loop, &c->c_guard);
+	rguard_free(c->c_guard);
 	free(c->c_argv);
 	free(c->c_argvlen);
 	buf_free(&c->c_scratch);
@@ -476,7 +517,6 @@ consume_group_lost(struct consume *c)
 static void
 consume_deliver(struct consume *c, struct batch *b, int err)
 {
-	ev_timer_stop(c->c_loop, &c->c_guard);
 	c->c_reading = NULL;
 	if (err)
 		batch_reset(b);
@@ -572,8 +612,11 @@ consume_send_counts(struct consume *c, struct batch *b)
 	const char	*argv[] = { "XPENDING", c->c_cf->cf_stream, c->c_cf->cf_group,
 	    batch_id(b, 0), batch_id(b, b->b_n - 1), count, c->c_consumer };
 
+	char		 what[128];
+
 	snprintf(count, sizeof(count), "%zu", b->b_n);
-	if (redisAsyncCommandArgv(c->c_ac, consume_counts_cb, c, 7, argv,
+	if (rguard_argv(c->c_guard, c->c_ac, consume_counts_cb, c, 0,
+	    consume_what(what, sizeof(what), "XPENDING", b), 7, argv,
 	    NULL) != REDIS_OK)
 		consume_deliver(c, b, -1);
 }
@@ -680,7 +723,7 @@ consume_claim_cb(redisAsyncContext *ac, void *reply, void *priv)
 int
 consume_claim(struct consume *c, struct batch *b)
 {
-	char		 idle[16], count[16];
+	char		 idle[16], count[16], what[96];
 	const char	*argv[] = { "XAUTOCLAIM", c->c_cf->cf_stream,
 	    c->c_cf->cf_group, c->c_consumer, idle, c->c_claim_cursor, "COUNT",
 	    count };
@@ -690,12 +733,11 @@ consume_claim(struct consume *c, struct batch *b)
 	snprintf(idle, sizeof(idle), "%d", c->c_claim_idle > 0 ?
 	    c->c_claim_idle : c->c_cf->cf_claim_idle_ms);
 	snprintf(count, sizeof(count), "%d", c->c_cf->cf_batch_size);
-	if (redisAsyncCommandArgv(c->c_ac, consume_claim_cb, c, 8, argv,
-	    NULL) != REDIS_OK)
+	snprintf(what, sizeof(what), "XAUTOCLAIM from %s", c->c_claim_cursor);
+	if (rguard_argv(c->c_guard, c->c_ac, consume_claim_cb, c, 0, what, 8,
+	    argv, NULL) != REDIS_OK)
 		return -1;
 	c->c_reading = b;
-	ev_timer_set(&c->c_guard, READ_GUARD_MARGIN_S, 0.);
-	ev_timer_start(c->c_loop, &c->c_guard);
 	return 0;
 }
 
@@ -731,6 +773,7 @@ consume_renew_cb(redisAsyncContext *ac, void *reply, void *priv)
 int
 consume_renew(struct consume *c, const struct batch *b)
 {
+	char	what[128];
 	size_t	i;
 	int	argc = 0;
 
@@ -746,7 +789,8 @@ consume_renew(struct consume *c, const struct batch *b)
 	for (i = 0; i < b->b_n; i++)
 		consume_push(c, &argc, batch_id(b, i), strlen(batch_id(b, i)));
 	consume_push(c, &argc, "JUSTID", 6);
-	return redisAsyncCommandArgv(c->c_ac, consume_renew_cb, NULL, argc,
+	return rguard_argv(c->c_guard, c->c_ac, consume_renew_cb, NULL, 0,
+	    consume_what(what, sizeof(what), "XCLAIM lease renewal", b), argc,
 	    c->c_argv, c->c_argvlen) == REDIS_OK ? 0 : -1;
 }
 
@@ -755,8 +799,8 @@ consume_read(struct consume *c, struct batch *b)
 {
 	char		 count[16], block[16];
 	const char	*argv[11];
+	char		 what[128];
 	int		 argc = 0;
-	double		 guard;
 
 	if (!c->c_up || c->c_ac == NULL || c->c_reading != NULL)
 		return -1;
@@ -782,16 +826,20 @@ consume_read(struct consume *c, struct batch *b)
 	argv[argc++] = "STREAMS";
 	argv[argc++] = c->c_cf->cf_stream;
 	argv[argc++] = c->c_history ? c->c_cursor : ">";
-	if (redisAsyncCommandArgv(c->c_ac, consume_read_cb, c, argc, argv,
+	/* a read may wait BLOCK for entries: its deadline starts after that */
+	if (c->c_history)
+		snprintf(what, sizeof(what), "XREADGROUP of pending entries "
+		    "after %s", c->c_cursor);
+	else
+		snprintf(what, sizeof(what), "XREADGROUP BLOCK %d",
+		    c->c_cf->cf_block_ms);
+	if (rguard_argv(c->c_guard, c->c_ac, consume_read_cb, c,
+	    c->c_history ? 0 : c->c_cf->cf_block_ms / 1000.0, what, argc, argv,
 	    NULL) != REDIS_OK)
 		return -1;
 	b->b_history = c->c_history;
 	c->c_reading = b;
 	c->c_blocking = !c->c_history;
-	guard = (c->c_history ? 0 : c->c_cf->cf_block_ms / 1000.0) +
-	    READ_GUARD_MARGIN_S;
-	ev_timer_set(&c->c_guard, guard, 0.);
-	ev_timer_start(c->c_loop, &c->c_guard);
 	return 0;
 }
 
@@ -869,7 +917,7 @@ consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
     const char *failed_at)
 {
 	const struct batch_entry *e = &b->b_entries[i];
-	char		 maxlen[24], deliveries[16], plen[24];
+	char		 maxlen[24], deliveries[16], plen[24], what[128];
 	size_t		 n = e->be_payload_len;
 	int		 argc = 0;
 
@@ -899,8 +947,10 @@ consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
 	PUSHS("consumer"); PUSHS(c->c_consumer);
 	PUSHS("failed_at"); PUSHS(failed_at);
 	PUSHS("deliveries"); PUSHS(deliveries);
-	return redisAsyncCommandArgv(c->c_ac, consume_ignore_cb, NULL, argc,
-	    c->c_argv, c->c_argvlen) == REDIS_OK ? 0 : -1;
+	snprintf(what, sizeof(what), "dead letter of entry %s (in MULTI)",
+	    batch_id(b, i));
+	return rguard_argv(c->c_guard, c->c_ac, consume_ignore_cb, NULL, 0,
+	    what, argc, c->c_argv, c->c_argvlen) == REDIS_OK ? 0 : -1;
 }
 
 #undef PUSHS
@@ -950,6 +1000,7 @@ consume_ack_cb(redisAsyncContext *ac, void *reply, void *priv)
 static int
 consume_send_xack(struct consume *c, struct batch *b)
 {
+	char	what[128];
 	size_t	i;
 	int	argc = 0;
 
@@ -960,8 +1011,9 @@ consume_send_xack(struct consume *c, struct batch *b)
 	consume_push(c, &argc, c->c_cf->cf_group, strlen(c->c_cf->cf_group));
 	for (i = 0; i < b->b_n; i++)
 		consume_push(c, &argc, batch_id(b, i), strlen(batch_id(b, i)));
-	return redisAsyncCommandArgv(c->c_ac, consume_ack_cb, b, argc,
-	    c->c_argv, c->c_argvlen) == REDIS_OK ? 0 : -1;
+	return rguard_argv(c->c_guard, c->c_ac, consume_ack_cb, b, 0,
+	    consume_what(what, sizeof(what), "XACK", b), argc, c->c_argv,
+	    c->c_argvlen) == REDIS_OK ? 0 : -1;
 }
 
 /*
@@ -1032,7 +1084,7 @@ consume_dlq_cb(redisAsyncContext *ac, void *reply, void *priv)
 static int
 consume_send_dead_letters(struct consume *c, struct batch *b)
 {
-	char		 failed_at[64];
+	char		 failed_at[64], what[160];
 	const char	*exec = "EXEC";
 	size_t		 i;
 	int		 n = 0;
@@ -1043,8 +1095,9 @@ consume_send_dead_letters(struct consume *c, struct batch *b)
 
 		if (e->be_status != ENTRY_POISON || e->be_dlq != DLQ_NONE)
 			continue;
-		if (n == 0 && redisAsyncCommand(c->c_ac, consume_ignore_cb,
-		    NULL, "MULTI") != REDIS_OK)
+		if (n == 0 && rguard_command(c->c_guard, c->c_ac,
+		    consume_ignore_cb, NULL, consume_what(what, sizeof(what),
+		    "MULTI (dead letters)", b), "MULTI") != REDIS_OK)
 			return -1;
 		if (consume_send_dlq(c, b, i, failed_at) == -1)
 			goto discard;
@@ -1053,13 +1106,18 @@ consume_send_dead_letters(struct consume *c, struct batch *b)
 	}
 	if (n == 0)
 		return 0;
-	if (redisAsyncCommandArgv(c->c_ac, consume_dlq_cb, b, 1, &exec,
-	    NULL) != REDIS_OK)
+	snprintf(what, sizeof(what), "EXEC of %d dead letters (", n);
+	consume_what(what + strlen(what), sizeof(what) - strlen(what), "batch",
+	    b);
+	snprintf(what + strlen(what), sizeof(what) - strlen(what), ")");
+	if (rguard_argv(c->c_guard, c->c_ac, consume_dlq_cb, b, 0, what, 1,
+	    &exec, NULL) != REDIS_OK)
 		goto discard;
 	return n;
 discard:
 	/* never leave the connection inside a transaction */
-	redisAsyncCommand(c->c_ac, consume_ignore_cb, NULL, "DISCARD");
+	rguard_command(c->c_guard, c->c_ac, consume_ignore_cb, NULL, "DISCARD",
+	    "DISCARD");
 	for (i = 0; i < b->b_n; i++)
 		if (b->b_entries[i].be_dlq == DLQ_SENT)
 			b->b_entries[i].be_dlq = DLQ_NONE;

@@ -94,6 +94,7 @@ struct write {
 	ev_io			 wr_io;
 	ev_timer		 wr_reconnect;
 	ev_timer		 wr_guard;
+	double			 wr_guard_at;	/* when the guarded wait began */
 	struct backoff		 wr_backoff;
 	int			 wr_was_up;
 
@@ -132,6 +133,7 @@ static void
 write_guard(struct write *w, double seconds)
 {
 	ev_timer_stop(w->wr_loop, &w->wr_guard);
+	w->wr_guard_at = ev_now(w->wr_loop);
 	if (seconds > 0) {
 		ev_timer_set(&w->wr_guard, seconds, 0.);
 		ev_timer_start(w->wr_loop, &w->wr_guard);
@@ -279,6 +281,33 @@ write_reconnect_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	write_connect(t->data);
 }
 
+/* Which wait ran out, for how long, and on which batch: one error line. */
+static void
+write_timed_out(struct write *w, double waited)
+{
+	static const char *const phase[] = { "waiting", "connecting",
+	    "session setup", "writing a batch" };
+	struct log_fields	 f;
+	const char		*what;
+
+	what = w->wr_phase == WP_CONNECTING ? phase[1] :
+	    w->wr_phase == WP_SETUP ? phase[2] :
+	    w->wr_batch != NULL ? phase[3] : phase[0];
+	w->wr_stats->ws_pg_timeouts++;
+	w->wr_stats->ws_flags |= WS_PG_TIMEDOUT;
+	log_fields_init(&f);
+	log_fields_str(&f, "event", "postgres_timeout");
+	log_fields_str(&f, "phase", what);
+	log_fields_num(&f, "waited_s", waited);
+	if (w->wr_batch != NULL && w->wr_batch->b_n > 0) {
+		log_fields_str(&f, "entry", batch_id(w->wr_batch, 0));
+		log_fields_int(&f, "batch_size", (long long)w->wr_n);
+	}
+	log_emit(LOG_LVL_ERROR, log_fields_get(&f), "PostgreSQL: no answer "
+	    "while %s for %.1f s: dropping the connection; the batch is "
+	    "retried on a new one", what, waited);
+}
+
 static void
 write_guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -286,6 +315,7 @@ write_guard_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	(void)loop;
 	(void)revents;
+	write_timed_out(w, ev_now(w->wr_loop) - w->wr_guard_at);
 	write_reset(w, w->wr_phase == WP_CONNECTING ?
 	    "connection attempt timed out" : "no answer from the server in time");
 }
@@ -325,6 +355,7 @@ write_setup_done(struct write *w)
 	backoff_reset(&w->wr_backoff);
 	w->wr_was_up = 1;
 	w->wr_stats->ws_flags |= WS_PG_UP;
+	w->wr_stats->ws_flags &= ~(uint32_t)WS_PG_TIMEDOUT;
 	write_guard(w, 0);
 	log_info("connected to PostgreSQL");
 	w->wr_cb->wc_up(w->wr_arg);
@@ -954,8 +985,13 @@ write_submit(struct write *w, struct batch *b, const uint32_t *idx, size_t n)
 	w->wr_message[0] = '\0';
 	w->wr_phase = WP_RESULTS;
 	write_watch(w, EV_READ | EV_WRITE);
-	/* statement_timeout 0 means none: then no client-side guard either */
-	write_guard(w, w->wr_cf->cf_statement_timeout_ms == 0 ? 0 :
+	/*
+	 * The server ends a statement at statement_timeout; the client guard
+	 * catches a server that cannot (stopped, a dead route).  Without a
+	 * server timeout the guard stays, at client_timeout_ms.
+	 */
+	write_guard(w, w->wr_cf->cf_statement_timeout_ms == 0 ?
+	    w->wr_cf->cf_client_timeout_ms / 1000.0 :
 	    w->wr_cf->cf_statement_timeout_ms / 1000.0 + GUARD_MARGIN_S);
 	return 0;
 }

@@ -315,7 +315,7 @@ lag_connect(void)
 		return -1;
 	}
 	lag.lg_ac = redisconn_open(lag.lg_loop, &ra, lag_connected,
-	    lag_disconnected, lag_ignore, NULL, err, sizeof(err));
+	    lag_disconnected, lag_ignore, NULL, NULL, err, sizeof(err));
 	return lag.lg_ac == NULL ? -1 : 0;
 }
 

@@ -235,10 +235,20 @@ static PGconn *
 migrate_connect(const struct config *cf, char *err, size_t errlen)
 {
 	const char	*keys[] = { "dbname", "application_name",
-	    "connect_timeout", NULL };
-	const char	*vals[] = { cf->cf_pg_url, "processor-migrate", "10", NULL };
-	PGconn		*conn = PQconnectdbParams(keys, vals, 1);
+	    "connect_timeout", "options", NULL };
+	const char	*vals[] = { cf->cf_pg_url, "processor-migrate", "10", NULL,
+	    NULL };
+	char		 opts[64];
+	PGconn		*conn;
 
+	/*
+	 * No statement may outlive the start-up it belongs to (a migration that
+	 * long fails start-up anyway), even with statement_timeout_ms = 0.
+	 */
+	snprintf(opts, sizeof(opts), "-c statement_timeout=%d",
+	    cf->cf_startup_timeout_ms);
+	vals[3] = opts;
+	conn = PQconnectdbParams(keys, vals, 1);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
 		snprintf(err, errlen, "cannot connect to PostgreSQL: %.*s",
 		    conn ? (int)strcspn(PQerrorMessage(conn), "\n") : 13,

@@ -47,6 +47,12 @@ static const struct prom_counter {
 	{ "write_circuit_open",
 	    "Times consecutive row failures paused consuming.",
 	    offsetof(struct worker_stats, ws_circuit_trips) },
+	{ "redis_timeouts", "Redis replies or connections that passed their "
+	    "deadline (the connection was dropped).",
+	    offsetof(struct worker_stats, ws_redis_timeouts) },
+	{ "postgres_timeouts", "PostgreSQL answers that passed the client-side "
+	    "guard (the connection was dropped).",
+	    offsetof(struct worker_stats, ws_pg_timeouts) },
 	{ "state_evictions", "Device states evicted from the LRU.",
 	    offsetof(struct worker_stats, ws_evictions) },
 	{ "state_rehydrated", "Device states seeded from PostgreSQL.",

@@ -700,9 +700,12 @@ supervise_worker_ready(const struct worker *w, uint64_t now_ms,
 	else if (now_ms - w->w_last_stats_ms > SUPERVISE_STALE_MS)
 		*why = "unresponsive";
 	else if (!(f & WS_REDIS_UP))
-		*why = "redis down";
+		*why = f & WS_REDIS_TIMEDOUT ? "redis down: timed out (no reply "
+		    "within command_timeout_ms or connect_timeout_ms)" :
+		    "redis down";
 	else if (!(f & WS_PG_UP))
-		*why = "postgres down";
+		*why = f & WS_PG_TIMEDOUT ? "postgres down: timed out (no "
+		    "answer within the client guard)" : "postgres down";
 	else if (f & WS_CIRCUIT_OPEN)
 		*why = "write circuit open: consecutive rows failed";
 	else if (f & WS_SETTLE_FAILING)

@@ -77,7 +77,7 @@ race_cli_connect(const struct config *cf, const char *mode)
 		return NULL;
 	}
 	snprintf(sql, sizeof(sql), "SET TimeZone = 'UTC'; "
-	    "SET statement_timeout = %d", cf->cf_statement_timeout_ms);
+	    "SET statement_timeout = %d", config_sync_statement_timeout(cf));
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		fprintf(stderr, "processor %s: %s", mode, PQerrorMessage(conn));

@@ -109,7 +109,7 @@ race_connect(struct race_proc *rp)
 		return -1;
 	}
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
-	    rp->rp_cf->cf_statement_timeout_ms);
+	    config_sync_statement_timeout(rp->rp_cf));
 	if (race_command(rp->rp_conn, sql) == -1 ||
 	    race_command(rp->rp_conn, "LISTEN processor_race") == -1) {
 		race_disconnect(rp, PQerrorMessage(rp->rp_conn));

@@ -7,6 +7,7 @@ libprocessor_a_SOURCES += \
 	src/util/backoff.c src/util/backoff.h \
 	src/util/redisurl.c src/util/redisurl.h \
 	src/util/redisconn.c src/util/redisconn.h \
+	src/util/redisguard.c src/util/redisguard.h \
 	src/util/crash.c src/util/crash.h \
 	src/util/fault.c src/util/fault.h \
 	src/util/procstat.c src/util/procstat.h \

@@ -9,12 +9,30 @@
 #include <hiredis/adapters/libev.h>
 
 #include "util/redisconn.h"
+#include "util/redisguard.h"
 #include "util/redisurl.h"
+
+/* AUTH and SELECT, each with its reply deadline. */
+static void
+redisconn_login_guarded(redisAsyncContext *ac, const struct redis_addr *ra,
+    redisCallbackFn *authcb, void *data, struct rguard *g)
+{
+	if (ra->ra_password[0] != '\0' && ra->ra_user[0] != '\0')
+		rguard_command(g, ac, authcb, data, "AUTH", "AUTH %s %s",
+		    ra->ra_user, ra->ra_password);
+	else if (ra->ra_password[0] != '\0')
+		rguard_command(g, ac, authcb, data, "AUTH", "AUTH %s",
+		    ra->ra_password);
+	if (ra->ra_db != 0)
+		rguard_command(g, ac, authcb, data, "SELECT", "SELECT %d",
+		    ra->ra_db);
+}
 
 redisAsyncContext *
 redisconn_open(struct ev_loop *loop, const struct redis_addr *ra,
     redisConnectCallback *on_connect, redisDisconnectCallback *on_disconnect,
-    redisCallbackFn *authcb, void *data, char *err, size_t errlen)
+    redisCallbackFn *authcb, void *data, struct rguard *g, char *err,
+    size_t errlen)
 {
 	redisAsyncContext	*ac;
 
@@ -30,6 +48,11 @@ redisconn_open(struct ev_loop *loop, const struct redis_addr *ra,
 	redisLibevAttach(loop, ac);
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	if (g != NULL) {
+		rguard_connecting(g);
+		redisconn_login_guarded(ac, ra, authcb, data, g);
+		return ac;
+	}
 	/* queued now, sent first once connected */
 	if (ra->ra_password[0] != '\0' && ra->ra_user[0] != '\0')
 		redisAsyncCommand(ac, authcb, data, "AUTH %s %s", ra->ra_user,

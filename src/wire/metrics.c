@@ -72,6 +72,8 @@ metrics_add(struct worker_stats *into, const struct worker_stats *from)
 	into->ws_settle_errors += from->ws_settle_errors;
 	into->ws_dup_conflicts += from->ws_dup_conflicts;
 	into->ws_circuit_trips += from->ws_circuit_trips;
+	into->ws_redis_timeouts += from->ws_redis_timeouts;
+	into->ws_pg_timeouts += from->ws_pg_timeouts;
 	for (i = 0; i < WERR_KIND_COUNT; i++)
 		into->ws_write_errors[i] += from->ws_write_errors[i];
 	into->ws_evictions += from->ws_evictions;

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define METRICS_VERSION		4
+#define METRICS_VERSION		5
 #define HIST_BUCKETS		20	/* plus +Inf, kept in h_count */
 
 enum hist_kind {
@@ -55,6 +55,8 @@ struct worker_stats {
 	uint64_t	 ws_settle_errors;	/* failed settle attempts (DLQ XADD or XACK) */
 	uint64_t	 ws_dup_conflicts;	/* duplicate keys whose content differed */
 	uint64_t	 ws_circuit_trips;	/* write circuit breaker openings */
+	uint64_t	 ws_redis_timeouts;	/* Redis waits past their deadline */
+	uint64_t	 ws_pg_timeouts;	/* PostgreSQL waits past the client guard */
 	uint64_t	 ws_write_errors[WERR_KIND_COUNT];
 	uint64_t	 ws_devices;		/* devices tracked now */
 	uint64_t	 ws_evictions;		/* LRU evictions */
@@ -86,6 +88,8 @@ struct worker_stats {
 #define WS_DRAINING	0x08
 #define WS_SETTLE_FAILING 0x10	/* the batch at the settle head keeps failing */
 #define WS_CIRCUIT_OPEN	0x20	/* consecutive rows failed: consuming paused */
+#define WS_REDIS_TIMEDOUT 0x40	/* Redis down since a wait passed its deadline */
+#define WS_PG_TIMEDOUT	0x80	/* PostgreSQL down since the client guard fired */
 
 /* The consumer group as the master's lag poll last saw it (XINFO GROUPS). */
 struct group_stats {

@@ -20,9 +20,11 @@ static const char *const env_vars[] = {
 	"PROCESSOR_REDIS_BATCH_SIZE", "PROCESSOR_REDIS_BLOCK_MS",
 	"PROCESSOR_REDIS_CLAIM_IDLE_MS", "PROCESSOR_REDIS_CLAIM_INTERVAL_MS",
 	"PROCESSOR_REDIS_MAX_DELIVERIES", "PROCESSOR_REDIS_DLQ_MAXLEN",
-	"PROCESSOR_REDIS_MAX_PAYLOAD", "PROCESSOR_POSTGRES_URL",
+	"PROCESSOR_REDIS_MAX_PAYLOAD", "PROCESSOR_REDIS_COMMAND_TIMEOUT_MS",
+	"PROCESSOR_REDIS_CONNECT_TIMEOUT_MS", "PROCESSOR_POSTGRES_URL",
 	"PROCESSOR_POSTGRES_HYPERTABLE", "PROCESSOR_POSTGRES_CHUNK_INTERVAL",
-	"PROCESSOR_POSTGRES_STATEMENT_TIMEOUT_MS", "PROCESSOR_PROCESSOR_WORKERS",
+	"PROCESSOR_POSTGRES_STATEMENT_TIMEOUT_MS",
+	"PROCESSOR_POSTGRES_CLIENT_TIMEOUT_MS", "PROCESSOR_PROCESSOR_WORKERS",
 	"PROCESSOR_PROCESSOR_MAX_DEVICES", "PROCESSOR_PROCESSOR_LOG_LEVEL",
 	"PROCESSOR_PROCESSOR_MAX_INFLIGHT",
 	"PROCESSOR_PROCESSOR_STARTUP_TIMEOUT_MS",
@@ -130,12 +132,15 @@ check_defaults(const struct config *cf, const char *what)
 	ok(cf->cf_batch_size == 500 && cf->cf_block_ms == 2000 &&
 	    cf->cf_claim_idle_ms == 60000 && cf->cf_claim_interval_ms == 30000 &&
 	    cf->cf_max_deliveries == 3 && cf->cf_dlq_maxlen == 100000 &&
-	    cf->cf_max_payload == 1048576, "%s: redis numbers", what);
+	    cf->cf_max_payload == 1048576 &&
+	    cf->cf_command_timeout_ms == 5000 &&
+	    cf->cf_connect_timeout_ms == 5000, "%s: redis numbers", what);
 	is_string(cf->cf_pg_url, "postgresql:///processor", "%s: postgres url",
 	    what);
 	is_int(cf->cf_hypertable, HYPERTABLE_AUTO, "%s: hypertable", what);
 	is_string(cf->cf_chunk_interval, "1 day", "%s: chunk_interval", what);
 	is_int(cf->cf_statement_timeout_ms, 30000, "%s: statement timeout", what);
+	is_int(cf->cf_client_timeout_ms, 60000, "%s: client timeout", what);
 	ok(cf->cf_workers == 0 && cf->cf_max_devices == 100000 &&
 	    cf->cf_log_level == LOG_LVL_INFO && cf->cf_max_inflight == 2 &&
 	    cf->cf_startup_timeout_ms == 60000 &&
@@ -397,6 +402,12 @@ test_values(void)
 		    "week)" },
 		{ "PROCESSOR_POSTGRES_STATEMENT_TIMEOUT_MS", "86400001",
 		    "86400001 is out of range (0..86400000)" },
+		{ "PROCESSOR_REDIS_COMMAND_TIMEOUT_MS", "99",
+		    "99 is out of range (100..600000)" },
+		{ "PROCESSOR_REDIS_CONNECT_TIMEOUT_MS", "0",
+		    "0 is out of range (100..600000)" },
+		{ "PROCESSOR_POSTGRES_CLIENT_TIMEOUT_MS", "0",
+		    "0 is out of range (100..86400000)" },
 		{ "PROCESSOR_PROCESSOR_WORKERS", "auto", NULL },
 		{ "PROCESSOR_PROCESSOR_WORKERS", "64", NULL },
 		{ "PROCESSOR_PROCESSOR_WORKERS", "0",
@@ -637,7 +648,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan(273 + 3 + 5 + 7 + 2 * 5);
+	plan(273 + 3 + 5 + 7 + 2 * 5 + 3 + 3 + 2 * 3);
 	clean_env();
 	test_defaults();
 	test_full();
