@@ -1,4 +1,4 @@
-# src/util: buffers, logging, backoff, Redis URL and connect, exit codes, the
+# src/util: buffers, logging, backoff, Redis URL, connect and deadlines, exit codes, the
 # crash report and the test fault hooks.  Knows nothing of the daemon;
 # includes only util/.
 libprocessor_a_SOURCES += \
