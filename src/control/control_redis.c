@@ -11,6 +11,7 @@
 
 #include "conf/config.h"
 #include "util/redisconn.h"
+#include "util/redisguard.h"
 #include "util/redisurl.h"
 #include "control/control_op.h"
 #include "proc/supervise.h"
@@ -27,6 +28,7 @@ struct control_sub {
 
 static struct {
 	redisAsyncContext	*rd_ac;
+	struct rguard		*rd_guard;	/* deadlines of rd_ac's commands */
 	char			 rd_err[300];
 	char			 rd_dlq[512];
 	char			*rd_url;	/* what rd_ac was opened with */
@@ -37,6 +39,8 @@ static struct {
 static void
 control_redis_connected(const redisAsyncContext *ac, int status)
 {
+	if (rd.rd_guard != NULL)
+		rguard_ready(rd.rd_guard);	/* AUTH, SELECT: command deadlines */
 	if (status != REDIS_OK) {
 		snprintf(rd.rd_err, sizeof(rd.rd_err), "%s",
 		    ac->errstr);
@@ -50,6 +54,8 @@ control_redis_disconnected(const redisAsyncContext *ac, int status)
 	if (status != REDIS_OK)
 		snprintf(rd.rd_err, sizeof(rd.rd_err), "%s",
 		    ac->errstr);
+	if (rd.rd_guard != NULL)
+		rguard_ready(rd.rd_guard);
 	rd.rd_ac = NULL;
 }
 
@@ -61,6 +67,41 @@ control_redis_ignore(redisAsyncContext *ac, void *reply, void *arg)
 	(void)arg;
 }
 
+/*
+ * A command or the connect passed its deadline (the guard logged it): drop
+ * the connection, so the ops waiting on it fail now with the reason rather
+ * than at their own timeout, and the next op opens a new one.
+ */
+static void
+control_redis_timed_out(void *arg, const char *what, double waited)
+{
+	redisAsyncContext	*ac = rd.rd_ac;
+
+	(void)arg;
+	snprintf(rd.rd_err, sizeof(rd.rd_err), "no reply to %s within %.1f s",
+	    what, waited);
+	rd.rd_ac = NULL;	/* the disconnect callback may not run before a connect */
+	if (ac != NULL)
+		redisAsyncFree(ac);
+}
+
+/* A guard with the current configuration's deadlines, for a new connection. */
+static int
+control_redis_guard(void)
+{
+	const struct config	*cf = control_env.ce_cf;
+
+	rguard_free(rd.rd_guard);
+	rd.rd_guard = rguard_new(control_env.ce_loop,
+	    cf->cf_command_timeout_ms / 1000.0,
+	    cf->cf_connect_timeout_ms / 1000.0, control_redis_timed_out, NULL);
+	if (rd.rd_guard == NULL) {
+		snprintf(rd.rd_err, sizeof(rd.rd_err), "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static redisAsyncContext *
 control_redis(void)
 {
@@ -70,8 +111,10 @@ control_redis(void)
 	/* a reload may have changed the stream or the server */
 	snprintf(rd.rd_dlq, sizeof(rd.rd_dlq), "%s:dlq", control_env.ce_cf->cf_stream);
 	if (rd.rd_ac != NULL && rd.rd_url != NULL &&
-	    strcmp(rd.rd_url, control_env.ce_cf->cf_redis_url) != 0)
+	    strcmp(rd.rd_url, control_env.ce_cf->cf_redis_url) != 0) {
 		redisAsyncFree(rd.rd_ac);	/* calls control_redis_disconnected */
+		rd.rd_ac = NULL;	/* even where hiredis does not */
+	}
 	if (rd.rd_ac != NULL)
 		return rd.rd_ac;
 	free(rd.rd_url);
@@ -83,9 +126,11 @@ control_redis(void)
 		snprintf(rd.rd_err, sizeof(rd.rd_err), "%s", err);
 		return NULL;
 	}
+	if (control_redis_guard() == -1)
+		return NULL;
 	rd.rd_ac = redisconn_open(control_env.ce_loop, &ra, control_redis_connected,
-	    control_redis_disconnected, control_redis_ignore, NULL, NULL, err,
-	    sizeof(err));
+	    control_redis_disconnected, control_redis_ignore, NULL, rd.rd_guard,
+	    err, sizeof(err));
 	if (rd.rd_ac == NULL)
 		snprintf(rd.rd_err, sizeof(rd.rd_err), "%s", err);
 	return rd.rd_ac;
@@ -102,7 +147,8 @@ control_redis_cmd(struct control_op *op, redisCallbackFn *fn, void *priv, int ar
 		control_fail(op, "cannot reach Redis: %s", rd.rd_err);
 		return -1;
 	}
-	if (redisAsyncCommandArgv(ac, fn, priv, argc, argv, argvlen) != REDIS_OK) {
+	if (rguard_argv(rd.rd_guard, ac, fn, priv, 0, argv[0], argc, argv,
+	    argvlen) != REDIS_OK) {
 		control_fail(op, "cannot send a command to Redis");
 		return -1;
 	}
@@ -828,6 +874,8 @@ control_redis_stop(void)
 	if (rd.rd_ac != NULL)
 		redisAsyncFree(rd.rd_ac);	/* callbacks run with NULL replies */
 	rd.rd_ac = NULL;
+	rguard_free(rd.rd_guard);	/* after the connection: its records are gone */
+	rd.rd_guard = NULL;
 	free(rd.rd_url);
 	rd.rd_url = NULL;
 }
