@@ -17,3 +17,8 @@ check_PROGRAMS += t/unit/log.t
 t_unit_log_t_SOURCES = t/unit/log.c
 t_unit_log_t_CPPFLAGS = $(TAP_CPPFLAGS)
 t_unit_log_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
+
+check_PROGRAMS += t/unit/redisguard.t
+t_unit_redisguard_t_SOURCES = t/unit/redisguard.c
+t_unit_redisguard_t_CPPFLAGS = $(TAP_CPPFLAGS)
+t_unit_redisguard_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)

@@ -166,11 +166,31 @@ rguard_outstanding(const struct rguard *g)
 	return g->rg_n;
 }
 
+/*
+ * The head's predecessor answered: Redis works on the head now.  Its
+ * deadline, reckoned when it was sent behind a BLOCK read that may have
+ * ended early, becomes no later than now + its own wait.  Only the head
+ * moves, so deadlines stay in order.
+ */
+static void
+rguard_tighten(struct rguard *g)
+{
+	struct rguard_cmd	*h = g->rg_head;
+	double			 d;
+
+	if (h == NULL)
+		return;
+	d = ev_now(g->rg_loop) + h->rc_extra + g->rg_timeout;
+	if (d < h->rc_deadline)
+		h->rc_deadline = d;
+}
+
 /* Unlink c, wherever it is (the head, but for a failed send the tail). */
 static void
 rguard_unlink(struct rguard *g, struct rguard_cmd *c)
 {
 	struct rguard_cmd	**pp, *prev = NULL;
+	int			 was_head = g->rg_head == c;
 
 	for (pp = &g->rg_head; *pp != NULL; prev = *pp, pp = &(*pp)->rc_next) {
 		if (*pp != c)
@@ -181,6 +201,8 @@ rguard_unlink(struct rguard *g, struct rguard_cmd *c)
 		g->rg_n--;
 		break;
 	}
+	if (was_head)
+		rguard_tighten(g);
 	rguard_arm(g);
 }
 
