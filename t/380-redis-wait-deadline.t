@@ -11,6 +11,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
+use CtlTest;
 use HTTP::Tiny;
 use JSON::PP;
 use Time::HiRes qw(time);
@@ -63,8 +64,19 @@ my $n = 0;
 ok(wait_until(sub { $n = $p->metric_sum($p->metrics, 'processor_redis_timeouts_total') // 0;
     $n >= 1 }, timeout => 10, desc => 'metric'), "processor_redis_timeouts_total counts it ($n)");
 
+# processorctl's Redis commands (the master's connection) have the same deadline: the op
+# fails after command_timeout_ms with the reason, not after its own 10 s.
+my $c0 = time;
+my ($crc, $cj, $cout, $cerr) = ctl_json($p, 'dlq', 'list');
+my $ctook = time - $c0;
+isnt($crc, 0, 'processorctl dlq list fails while Redis is frozen');
+like(($cj && $cj->{error}) // "$cout$cerr", qr/no reply to \S+ within/, 'and says Redis did not reply');
+cmp_ok($ctook, '<=', $TIMEOUT_MS / 1000 + 3, sprintf('after about command_timeout_ms (%.1f s)', $ctook));
+
 $r->kill_cont;
 $pg->psql('drop trigger slow on positions');
+($crc) = ctl_json($p, 'dlq', 'list');
+is($crc, 0, 'processorctl dlq list works again once Redis answers');
 Harness::expect_settled($r, $pg, [$g], timeout => 60, name => 'after the freeze');
 ok(wait_until(sub { $http->get($readyz)->{status} == 200 }, timeout => 30, desc => 'ready'),
     '/readyz 200 again once Redis answers');
