@@ -70,6 +70,10 @@ is($res->{status}, 404, '404 for other paths');
 $res = $http->request('POST', $p->metrics_url, { content => 'x' });
 is($res->{status}, 405, '405 for POST');
 
+# Read what is queued first: a datagram socket holds only net.unix.max_dgram_qlen (10)
+# messages, and a slow run sends more STATUS= updates than that; the master sends with
+# MSG_DONTWAIT, so STOPPING=1 would be dropped on a full queue.
+$p->notify_messages;
 is($p->stop, 0, 'SIGTERM: exit 0');
 my @n = $p->notify_messages;
 ok((grep { /STOPPING=1/ } @n), 'STOPPING=1 sent');
