@@ -121,6 +121,8 @@ static const struct config_key config_keys[] = {
 	    OFF(cf_command_timeout_ms), 100, 600000, "5000", 0 },
 	{ "redis", "connect_timeout_ms", config_set_int,
 	    OFF(cf_connect_timeout_ms), 100, 600000, "5000", 0 },
+	{ "redis", "read_budget", config_set_size, OFF(cf_read_budget),
+	    1024 * 1024, 1024 * 1024 * 1024, "33554432", 0 },
 
 	{ "postgres", "url", config_set_pg_url, OFF(cf_pg_url), 0, 0,
 	    "postgresql:///processor", CK_SECRET },

@@ -32,6 +32,7 @@ struct config {
 	size_t	 cf_max_payload;	/* bytes; larger payloads are poison */
 	int	 cf_command_timeout_ms;	/* a Redis reply's deadline, beyond BLOCK */
 	int	 cf_connect_timeout_ms;	/* a Redis connection ready (handshake done) */
+	size_t	 cf_read_budget;	/* bytes one stream read should stay under */
 
 	/* [postgres] */
 	char	*cf_pg_url;		/* libpq conninfo or URI */

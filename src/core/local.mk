@@ -7,7 +7,8 @@ libprocessor_a_SOURCES += \
 	src/core/write.c src/core/write.h \
 	src/core/state.c src/core/state.h \
 	src/core/sink.c src/core/sink.h \
-	src/core/pipeline.c src/core/pipeline.h
+	src/core/pipeline.c src/core/pipeline.h \
+	src/core/readbudget.c src/core/readbudget.h
 
 check_PROGRAMS += t/unit/core.t t/unit/state.t
 t_unit_core_t_SOURCES = t/unit/core.c

@@ -21,7 +21,8 @@ static const char *const env_vars[] = {
 	"PROCESSOR_REDIS_CLAIM_IDLE_MS", "PROCESSOR_REDIS_CLAIM_INTERVAL_MS",
 	"PROCESSOR_REDIS_MAX_DELIVERIES", "PROCESSOR_REDIS_DLQ_MAXLEN",
 	"PROCESSOR_REDIS_MAX_PAYLOAD", "PROCESSOR_REDIS_COMMAND_TIMEOUT_MS",
-	"PROCESSOR_REDIS_CONNECT_TIMEOUT_MS", "PROCESSOR_POSTGRES_URL",
+	"PROCESSOR_REDIS_CONNECT_TIMEOUT_MS", "PROCESSOR_REDIS_READ_BUDGET",
+	"PROCESSOR_POSTGRES_URL",
 	"PROCESSOR_POSTGRES_HYPERTABLE", "PROCESSOR_POSTGRES_CHUNK_INTERVAL",
 	"PROCESSOR_POSTGRES_STATEMENT_TIMEOUT_MS",
 	"PROCESSOR_POSTGRES_CLIENT_TIMEOUT_MS", "PROCESSOR_PROCESSOR_WORKERS",
@@ -134,7 +135,8 @@ check_defaults(const struct config *cf, const char *what)
 	    cf->cf_max_deliveries == 3 && cf->cf_dlq_maxlen == 100000 &&
 	    cf->cf_max_payload == 1048576 &&
 	    cf->cf_command_timeout_ms == 5000 &&
-	    cf->cf_connect_timeout_ms == 5000, "%s: redis numbers", what);
+	    cf->cf_connect_timeout_ms == 5000 &&
+	    cf->cf_read_budget == 33554432, "%s: redis numbers", what);
 	is_string(cf->cf_pg_url, "postgresql:///processor", "%s: postgres url",
 	    what);
 	is_int(cf->cf_hypertable, HYPERTABLE_AUTO, "%s: hypertable", what);
@@ -384,6 +386,11 @@ test_values(void)
 		    "(k or m)" },
 		{ "PROCESSOR_REDIS_MAX_PAYLOAD", "1kb", "'1kb' is not a size "
 		    "(bytes, or a number with suffix k or m)" },
+		{ "PROCESSOR_REDIS_READ_BUDGET", "64m", NULL },
+		{ "PROCESSOR_REDIS_READ_BUDGET", "1023k",
+		    "1023k is out of range (1048576..1073741824 bytes)" },
+		{ "PROCESSOR_REDIS_READ_BUDGET", "1025m",
+		    "1025m is out of range (1048576..1073741824 bytes)" },
 		{ "PROCESSOR_POSTGRES_HYPERTABLE", "on", NULL },
 		{ "PROCESSOR_POSTGRES_HYPERTABLE", "yes",
 		    "'yes' is not one of auto, on, off" },
@@ -648,7 +655,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan(273 + 3 + 5 + 7 + 2 * 5 + 3 + 3 + 2 * 3);
+	plan(273 + 3 + 5 + 7 + 2 * 5 + 3 + 3 + 2 * 3 + 6);
 	clean_env();
 	test_defaults();
 	test_full();
