@@ -46,6 +46,32 @@ batch_reset(struct batch *b)
 	b->b_next = NULL;
 }
 
+static void
+batch_trim_buf(struct buf *buf, size_t keep)
+{
+	if (buf->b_cap > keep)
+		buf_free(buf);
+}
+
+void
+batch_recycle(struct batch *b, size_t keep)
+{
+	batch_reset(b);
+	batch_trim_buf(&b->b_arena, keep);
+	batch_trim_buf(&b->b_attrs, keep);
+	batch_trim_buf(&b->b_decoded, keep);
+	batch_trim_buf(&b->b_errors, keep);
+	batch_trim_buf(&b->b_cold, keep);
+}
+
+size_t
+batch_bytes(const struct batch *b)
+{
+	return sizeof(*b) + b->b_arena.b_cap + b->b_attrs.b_cap +
+	    b->b_decoded.b_cap + b->b_errors.b_cap + b->b_cold.b_cap +
+	    b->b_cap * (sizeof(*b->b_entries) + sizeof(*b->b_order));
+}
+
 static int
 batch_grow(struct batch *b)
 {
@@ -77,6 +103,14 @@ int
 batch_add(struct batch *b, const char *id, size_t idlen, const char *payload,
     size_t payloadlen)
 {
+	return batch_add_truncated(b, id, idlen, payload, payloadlen,
+	    payloadlen);
+}
+
+int
+batch_add_truncated(struct batch *b, const char *id, size_t idlen,
+    const char *payload, size_t keep, size_t len)
+{
 	struct batch_entry	*e;
 
 	if (b->b_n == b->b_cap && batch_grow(b) == -1)
@@ -88,8 +122,9 @@ batch_add(struct batch *b, const char *id, size_t idlen, const char *payload,
 	    buf_putc(&b->b_arena, '\0') == -1)
 		return -1;
 	e->be_payload_off = b->b_arena.b_len;
-	e->be_payload_len = payload ? payloadlen : 0;
-	if ((payload && buf_append(&b->b_arena, payload, payloadlen) == -1) ||
+	e->be_payload_len = payload ? keep : 0;
+	e->be_orig_len = payload ? len : 0;
+	if ((payload && buf_append(&b->b_arena, payload, keep) == -1) ||
 	    buf_putc(&b->b_arena, '\0') == -1)
 		return -1;
 	e->be_status = payload ? ENTRY_NEW : ENTRY_TRIMMED;

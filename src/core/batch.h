@@ -31,7 +31,8 @@ enum dlq_state {
 struct batch_entry {
 	size_t		 be_id_off;	/* into b_arena, NUL-terminated */
 	size_t		 be_payload_off;	/* into b_arena, NUL-terminated */
-	size_t		 be_payload_len;
+	size_t		 be_payload_len;	/* bytes kept in b_arena */
+	size_t		 be_orig_len;	/* bytes in the stream: more when truncated */
 	size_t		 be_attrs_off;	/* into b_attrs (ENTRY_VALID) */
 	size_t		 be_decoded_off;	/* into b_decoded (ENTRY_VALID) */
 	size_t		 be_decoded_len;	/* 0: decoded is NULL */
@@ -72,6 +73,21 @@ void		 batch_reset(struct batch *);
 /* Append an entry; payload NULL marks a trimmed entry.  0 or -1 (ENOMEM). */
 int		 batch_add(struct batch *, const char *id, size_t idlen,
 		    const char *payload, size_t payloadlen);
+/*
+ * Append an entry of which only the first keep of len payload bytes are
+ * kept: a payload too large to be decoded, whose dead letter stores a
+ * prefix.  0 or -1 (ENOMEM).
+ */
+int		 batch_add_truncated(struct batch *, const char *id,
+		    size_t idlen, const char *payload, size_t keep, size_t len);
+/*
+ * Empty the batch for reuse, but return to the allocator every buffer
+ * whose capacity exceeds keep bytes: one read of big entries must not
+ * pin its memory for the life of the worker.
+ */
+void		 batch_recycle(struct batch *, size_t keep);
+/* Bytes of memory the batch holds (capacities, not lengths). */
+size_t		 batch_bytes(const struct batch *);
 const char	*batch_id(const struct batch *, size_t i);
 const char	*batch_payload(const struct batch *, size_t i);
 /* Mark entry i poison with a reason code and message.  0 or -1. */

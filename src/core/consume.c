@@ -14,8 +14,10 @@
 #include "util/buf.h"
 #include "conf/config.h"
 #include "util/backoff.h"
+#include "codec/codec.h"
 #include "core/batch.h"
 #include "core/consume.h"
+#include "core/readbudget.h"
 #include "util/redisconn.h"
 #include "util/redisguard.h"
 #include "util/redisurl.h"
@@ -45,6 +47,7 @@ struct consume {
 	char			 c_claim_cursor[64];	/* XAUTOCLAIM sweep position */
 	int			 c_claim_idle;	/* this sweep's min-idle (control), 0: config */
 	struct batch		*c_reading;	/* batch of the outstanding read */
+	struct readbudget	 c_rb;		/* COUNT of the next read */
 	int			 c_blocking;	/* that read waits (BLOCK) */
 	long long		 c_client_id;	/* CLIENT ID, for CLIENT UNBLOCK; 0 unknown */
 	struct backoff		 c_backoff;
@@ -385,6 +388,9 @@ consume_new(struct ev_loop *loop, const struct config *cf, const char *consumer,
 	c->c_arg = arg;
 	c->c_stats = stats;
 	backoff_init(&c->c_backoff, RECONNECT_MIN_S, RECONNECT_MAX_S);
+	readbudget_init(&c->c_rb, cf->cf_read_budget, (size_t)cf->cf_batch_size,
+	    cf->cf_max_payload);
+	stats->ws_read_count = readbudget_count(&c->c_rb);
 	snprintf(c->c_claim_cursor, sizeof(c->c_claim_cursor), "0-0");
 	ev_timer_init(&c->c_reconnect, consume_reconnect_cb, 0., 0.);
 	c->c_reconnect.data = c;
@@ -455,16 +461,57 @@ consume_payload_field(const redisReply *fields)
 	return NULL;
 }
 
+/* Bytes an entry took in the reply: its id and every field name and value. */
+static size_t
+consume_entry_bytes(const redisReply *id, const redisReply *fields)
+{
+	size_t	i, n = id->len;
+
+	if (fields->type != REDIS_REPLY_ARRAY)
+		return n;
+	for (i = 0; i < fields->elements; i++)
+		if (fields->element[i]->type == REDIS_REPLY_STRING)
+			n += fields->element[i]->len;
+	return n;
+}
+
+/*
+ * A payload over max_payload can never be decoded: keep only the prefix
+ * its dead letter stores, so that its bytes are not copied into the batch
+ * (and its arena) before being thrown away.
+ */
 static int
-consume_add_entry(struct consume *c, struct batch *b, const redisReply *e)
+consume_add_oversized(struct consume *c, struct batch *b, const redisReply *id,
+    const redisReply *payload)
+{
+	char	msg[128];
+	size_t	keep = payload->len < DLQ_PREFIX_MAX ? payload->len :
+	    DLQ_PREFIX_MAX;
+
+	c->c_stats->ws_oversized++;
+	snprintf(msg, sizeof(msg), "payload of %zu bytes exceeds the limit of "
+	    "%zu", payload->len, c->c_cf->cf_max_payload);
+	if (batch_add_truncated(b, id->str, id->len, payload->str, keep,
+	    payload->len) == -1)
+		return -1;
+	return batch_poison(b, b->b_n - 1, DLQ_STAGE_DECODE,
+	    codec_reason_code(CODEC_TOO_LARGE), msg);
+}
+
+/* Add one [id, fields] entry to b; *bytes gets its size in the reply. */
+static int
+consume_add_entry(struct consume *c, struct batch *b, const redisReply *e,
+    size_t *bytes)
 {
 	const redisReply	*id, *fields, *payload;
 
+	*bytes = 0;
 	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
 	    e->element[0]->type != REDIS_REPLY_STRING)
 		return -1;
 	id = e->element[0];
 	fields = e->element[1];
+	*bytes = consume_entry_bytes(id, fields);
 	if (fields->type == REDIS_REPLY_NIL) {
 		/* trimmed or XDEL'd while pending: ACK it, never dereference */
 		c->c_stats->ws_trimmed++;
@@ -479,7 +526,31 @@ consume_add_entry(struct consume *c, struct batch *b, const redisReply *e)
 		return batch_poison(b, b->b_n - 1, DLQ_STAGE_DECODE,
 		    "missing_payload", "entry has no 'payload' field");
 	}
+	if (payload->len > c->c_cf->cf_max_payload)
+		return consume_add_oversized(c, b, id, payload);
 	return batch_add(b, id->str, id->len, payload->str, payload->len);
+}
+
+/*
+ * Add a reply's entries to b, then size the next read after them: the
+ * largest entry of this reply decides how many the next may ask for.
+ */
+static int
+consume_add_entries(struct consume *c, struct batch *b,
+    const redisReply *entries)
+{
+	size_t	i, bytes, largest = 0;
+
+	for (i = 0; i < entries->elements; i++) {
+		if (consume_add_entry(c, b, entries->element[i], &bytes) == -1)
+			return -1;
+		c->c_stats->ws_read_bytes += bytes;
+		if (bytes > largest)
+			largest = bytes;
+	}
+	readbudget_observe(&c->c_rb, entries->elements, largest);
+	c->c_stats->ws_read_count = readbudget_count(&c->c_rb);
+	return 0;
 }
 
 /* Reply shape: nil on timeout, else [[stream, [[id, fields|nil], ...]]]. */
@@ -487,7 +558,6 @@ static int
 consume_parse_read(struct consume *c, struct batch *b, const redisReply *r)
 {
 	const redisReply	*entries;
-	size_t			 i;
 
 	if (r->type == REDIS_REPLY_NIL)
 		return 0;
@@ -498,10 +568,7 @@ consume_parse_read(struct consume *c, struct batch *b, const redisReply *r)
 	entries = r->element[0]->element[1];
 	if (entries->type != REDIS_REPLY_ARRAY)
 		return -1;
-	for (i = 0; i < entries->elements; i++)
-		if (consume_add_entry(c, b, entries->element[i]) == -1)
-			return -1;
-	return 0;
+	return consume_add_entries(c, b, entries);
 }
 
 static void
@@ -669,7 +736,6 @@ static int
 consume_parse_claim(struct consume *c, struct batch *b, const redisReply *r)
 {
 	const redisReply	*entries;
-	size_t			 i;
 
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING ||
@@ -678,9 +744,8 @@ consume_parse_claim(struct consume *c, struct batch *b, const redisReply *r)
 	snprintf(c->c_claim_cursor, sizeof(c->c_claim_cursor), "%s",
 	    r->element[0]->str);
 	entries = r->element[1];
-	for (i = 0; i < entries->elements; i++)
-		if (consume_add_entry(c, b, entries->element[i]) == -1)
-			return -1;
+	if (consume_add_entries(c, b, entries) == -1)
+		return -1;
 	/* ids gone from the stream were dropped from the PEL by Redis itself */
 	if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_ARRAY)
 		c->c_stats->ws_trimmed += r->element[2]->elements;
@@ -732,7 +797,7 @@ consume_claim(struct consume *c, struct batch *b)
 		return -1;
 	snprintf(idle, sizeof(idle), "%d", c->c_claim_idle > 0 ?
 	    c->c_claim_idle : c->c_cf->cf_claim_idle_ms);
-	snprintf(count, sizeof(count), "%d", c->c_cf->cf_batch_size);
+	snprintf(count, sizeof(count), "%zu", readbudget_count(&c->c_rb));
 	snprintf(what, sizeof(what), "XAUTOCLAIM from %s", c->c_claim_cursor);
 	if (rguard_argv(c->c_guard, c->c_ac, consume_claim_cb, c, 0, what, 8,
 	    argv, NULL) != REDIS_OK)
@@ -810,8 +875,8 @@ consume_read(struct consume *c, struct batch *b)
 	 * batch: each entry commits before the next is read, and only the killer's
 	 * count grows towards max_deliveries, never its innocent neighbours'.
 	 */
-	snprintf(count, sizeof(count), "%d", c->c_history ? 1 :
-	    c->c_cf->cf_batch_size);
+	snprintf(count, sizeof(count), "%zu", c->c_history ? 1 :
+	    readbudget_count(&c->c_rb));
 	snprintf(block, sizeof(block), "%d", c->c_cf->cf_block_ms);
 	argv[argc++] = "XREADGROUP";
 	argv[argc++] = "GROUP";
@@ -918,12 +983,11 @@ consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
 {
 	const struct batch_entry *e = &b->b_entries[i];
 	char		 maxlen[24], deliveries[16], plen[24], what[128];
-	size_t		 n = e->be_payload_len;
 	int		 argc = 0;
 
 	snprintf(maxlen, sizeof(maxlen), "%ld", c->c_cf->cf_dlq_maxlen);
 	snprintf(deliveries, sizeof(deliveries), "%u", e->be_deliveries);
-	snprintf(plen, sizeof(plen), "%zu", n);
+	snprintf(plen, sizeof(plen), "%zu", e->be_orig_len);
 	PUSHS("EVAL"); PUSHS(consume_dlq_script); PUSHS("2");
 	PUSHS(c->c_cf->cf_stream); PUSHS(c->c_dlq);
 	PUSHS(c->c_cf->cf_group); PUSHS(c->c_consumer); PUSHS(batch_id(b, i));
@@ -933,10 +997,9 @@ consume_send_dlq(struct consume *c, const struct batch *b, size_t i,
 	/*
 	 * Whatever fits max_payload is stored whole, so a replay after the fix
 	 * sends the same bytes; a payload over it could never be replayed and
-	 * keeps a prefix (payload_len says how long it was).
+	 * was cut to a prefix when read (payload_len says how long it was).
 	 */
-	consume_push(c, &argc, batch_payload(b, i),
-	    n > c->c_cf->cf_max_payload && n > DLQ_PREFIX_MAX ? DLQ_PREFIX_MAX : n);
+	consume_push(c, &argc, batch_payload(b, i), e->be_payload_len);
 	PUSHS("payload_len"); PUSHS(plen);
 	PUSHS("error"); PUSHS(batch_error(b, i));
 	PUSHS("reason"); PUSHS(e->be_reason ? e->be_reason : "unknown");

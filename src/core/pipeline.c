@@ -26,6 +26,13 @@
 #define CIRCUIT_MIN_S	1.0	/* first retry of an open write circuit */
 #define CIRCUIT_MAX_S	30.0
 #define MAX_RANGES	96	/* bisection stack: 2 * log2(batch) is plenty */
+/*
+ * A pooled batch keeps buffers up to this capacity: steady traffic
+ * (batch_size entries of a few KiB) fits and never reallocates; a buffer
+ * grown past it by a read of big entries goes back to the allocator when
+ * its batch is recycled, instead of staying with the worker for good.
+ */
+#define BATCH_KEEP_BYTES	(4u * 1024 * 1024)
 
 /* A slice [r_lo, r_hi) of a batch's b_order still to be written. */
 struct range {
@@ -128,12 +135,35 @@ pipeline_get_batch(struct pipeline *p)
 	return batch_new();
 }
 
+static size_t
+pipeline_queue_bytes(const struct batch *b)
+{
+	size_t	n = 0;
+
+	for (; b != NULL; b = b->b_next)
+		n += batch_bytes(b);
+	return n;
+}
+
+/*
+ * The batch_bytes gauge, taken when a batch enters a queue or the pool: a
+ * batch being read is counted with what it held in the pool until then.
+ */
+static void
+pipeline_account(struct pipeline *p)
+{
+	p->pl_stats->ws_batch_bytes = pipeline_queue_bytes(p->pl_pool) +
+	    pipeline_queue_bytes(p->pl_writeq.q_head) +
+	    pipeline_queue_bytes(p->pl_settleq.q_head);
+}
+
 static void
 pipeline_put_batch(struct pipeline *p, struct batch *b)
 {
-	batch_reset(b);
+	batch_recycle(b, BATCH_KEEP_BYTES);
 	b->b_next = p->pl_pool;
 	p->pl_pool = b;
+	pipeline_account(p);
 }
 
 static void
@@ -272,6 +302,7 @@ pipeline_read_cb(void *arg, struct batch *b, int err)
 		queue_push(&p->pl_writeq, b);
 	} else
 		queue_push(&p->pl_settleq, b);
+	pipeline_account(p);
 	pipeline_kick(p);
 }
 

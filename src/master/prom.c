@@ -53,6 +53,10 @@ static const struct prom_counter {
 	{ "postgres_timeouts", "PostgreSQL answers that passed the client-side "
 	    "guard (the connection was dropped).",
 	    offsetof(struct worker_stats, ws_pg_timeouts) },
+	{ "read_bytes", "Bytes of stream entries read (ids, field names "
+	    "and values).", offsetof(struct worker_stats, ws_read_bytes) },
+	{ "records_oversized", "Entries over max_payload, dead-lettered "
+	    "without being copied.", offsetof(struct worker_stats, ws_oversized) },
 	{ "state_evictions", "Device states evicted from the LRU.",
 	    offsetof(struct worker_stats, ws_evictions) },
 	{ "state_rehydrated", "Device states seeded from PostgreSQL.",
@@ -462,6 +466,12 @@ prom_render(struct buf *b, const struct prom_input *in)
 	prom_gauge_workers(b, "batches_inflight",
 	    "Batches read but not yet settled.", in,
 	    offsetof(struct worker_stats, ws_inflight));
+	prom_gauge_workers(b, "read_count",
+	    "Entries the next stream read asks for (COUNT, sized by "
+	    "read_budget).", in, offsetof(struct worker_stats, ws_read_count));
+	prom_gauge_workers(b, "batch_bytes",
+	    "Bytes of memory held by the worker's batches (pooled and in "
+	    "flight).", in, offsetof(struct worker_stats, ws_batch_bytes));
 	prom_gauge_workers(b, "config_rows_skipped",
 	    "Gates and entries the racing rules skipped as unusable (an "
 	    "evaluator's last configuration load).", in,

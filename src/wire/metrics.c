@@ -74,6 +74,8 @@ metrics_add(struct worker_stats *into, const struct worker_stats *from)
 	into->ws_circuit_trips += from->ws_circuit_trips;
 	into->ws_redis_timeouts += from->ws_redis_timeouts;
 	into->ws_pg_timeouts += from->ws_pg_timeouts;
+	into->ws_read_bytes += from->ws_read_bytes;
+	into->ws_oversized += from->ws_oversized;
 	for (i = 0; i < WERR_KIND_COUNT; i++)
 		into->ws_write_errors[i] += from->ws_write_errors[i];
 	into->ws_evictions += from->ws_evictions;

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define METRICS_VERSION		5
+#define METRICS_VERSION		6
 #define HIST_BUCKETS		20	/* plus +Inf, kept in h_count */
 
 enum hist_kind {
@@ -62,6 +62,10 @@ struct worker_stats {
 	uint64_t	 ws_evictions;		/* LRU evictions */
 	uint64_t	 ws_rehydrated;		/* devices seeded from positions */
 	uint64_t	 ws_inflight;		/* batches in flight now */
+	uint64_t	 ws_read_bytes;		/* bytes of stream entries read */
+	uint64_t	 ws_oversized;		/* entries over max_payload, not copied */
+	uint64_t	 ws_read_count;		/* COUNT of the next read, now */
+	uint64_t	 ws_batch_bytes;	/* memory held by batches, now */
 	/* evaluators (src/race/) */
 	uint64_t	 ws_race_stages;	/* device-stage evaluations */
 	uint64_t	 ws_race_late;		/* of which for late fixes */

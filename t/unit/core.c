@@ -12,6 +12,7 @@
 #include "util/backoff.h"
 #include "core/batch.h"
 #include "core/consume.h"
+#include "core/readbudget.h"
 #include "core/sink.h"
 #include "util/redisurl.h"
 #include "core/write.h"
@@ -305,6 +306,82 @@ test_match_deliveries(void)
 	batch_free(b);
 }
 
+#define MIB	(1024 * 1024)
+
+/* COUNT from a 32 MiB budget: starts at budget / max_payload, shrinks, regrows by doubling. */
+static void
+test_readbudget(void)
+{
+	struct readbudget	rb;
+	size_t			expect[] = { 8, 16, 32, 64, 128, 256, 500, 500 };
+	size_t			i;
+
+	readbudget_init(&rb, 32 * MIB, 500, 1 * MIB);
+	is_int((long long)readbudget_count(&rb), 32,
+	    "before any reply: budget / max_payload");
+	readbudget_observe(&rb, 32, 8 * MIB + 100);
+	is_int((long long)readbudget_count(&rb), 3,
+	    "entries of 8 MiB: budget / largest, rounded down");
+	readbudget_observe(&rb, 0, 0);
+	is_int((long long)readbudget_count(&rb), 3, "an empty reply changes nothing");
+	readbudget_observe(&rb, 3, 100 * MIB);
+	is_int((long long)readbudget_count(&rb), 1,
+	    "an entry over the budget: one entry per read, never 0");
+	readbudget_observe(&rb, 1, 4 * MIB);
+	is_int((long long)readbudget_count(&rb), 2,
+	    "smaller entries: grows by doubling at most");
+	readbudget_observe(&rb, 2, 16 * MIB);
+	is_int((long long)readbudget_count(&rb), 2,
+	    "entries that fit the count leave it as it is");
+	readbudget_observe(&rb, 2, 4 * MIB);
+	is_int((long long)readbudget_count(&rb), 4, "doubles again");
+	readbudget_observe(&rb, 4, 200);
+	for (i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		is_int((long long)readbudget_count(&rb), (long long)expect[i],
+		    "small entries, reply %zu: count %zu (capped by batch_size)",
+		    i + 1, expect[i]);
+		readbudget_observe(&rb, readbudget_count(&rb), 200);
+	}
+	readbudget_init(&rb, 1 * MIB, 500, 64 * MIB);
+	is_int((long long)readbudget_count(&rb), 1,
+	    "max_payload above the budget: one entry per read");
+	readbudget_init(&rb, 64 * MIB, 10, 1024);
+	is_int((long long)readbudget_count(&rb), 10, "never above batch_size");
+}
+
+/* An oversized payload keeps a prefix; recycling frees buffers over the cap. */
+static void
+test_batch_recycle(void)
+{
+	struct batch	*b = batch_new();
+	char		*big = malloc(8 * MIB);
+
+	if (b == NULL || big == NULL)
+		bail("out of memory");
+	memset(big, 'x', 8 * MIB);
+	batch_add_truncated(b, "1-0", 3, big, 100, 8 * MIB);
+	is_int((long long)b->b_entries[0].be_payload_len, 100, "prefix kept");
+	is_int((long long)b->b_entries[0].be_orig_len, 8 * MIB,
+	    "original length remembered");
+	ok(b->b_arena.b_cap < 4096, "the arena holds the prefix only (cap %zu)",
+	    b->b_arena.b_cap);
+	batch_add(b, "2-0", 3, big, 8 * MIB);
+	is_int((long long)b->b_entries[1].be_orig_len, 8 * MIB,
+	    "batch_add: original length is the payload's");
+	ok(batch_bytes(b) > 8 * MIB, "batch_bytes counts the arena");
+	batch_recycle(b, 4 * MIB);
+	is_int((long long)b->b_n, 0, "recycle empties the batch");
+	is_int((long long)b->b_arena.b_cap, 0,
+	    "an arena over the cap goes back to the allocator");
+	ok(batch_bytes(b) < 1 * MIB, "batch_bytes after recycling: %zu",
+	    batch_bytes(b));
+	batch_add(b, "3-0", 3, big, 1000);
+	batch_recycle(b, 4 * MIB);
+	ok(b->b_arena.b_cap >= 1000, "an arena under the cap is kept");
+	free(big);
+	batch_free(b);
+}
+
 int
 main(void)
 {
@@ -313,6 +390,8 @@ main(void)
 	test_redisurl();
 	test_classify();
 	test_batch();
+	test_readbudget();
+	test_batch_recycle();
 	test_copy_encoding();
 	test_migrate_files();
 	test_match_deliveries();
