@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <ev.h>
 
@@ -225,6 +228,27 @@ worker_log_context(int slot, const char *consumer)
 	log_context(&f);
 }
 
+/*
+ * glibc raises its mmap threshold to the size of each big block freed (up
+ * to 32 MiB), so after one read of big entries the next big blocks come
+ * from the heap, whose free space is seldom given back: a worker that once
+ * read a burst would keep its peak, and the next burst stacks on top (the
+ * peak RSS of t/377 doubled).  A fixed threshold keeps every block of
+ * 256 KiB or more (replies, batch buffers) in a mapping of its own,
+ * returned to the kernel when freed.
+ */
+#define WORKER_MMAP_THRESHOLD	(256 * 1024)
+
+static void
+worker_malloc_policy(void)
+{
+#ifdef M_MMAP_THRESHOLD
+	if (mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD) != 1)
+		log_warnx("mallopt(M_MMAP_THRESHOLD) failed: big blocks freed "
+		    "may stay with the process");
+#endif
+}
+
 int
 worker_main(const struct config *cf, int slot, int ipc_fd)
 {
@@ -238,6 +262,7 @@ worker_main(const struct config *cf, int slot, int ipc_fd)
 	snprintf(wk.wk_consumer, sizeof(wk.wk_consumer), "%s-%d",
 	    cf->cf_consumer_prefix, slot);
 	worker_log_context(slot, wk.wk_consumer);
+	worker_malloc_policy();
 	crash_install(slot);
 	/* a fresh loop: never reuse the parent's after fork (ev.pod) */
 	if ((wk.wk_loop = ev_loop_new(EVFLAG_AUTO)) == NULL) {
