@@ -534,6 +534,10 @@ consume_add_entry(struct consume *c, struct batch *b, const redisReply *e,
 /*
  * Add a reply's entries to b, then size the next read after them: the
  * largest entry of this reply decides how many the next may ask for.
+ * hiredis 0.14's own read buffer needs no help: it holds about one
+ * unparsed entry at a time, and redisReaderFeed frees it once it is empty
+ * and larger than maxbuf (16 KiB, left at its default), i.e. with the next
+ * reply (read.c).
  */
 static int
 consume_add_entries(struct consume *c, struct batch *b,
