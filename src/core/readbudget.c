@@ -9,7 +9,7 @@ readbudget_fit(const struct readbudget *rb, size_t entry)
 	size_t	n = entry > 0 ? rb->rb_budget / entry : rb->rb_max;
 
 	if (n < 1)
-		return 1;	/* one entry always: a read of nothing never ends */
+		return 1;	/* never 0: to Redis, COUNT 0 means no limit at all */
 	return n < rb->rb_max ? n : rb->rb_max;
 }
 
