@@ -177,50 +177,64 @@ ne_speed_noise(const struct fix *f, size_t n, const int *seg, double *tmp,
 }
 
 /*
- * Residuals at lag L: where fix i + L lies against fix i, minus what the
- * Doppler velocities say, along the direction of travel (sideways the
- * heading noise would swamp a good receiver).  At rest, east.
+ * Per-device working arrays, one allocation: the Doppler-drawn path (Dx,
+ * Dy), runs of evenly spaced fixes (seg), how far the path stays straight
+ * from each fix (reach), a tangent plane at each fix (plane, ok), and
+ * residual scratch (e, 2n).  Planes and reach are computed once per fix,
+ * not once per pair and lag: the estimate was half of stage_eval's cost.
  */
+struct ne_work {
+	double			*Dx, *Dy, *e;
+	int			*seg;
+	size_t			*reach;
+	struct geo_plane	*plane;
+	unsigned char		*ok;
+};
+
 /*
- * Whether the heading stays within NE_STRAIGHT of the first moving fix's
- * from fix i to j: in bends the heading noise, sideways to the path,
- * leaks into the along-track residual and grows with the lag.
+ * The last fix j (at most i + the longest lag) whose heading, and every
+ * moving fix's before it, stays within NE_STRAIGHT of the first moving
+ * fix's from i: in bends the heading noise, sideways to the path, leaks
+ * into the along-track residual and grows with the lag.
  */
-static int
-ne_straight(const struct fix *f, size_t i, size_t j)
+static size_t
+ne_reach(const struct fix *f, size_t n, size_t i)
 {
 	double	h0 = NAN;
-	size_t	k;
+	size_t	k, end = i + ne_lag[NOISE_NLAG - 1];
 
-	for (k = i; k <= j; k++) {
+	for (k = i; k < n && k <= end; k++) {
 		if (f[k].f_speed * NE_KMH < 0.5)
 			continue;
 		if (isnan(h0))
 			h0 = f[k].f_heading;
 		else if (fabs(remainder(f[k].f_heading - h0, 360.0)) > NE_STRAIGHT)
-			return 0;
+			return k - 1;
 	}
-	return 1;
+	return k - 1;
 }
 
+/*
+ * Residuals at lag L: where fix i + L lies against fix i, minus what the
+ * Doppler velocities say, along the direction of travel (sideways the
+ * heading noise would swamp a good receiver).  At rest, east.
+ */
 static long
-ne_residuals(const struct fix *f, size_t n, const int *seg, const double *Dx,
-    const double *Dy, int L, double *e, double *lag)
+ne_residuals(const struct fix *f, size_t n, const struct ne_work *w, int L,
+    double *e, double *lag)
 {
-	struct geo_plane	gp;
-	struct geo_xy		p;
-	double			dx, dy, d, sum = 0;
-	long			m = 0;
-	size_t			i;
+	struct geo_xy	p;
+	double		dx, dy, d, sum = 0;
+	long		m = 0;
+	size_t		i;
 
 	for (i = 0; i + L < n; i++) {
-		if (seg[i] != seg[i + L] || !ne_straight(f, i, i + L) ||
-		    geo_plane_init(&gp, f[i].f_lat,
-		    f[i].f_lon) == -1 || geo_project(&gp, f[i + L].f_lat,
+		if (w->seg[i] != w->seg[i + L] || w->reach[i] < i + L ||
+		    !w->ok[i] || geo_project(&w->plane[i], f[i + L].f_lat,
 		    f[i + L].f_lon, &p) == -1)
 			continue;
-		dx = Dx[i + L] - Dx[i];
-		dy = Dy[i + L] - Dy[i];
+		dx = w->Dx[i + L] - w->Dx[i];
+		dy = w->Dy[i + L] - w->Dy[i];
 		d = hypot(dx, dy);
 		if (d > 1.0)
 			e[m++] = (p.xy_x * dx + p.xy_y * dy) / d - d;
@@ -395,41 +409,84 @@ ne_fit(struct noise_est *ne, double qlo, double qhi)
  * function of that array alone, so arrival order cannot change it.
  * Returns -1 when there are too few evenly spaced fixes to tell.
  */
+static int
+ne_work_alloc(struct ne_work *w, size_t n)
+{
+	w->Dx = calloc(n, sizeof(*w->Dx));
+	w->Dy = calloc(n, sizeof(*w->Dy));
+	w->e = calloc(2 * n, sizeof(*w->e));
+	w->seg = calloc(n, sizeof(*w->seg));
+	w->reach = calloc(n, sizeof(*w->reach));
+	w->plane = calloc(n, sizeof(*w->plane));
+	w->ok = calloc(n, sizeof(*w->ok));
+	return w->Dx && w->Dy && w->e && w->seg && w->reach && w->plane &&
+	    w->ok ? 0 : -1;
+}
+
+static void
+ne_work_free(struct ne_work *w)
+{
+	free(w->Dx);
+	free(w->Dy);
+	free(w->e);
+	free(w->seg);
+	free(w->reach);
+	free(w->plane);
+	free(w->ok);
+}
+
+/* The Doppler-drawn path, its runs, and each fix's plane and straight reach. */
+static void
+ne_work_fill(struct ne_work *w, const struct fix *f, size_t n,
+    const struct timing_cfg *tc)
+{
+	double	dx, dy;
+	size_t	k;
+
+	for (k = 0; k < n; k++) {
+		w->ok[k] = geo_plane_init(&w->plane[k], f[k].f_lat,
+		    f[k].f_lon) == 0;
+		w->reach[k] = ne_reach(f, n, k);
+		if (k + 1 == n)
+			break;
+		dx = dy = 0;
+		w->seg[k + 1] = w->seg[k];
+		if (!ne_doppler(&f[k]) || !ne_doppler(&f[k + 1]) ||
+		    (double)(f[k + 1].f_ts_us - f[k].f_ts_us) / 1e6 > tc->tc_gap_s)
+			w->seg[k + 1]++;
+		else
+			ne_step(&f[k], &f[k + 1], &dx, &dy);
+		w->Dx[k + 1] = w->Dx[k] + dx;
+		w->Dy[k + 1] = w->Dy[k] + dy;
+	}
+}
+
+/*
+ * Estimates the receiver's noise from a device's fixes, which must be
+ * sorted and de-duplicated (fix_normalize) and valid: the estimate is a
+ * function of that array alone, so arrival order cannot change it.
+ * Returns -1 when there are too few evenly spaced fixes to tell.
+ */
 int
 noise_estimate(const struct fix *f, size_t n, const struct timing_cfg *tc,
     struct noise_est *ne)
 {
-	double	*Dx, *Dy, *e, dx, dy, qhi, qms;
-	int	*seg;
-	size_t	k;
-	int	l, rc = -1;
+	struct ne_work	w;
+	double		qhi, qms;
+	int		l, rc = -1;
 
 	memset(ne, 0, sizeof(*ne));
 	if (n < NE_MINPAIR + 1)
 		return -1;
-	Dx = calloc(n, sizeof(*Dx));
-	Dy = calloc(n, sizeof(*Dy));
-	e = calloc(2 * n, sizeof(*e));
-	seg = calloc(n, sizeof(*seg));
-	if (Dx == NULL || Dy == NULL || e == NULL || seg == NULL)
+	if (ne_work_alloc(&w, n) == -1)
 		goto out;
-	for (k = 0; k + 1 < n; k++) {
-		dx = dy = 0;
-		seg[k + 1] = seg[k];
-		if (!ne_doppler(&f[k]) || !ne_doppler(&f[k + 1]) ||
-		    (double)(f[k + 1].f_ts_us - f[k].f_ts_us) / 1e6 > tc->tc_gap_s)
-			seg[k + 1]++;
-		else
-			ne_step(&f[k], &f[k + 1], &dx, &dy);
-		Dx[k + 1] = Dx[k] + dx;
-		Dy[k + 1] = Dy[k] + dy;
-	}
-	qhi = ne_speed_noise(f, n, seg, e, tc, &qms);
+	ne_work_fill(&w, f, n, tc);
+	qhi = ne_speed_noise(f, n, w.seg, w.e, tc, &qms);
 	for (l = 0; l < NOISE_NLAG; l++) {
-		ne->ne_n[l] = (int)ne_residuals(f, n, seg, Dx, Dy, ne_lag[l], e,
+		ne->ne_n[l] = (int)ne_residuals(f, n, &w, ne_lag[l], w.e,
 		    &ne->ne_lag_s[l]);
 		if (ne->ne_n[l] > 0)
-			ne->ne_var[l] = ne_robust_var(e, ne->ne_n[l]);
+			ne->ne_var[l] = ne_robust_var(w.e, ne->ne_n[l]);
 	}
 	ne->ne_npair = ne->ne_n[0];
 	if (ne->ne_npair >= NE_MINPAIR) {
@@ -441,10 +498,7 @@ noise_estimate(const struct fix *f, size_t n, const struct timing_cfg *tc,
 		rc = 0;
 	}
 out:
-	free(Dx);
-	free(Dy);
-	free(e);
-	free(seg);
+	ne_work_free(&w);
 	return rc;
 }
 
