@@ -150,7 +150,7 @@ gate_unc_two(const struct timing_cfg *tc, double s0, double s1, double f,
 
 	var = (1 - f) * (1 - f) * s0 * s0 + f * f * s1 * s1 +
 	    2 * f * (1 - f) * rho * s0 * s1;
-	var = (var + tc->tc_sigma_slow * tc->tc_sigma_slow) / (vn * vn);
+	var /= vn * vn;
 	model = 0.0009 * T * T * T;
 	var += model * model + pow(tc->tc_jitter_ms / 1000.0, 2);
 	return GATE_Z95 * sqrt(var) * tc->tc_unc_scale * 1000.0;

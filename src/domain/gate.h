@@ -27,7 +27,6 @@ struct timing_cfg {
 	int	tc_use_hdop;	/* take sigma from HDOP x tc_uere when present */
 	double	tc_uere;	/* m per unit of HDOP */
 	double	tc_tau;		/* s, time constant of position error (0: white) */
-	double	tc_sigma_slow;	/* m, offset common to a whole window (noise.c) */
 	double	tc_sigma_speed;	/* m/s, speed noise besides 1 km/h rounding */
 	double	tc_sigma_heading; /* degrees, heading noise besides rounding */
 	double	tc_jitter_ms;	/* timestamp jitter, 1 sigma */

@@ -350,8 +350,7 @@ gate_smooth(const struct gate *g, const struct fix *fx, size_t n, size_t i0,
 	u = (t - o[k].o_t) / (o[k + 1].o_t - o[k].o_t);
 	var += (k >= r ? sh.sh_v[k] + u * sh.sh_step[k] :
 	    sh.sh_v[k + 1] + (1 - u) * sh.sh_step[k]);
-	var = (var + tc->tc_sigma_slow * tc->tc_sigma_slow) / (w * w) +
-	    SM_MODEL_S * SM_MODEL_S +
+	var = var / (w * w) + SM_MODEL_S * SM_MODEL_S +
 	    pow(tc->tc_jitter_ms / 1000.0, 2);
 	var = SM_Z95 * sqrt(var) * tc->tc_unc_scale * 1000.0;
 	if (var >= gc->gc_unc_ms)

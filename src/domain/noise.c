@@ -15,7 +15,7 @@
 #define NE_IRLS		3
 #define NE_D2CUT	(2.5 * NE_KMH)	/* m/s: larger second differences are driving */
 #define NE_SLOW_TAU	30.0	/* s: a fitted tau this long is "slow" */
-#define NE_SLOW_NLAG	7	/* lags 1-11 for the short-lag slope */
+#define NE_SLOW_NLAG	2	/* lags 1-2 for the short-lag slope */
 #define NE_TRIM		3.0	/* robust sd kept in the variance */
 #define NE_STRAIGHT	30.0	/* degrees */
 #define NE_QROUND	(NE_KMH / 3.4641016)	/* sd of rounding to 1 km/h */
@@ -341,41 +341,36 @@ ne_fit_tau(const struct noise_est *ne, double tau, double qlo, double qhi,
 }
 
 /*
- * The slow error that the data cannot exclude.  An error slower than the
- * lags observed grows the structure function linearly, like integrated
- * Doppler noise, so the fit may give all of it to the speed noise and
- * report sigma 0 for a receiver that wanders by 0.3 m (85% coverage).
- * What the speed's own noise (mean square of its second differences, qms)
- * does not explain of the short-lag slope (lags 1-11) is kept as a drift:
- * over the smoothing window's half width W it moves the path by
- * sigma_slow^2 = slope W / 2, an offset no fit inside the window can see.
- * It widens intervals only; the times do not change.  W is a calibrated
- * choice: the longest lag seen (30 s) gives 99.6% coverage on the smooth
- * receiver, W 94.7% (docs/timing.md).
+ * Sigma of a slow error, from the short-lag slope.  An error slower than
+ * the lags observed grows the structure function linearly, like the
+ * integrated Doppler noise, so the fit cannot size it: it gave all of it to
+ * the speed noise (sigma 0, a 0.3 m wandering receiver's intervals held
+ * 86% of the time) or, with tau 180 s, read the slope x 90 s as sigma
+ * (up to 1 m for noise-free fixes).  At lags 1 and 2 the Doppler
+ * integration is modelled well (the speed's own noise, mean square of its
+ * second differences, qms, explains noise-free fixes there; beyond, the
+ * rounding errors consecutive speeds share add up faster than that model),
+ * so what qms leaves of the variance there is taken as a slow AR(1)'s
+ * slope 2 sigma^2 / tau, with tau the shortest the fit calls slow
+ * (NE_SLOW_TAU): the smallest slow offset that explains the slope.
  */
 static double
-ne_slow_var(const struct noise_est *ne, double qms, double W)
+ne_slow_var(const struct noise_est *ne, double qms)
 {
-	double	sw = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, w, x, y, slope, dt;
+	double	sxx = 0, sxy = 0, w, x, y, dt;
 	int	k;
 
 	for (k = 0; k < NE_SLOW_NLAG; k++) {
-		if (ne->ne_n[k] < NE_MINLAG)
+		if (ne->ne_n[k] < NE_MINLAG || ne->ne_var[k] <= 0)
 			continue;
 		x = ne->ne_lag_s[k];
-		y = ne->ne_var[k];
-		w = ne->ne_n[k] / (y * y + 1e-12);
-		sw += w;
-		sx += w * x;
-		sy += w * y;
+		dt = x / ne_lag[k];
+		y = ne->ne_var[k] - qms * dt * dt * (ne_lag[k] - 0.5);
+		w = ne->ne_n[k] / (ne->ne_var[k] * ne->ne_var[k]);
 		sxx += w * x * x;
 		sxy += w * x * y;
 	}
-	if (sw == 0 || sw * sxx - sx * sx <= 0)
-		return 0;
-	slope = (sw * sxy - sx * sy) / (sw * sxx - sx * sx);
-	dt = ne->ne_lag_s[0] / ne_lag[0];
-	return fmax(slope - qms * dt, 0) * W / 2;
+	return sxx > 0 ? fmax(sxy / sxx, 0) * NE_SLOW_TAU / 2 : 0;
 }
 
 /*
@@ -491,10 +486,9 @@ noise_estimate(const struct fix *f, size_t n, const struct timing_cfg *tc,
 	ne->ne_npair = ne->ne_n[0];
 	if (ne->ne_npair >= NE_MINPAIR) {
 		ne_fit(ne, NE_QROUND * NE_QROUND, qhi * qhi);
-		/* only where the fit found no faster correlation to explain the slope */
+		/* only where the fit found no faster correlation to explain it */
 		if (ne->ne_tau >= NE_SLOW_TAU)
-			ne->ne_slow = sqrt(fmax(ne_slow_var(ne, qms * qms,
-			    tc->tc_window_s) - ne->ne_sigma * ne->ne_sigma, 0));
+			ne->ne_sigma = sqrt(ne_slow_var(ne, qms * qms));
 		rc = 0;
 	}
 out:
@@ -508,7 +502,6 @@ noise_apply(const struct noise_est *ne, struct timing_cfg *tc)
 {
 	tc->tc_sigma = ne->ne_sigma;
 	tc->tc_tau = ne->ne_tau;
-	tc->tc_sigma_slow = ne->ne_slow;
 	tc->tc_use_hdop = 0;
 	tc->tc_sigma_speed = sqrt(fmax(ne->ne_sw * ne->ne_sw -
 	    NE_QROUND * NE_QROUND, tc->tc_sigma_speed * tc->tc_sigma_speed));

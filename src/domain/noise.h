@@ -13,7 +13,6 @@
 struct noise_est {
 	double	ne_sigma;	/* m per axis */
 	double	ne_tau;		/* s, 0: white at the fix rate */
-	double	ne_slow;	/* m, slow offset the data cannot exclude */
 	double	ne_sw;		/* m/s, Doppler speed noise */
 	int	ne_npair;	/* residuals at the shortest lag */
 	double	ne_lag_s[NOISE_NLAG];	/* mean lag, s */

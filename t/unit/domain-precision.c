@@ -484,11 +484,16 @@ test_undeclared_case(struct sim_cfg *sc, const struct pr_case *c)
 	sc->sc_sigma = c->c_sigma;
 	sc->sc_tau = c->c_tau;
 	if (getenv("DOMAIN_DECLARED") != NULL) {
-		/* what the same maths does when told the truth, for comparison */
+		/*
+		 * For comparison: the same maths told the truth (any value), or
+		 * DOMAIN_DECLARED="sigma tau", a wrong model, by hand.
+		 */
 		tc.tc_auto = tc.tc_use_hdop = 0;
-		tc.tc_sigma = c->c_sigma;
-		tc.tc_tau = c->c_tau;
-		sscanf(getenv("DOMAIN_DECLARED"), "%lf %lf", &tc.tc_sigma, &tc.tc_tau);
+		if (sscanf(getenv("DOMAIN_DECLARED"), "%lf %lf", &tc.tc_sigma,
+		    &tc.tc_tau) != 2) {
+			tc.tc_sigma = c->c_sigma;
+			tc.tc_tau = c->c_tau;
+		}
 	}
 	pr_fleet_n(&pr, sc, &tc, 200);
 	sv = c->c_sigma;
@@ -527,15 +532,18 @@ test_undeclared(struct sim_cfg *sc)
 {
 	static const struct pr_case	cases[] = {
 		/*
-		 * Bands: 93-97% is the target; where it is not met yet the
-		 * band asserted is the measured figure +-3 sd (0.6% each), so
-		 * a regression still fails, and the TARGET NOT MET line and
-		 * docs/timing.md say so.
+		 * Bands: 93-97% is the target, met on three inputs.  Noise-free
+		 * fixes are still covered more often (99.3%: the two-point
+		 * model term alone gives 97.9% with sigma 0 declared); their
+		 * band is 93-100% so a move towards the target passes.  The
+		 * final p95 may exceed const-acc by the measured margin plus a
+		 * little on noise-free and smooth fixes, where the two are a
+		 * tie (docs/timing.md).
 		 */
-		{ "noise-free", 0, 0, 0, 0.93, 1.00, 0.0003 },
-		{ "smooth 0.3 m, tau 30 s", 0.3, 30, 0, 0.85, 0.97, 0.002 },
-		{ "AR(1) 2 m, tau 7 s", 2, 7, 0, 0.905, 0.97, 0 },
-		{ "white 2 m", 2, 0, 1, 0.93, 0.99, 0 },
+		{ "noise-free", 0, 0, 0, 0.93, 1.00, 0.00015 },
+		{ "smooth 0.3 m, tau 30 s", 0.3, 30, 0, 0.93, 0.97, 0.001 },
+		{ "AR(1) 2 m, tau 7 s", 2, 7, 0, 0.93, 0.97, 0 },
+		{ "white 2 m", 2, 0, 1, 0.93, 0.97, 0 },
 	};
 	size_t	i;
 	const char *only = getenv("DOMAIN_CASE");
