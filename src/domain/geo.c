@@ -41,7 +41,10 @@ geo_project(const struct geo_plane *gp, double lat, double lon,
 
 	if (!isfinite(lat) || !isfinite(lon) || fabs(lat) > 90.0)
 		return -1;
-	dlon = remainder(lon - gp->gp_lon0, 360.0);
+	/* remainder() is a fifth of stage_eval's time; it is the identity here */
+	dlon = lon - gp->gp_lon0;
+	if (dlon < -180.0 || dlon > 180.0)
+		dlon = remainder(dlon, 360.0);
 	out->xy_x = dlon * gp->gp_kx;
 	out->xy_y = (lat - gp->gp_lat0) * gp->gp_ky;
 	if (fabs(out->xy_x) > GEO_PLANE_MAX_M || fabs(out->xy_y) > GEO_PLANE_MAX_M)

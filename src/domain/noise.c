@@ -191,6 +191,15 @@ struct ne_work {
 	unsigned char		*ok;
 };
 
+/* remainder(d, 360) for headings in [0, 360), without its cost. */
+static double
+ne_angle(double d)
+{
+	if (d < -180.0 || d > 180.0)
+		d = remainder(d, 360.0);
+	return d;
+}
+
 /*
  * The last fix j (at most i + the longest lag) whose heading, and every
  * moving fix's before it, stays within NE_STRAIGHT of the first moving
@@ -208,7 +217,7 @@ ne_reach(const struct fix *f, size_t n, size_t i)
 			continue;
 		if (isnan(h0))
 			h0 = f[k].f_heading;
-		else if (fabs(remainder(f[k].f_heading - h0, 360.0)) > NE_STRAIGHT)
+		else if (fabs(ne_angle(f[k].f_heading - h0)) > NE_STRAIGHT)
 			return k - 1;
 	}
 	return k - 1;
