@@ -12,7 +12,7 @@
 #define NE_MINPAIR	30
 #define NE_SSE_TOL	1.6
 #define NE_MINLAG	10	/* residuals needed to use a lag */
-#define NE_IRLS		3
+#define NE_IRLS		3	/* reweighting passes of the fit */
 #define NE_D2CUT	(2.5 * NE_KMH)	/* m/s: larger second differences are driving */
 #define NE_SLOW_TAU	30.0	/* s: a fitted tau this long is "slow" */
 #define NE_SLOW_NLAG	2	/* lags 1-2 for the short-lag slope */
@@ -148,6 +148,9 @@ ne_speed_ms(const double *d2, long m)
 /*
  * Doppler speed noise from second differences of the speed along runs of
  * evenly spaced moving fixes: the true speed is smooth, the noise is not.
+ * Returns the median-based figure, the fit's upper bound on q (with
+ * integer km/h it is coarse, but the fit was calibrated with it), and sets
+ * *ms to the mean-square one, which the slow-error sigma needs.
  */
 static double
 ne_speed_noise(const struct fix *f, size_t n, const int *seg, double *tmp,
