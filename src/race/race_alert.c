@@ -80,31 +80,22 @@ race_alert_ts(char *s, size_t len, int64_t us)
 }
 
 int
-race_alert_stage(PGconn *conn, int64_t entry, const struct race_stage *rs,
-    const char *device, const struct race_rules *ru, char *err, size_t errlen)
+race_alert_input(const struct race_stage *rs, const struct race_rules *ru,
+    struct race_alert_in *in)
 {
 	const struct stage_result	*sr = &ru->ru_res;
 	const struct fix		*f = ru->ru_fix;
-	char				 e[24], s[24], last[24], since[24];
-	char				 lat[32], lon[32];
-	const char			*params[9] = { e, s, device, NULL, last,
-					    NULL, NULL, lat, lon };
-	PGresult			*res;
 	size_t				 i, n = ru->ru_nfix;
-	int				 running, slow, rc;
 
+	memset(in, 0, sizeof(*in));
 	if (n == 0)
 		return 0;
-	running = sr->sr_status == STATUS_RUNNING && sr->sr_start_us != 0;
-	slow = race_alert_kmh(f, n - 1) < race_stopped_kmh;
-	snprintf(e, sizeof(e), "%" PRId64, entry);
-	snprintf(s, sizeof(s), "%" PRId64, rs->rs_id);
-	race_alert_ts(last, sizeof(last), f[n - 1].f_ts_us);
-	snprintf(lat, sizeof(lat), "%.7f", f[n - 1].f_lat);
-	snprintf(lon, sizeof(lon), "%.7f", f[n - 1].f_lon);
-	params[3] = running ? "t" : "f";
-	params[6] = slow ? "t" : "f";
-	if (running && slow) {
+	in->ai_running = sr->sr_status == STATUS_RUNNING && sr->sr_start_us != 0;
+	in->ai_slow = race_alert_kmh(f, n - 1) < race_stopped_kmh;
+	in->ai_last_us = f[n - 1].f_ts_us;
+	in->ai_lat = f[n - 1].f_lat;
+	in->ai_lon = f[n - 1].f_lon;
+	if (in->ai_running && in->ai_slow) {
 		/* the newest run of slow fixes, after the start */
 		for (i = n - 1; i > 0 && f[i - 1].f_ts_us >= sr->sr_start_us &&
 		    race_alert_kmh(f, i - 1) < race_stopped_kmh; i--)
@@ -112,9 +103,37 @@ race_alert_stage(PGconn *conn, int64_t entry, const struct race_stage *rs,
 		if (f[n - 1].f_ts_us - f[i].f_ts_us >= race_stopped_us &&
 		    race_alert_line_m(rs, f[n - 1].f_lat, f[n - 1].f_lon) >
 		    RACE_ALERT_LINE_M) {
-			race_alert_ts(since, sizeof(since), f[i].f_ts_us);
-			params[5] = since;
+			in->ai_stopped = 1;
+			in->ai_since_us = f[i].f_ts_us;
 		}
+	}
+	return 1;
+}
+
+int
+race_alert_stage(PGconn *conn, int64_t entry, const struct race_stage *rs,
+    const char *device, const struct race_rules *ru, char *err, size_t errlen)
+{
+	struct race_alert_in		 in;
+	char				 e[24], s[24], last[24], since[24];
+	char				 lat[32], lon[32];
+	const char			*params[9] = { e, s, device, NULL, last,
+					    NULL, NULL, lat, lon };
+	PGresult			*res;
+	int				 rc;
+
+	if (race_alert_input(rs, ru, &in) == 0)
+		return 0;
+	snprintf(e, sizeof(e), "%" PRId64, entry);
+	snprintf(s, sizeof(s), "%" PRId64, rs->rs_id);
+	race_alert_ts(last, sizeof(last), in.ai_last_us);
+	snprintf(lat, sizeof(lat), "%.7f", in.ai_lat);
+	snprintf(lon, sizeof(lon), "%.7f", in.ai_lon);
+	params[3] = in.ai_running ? "t" : "f";
+	params[6] = in.ai_slow ? "t" : "f";
+	if (in.ai_stopped) {
+		race_alert_ts(since, sizeof(since), in.ai_since_us);
+		params[5] = since;
 	}
 	res = PQexecParams(conn, "SELECT processor_race_alerts($1, $2, $3, $4, "
 	    "'epoch'::timestamptz + $5::int8 * interval '1 microsecond', "

@@ -29,6 +29,20 @@ int	race_alert_stage(PGconn *, int64_t entry, const struct race_stage *,
 	    const char *device, const struct race_rules *, char *err,
 	    size_t errlen);
 
+/* What race_alert_stage passes to processor_race_alerts for (entry, stage). */
+struct race_alert_in {
+	int	ai_running;	/* started, not finished */
+	int	ai_slow;	/* the newest fix is slower than stopped_kmh */
+	int	ai_stopped;	/* stopped for stopped_s, away from the lines */
+	int64_t	ai_since_us;	/* ai_stopped: the first slow fix */
+	int64_t	ai_last_us;	/* the newest fix, and where it is */
+	double	ai_lat, ai_lon;
+};
+
+/* The above from the rules' output: 1, or 0 when there is no fix. */
+int	race_alert_input(const struct race_stage *, const struct race_rules *,
+	    struct race_alert_in *);
+
 /*
  * The periodic scan (no fix, no mark): raise "silent" for every running
  * car on a stage of ev still open whose newest fix is older than

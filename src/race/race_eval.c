@@ -13,20 +13,11 @@
 #include "race/race_event.h"
 #include "race/race_events.h"
 
-/* Advisory lock namespaces (first key of the two-key form). */
-#define RACE_LOCK_DEVICE	0x52414345	/* "RACE" */
-#define RACE_LOCK_STAGE		0x52414353	/* "RACS" */
-
-/* A timestamp literal, exact to the microsecond (no float seconds). */
-#define TS_FMT	"('epoch'::timestamptz + %" PRId64 " * interval '1 microsecond')"
-
 static const char race_fixes_sql[] =
-	"SELECT (extract(epoch FROM ts) * 1000000)::int8, latitude, longitude, "
-	"speed, angle, satellites, attributes->>'182' "
-	"FROM positions WHERE device_id = $1 "
-	"AND ts >= 'epoch'::timestamptz + $2::int8 * interval '1 microsecond' "
-	"AND ts <= 'epoch'::timestamptz + $3::int8 * interval '1 microsecond' "
-	"ORDER BY ts";
+	"SELECT " RACE_FIX_COLS " FROM positions p WHERE p.device_id = $1 "
+	"AND p.ts >= 'epoch'::timestamptz + $2::int8 * interval '1 microsecond' "
+	"AND p.ts <= 'epoch'::timestamptz + $3::int8 * interval '1 microsecond' "
+	"ORDER BY p.ts";
 
 /* One evaluation's scratch: the SQL being built and the rules' output. */
 struct race_ctx {
@@ -132,25 +123,26 @@ race_fix_reserve(struct race_ctx *c, size_t n)
 }
 
 /* A stored position as the rules see it (HDOP: IO 182, in tenths). */
-static void
-race_fix_row(struct fix *f, const PGresult *res, int i)
+void
+race_fix_row(struct fix *f, const PGresult *res, int i, int c)
 {
 	memset(f, 0, sizeof(*f));
-	f->f_ts_us = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-	f->f_lat = strtod(PQgetvalue(res, i, 1), NULL);
-	f->f_lon = strtod(PQgetvalue(res, i, 2), NULL);
-	f->f_sats = PQgetisnull(res, i, 5) ? -1 :
-	    atoi(PQgetvalue(res, i, 5));
-	if (!PQgetisnull(res, i, 3)) {
-		f->f_speed = strtod(PQgetvalue(res, i, 3), NULL);
+	f->f_ts_us = strtoll(PQgetvalue(res, i, c), NULL, 10);
+	f->f_lat = strtod(PQgetvalue(res, i, c + 1), NULL);
+	f->f_lon = strtod(PQgetvalue(res, i, c + 2), NULL);
+	f->f_sats = PQgetisnull(res, i, c + 5) ? -1 :
+	    atoi(PQgetvalue(res, i, c + 5));
+	if (!PQgetisnull(res, i, c + 3)) {
+		f->f_speed = strtod(PQgetvalue(res, i, c + 3), NULL);
 		f->f_flags |= FIX_HAS_SPEED;
 	}
-	if (!PQgetisnull(res, i, 4)) {
-		f->f_heading = strtod(PQgetvalue(res, i, 4), NULL);
+	if (!PQgetisnull(res, i, c + 4)) {
+		f->f_heading = strtod(PQgetvalue(res, i, c + 4), NULL);
 		f->f_flags |= FIX_HAS_HEADING;
 	}
-	if (!PQgetisnull(res, i, 6) && strtod(PQgetvalue(res, i, 6), NULL) > 0) {
-		f->f_hdop = strtod(PQgetvalue(res, i, 6), NULL) / 10.0;
+	if (!PQgetisnull(res, i, c + 6) &&
+	    strtod(PQgetvalue(res, i, c + 6), NULL) > 0) {
+		f->f_hdop = strtod(PQgetvalue(res, i, c + 6), NULL) / 10.0;
 		f->f_flags |= FIX_HAS_HDOP;
 	}
 }
@@ -179,7 +171,7 @@ race_read_fixes(struct race_ctx *c, const struct race_stage *rs)
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		race_fix_row(&c->rc_ru->ru_fix[i], res, i);
+		race_fix_row(&c->rc_ru->ru_fix[i], res, i, 0);
 	c->rc_ru->ru_nfix = (size_t)n;
 	PQclear(res);
 	return 0;
@@ -268,10 +260,22 @@ race_source(const struct race_ctx *c)
 }
 
 /* The timing records computed, as WITH v AS (...) in c->rc_vals. */
+void
+race_record_sql(struct buf *b, const struct race_stage *rs,
+    const struct timing_record *tr)
+{
+	buf_printf(b, "%" PRId64 "::int8, %d, " TS_FMT ", %.6g::real, " TS_FMT
+	    ", " TS_FMT ", %.9g::real, %.6g::real, %d::int2, %s, %s",
+	    rs->rs_gate_id[tr->tr_gate], tr->tr_pass, tr->tr_t_us, tr->tr_unc_ms,
+	    tr->tr_fix0_us, tr->tr_fix1_us, race_clamp01(tr->tr_frac),
+	    tr->tr_speed_kmh, tr->tr_dir < 0 ? -1 : 1,
+	    (tr->tr_flags & TR_FINAL) ? "true" : "false",
+	    (tr->tr_flags & TR_LOWCONF) ? "true" : "false");
+}
+
 static void
 race_records_values(struct race_ctx *c, const struct race_stage *rs)
 {
-	const struct timing_record	*tr;
 	size_t				 i;
 
 	buf_reset(&c->rc_vals);
@@ -285,17 +289,47 @@ race_records_values(struct race_ctx *c, const struct race_stage *rs)
 	else
 		buf_puts(&c->rc_vals, "VALUES ");
 	for (i = 0; i < c->rc_ru->ru_nrec; i++) {
-		tr = &c->rc_ru->ru_rec[i];
-		buf_printf(&c->rc_vals, "%s(%" PRId64 "::int8, %d, " TS_FMT
-		    ", %.6g::real, " TS_FMT ", " TS_FMT ", %.9g::real, %.6g::real, "
-		    "%d::int2, %s, %s)", i ? ", " : "", rs->rs_gate_id[tr->tr_gate],
-		    tr->tr_pass, tr->tr_t_us, tr->tr_unc_ms, tr->tr_fix0_us,
-		    tr->tr_fix1_us, race_clamp01(tr->tr_frac), tr->tr_speed_kmh,
-		    tr->tr_dir < 0 ? -1 : 1, (tr->tr_flags & TR_FINAL) ? "true" :
-		    "false", (tr->tr_flags & TR_LOWCONF) ? "true" : "false");
+		buf_puts(&c->rc_vals, i ? ", (" : "(");
+		race_record_sql(&c->rc_vals, rs, &c->rc_ru->ru_rec[i]);
+		buf_puts(&c->rc_vals, ")");
 	}
 	buf_puts(&c->rc_vals, ")");
 }
+
+/*
+ * How a timing record is written (after "INSERT ... SELECT ... FROM v "):
+ * rewritten, revision + 1, only when a value changed; every revision kept
+ * in race_timing_history for protests (processor evidence); then the rows
+ * deleted (del), created and revised.  Shared by one device's and a
+ * round's writes, so both write the same rows.
+ */
+const char race_records_upsert[] =
+	"ON CONFLICT (entry_id, stage_id, gate_id, pass_number) "
+	"DO UPDATE SET crossing_time = "
+	"excluded.crossing_time, uncertainty_ms = excluded.uncertainty_ms, "
+	"fix_before = excluded.fix_before, fix_after = excluded.fix_after, "
+	"fraction = excluded.fraction, speed_kmh = excluded.speed_kmh, "
+	"direction = excluded.direction, final = excluded.final, "
+	"low_confidence = excluded.low_confidence, source = excluded.source, "
+	"revision = t.revision + 1, updated_at = now() WHERE "
+	"(t.crossing_time, t.uncertainty_ms, t.fix_before, t.fix_after, "
+	"t.fraction, t.speed_kmh, t.direction, t.final, t.low_confidence) "
+	"IS DISTINCT FROM (excluded.crossing_time, excluded.uncertainty_ms, "
+	"excluded.fix_before, excluded.fix_after, excluded.fraction, "
+	"excluded.speed_kmh, excluded.direction, excluded.final, "
+	"excluded.low_confidence) RETURNING (xmax = 0) AS created, "
+	"t.entry_id, t.stage_id, t.gate_id, t.pass_number, t.revision, "
+	"t.crossing_time, t.uncertainty_ms, t.fix_before, t.fix_after, "
+	"t.final, t.low_confidence, t.source), "
+	"hist AS (INSERT INTO race_timing_history (entry_id, stage_id, "
+	"gate_id, pass_number, revision, crossing_time, uncertainty_ms, "
+	"fix_before, fix_after, final, low_confidence, source) SELECT "
+	"entry_id, stage_id, gate_id, pass_number, revision, crossing_time, "
+	"uncertainty_ms, fix_before, fix_after, final, low_confidence, "
+	"source FROM up) "
+	"SELECT (SELECT count(*) FROM del), "
+	"(SELECT count(*) FILTER (WHERE created) FROM up), "
+	"(SELECT count(*) FILTER (WHERE NOT created) FROM up)";
 
 /*
  * Timing records of (entry, stage) in one statement: rows no longer
@@ -325,34 +359,8 @@ race_store_records(struct race_ctx *c, const struct race_entry *re,
 	    "(entry_id, stage_id, gate_id, pass_number, crossing_time, "
 	    "uncertainty_ms, fix_before, fix_after, fraction, speed_kmh, "
 	    "direction, final, low_confidence, source) SELECT %" PRId64 ", "
-	    "%" PRId64 ", v.*, '%s' FROM v ON CONFLICT (entry_id, stage_id, "
-	    "gate_id, pass_number) DO UPDATE SET crossing_time = "
-	    "excluded.crossing_time, uncertainty_ms = excluded.uncertainty_ms, "
-	    "fix_before = excluded.fix_before, fix_after = excluded.fix_after, "
-	    "fraction = excluded.fraction, speed_kmh = excluded.speed_kmh, "
-	    "direction = excluded.direction, final = excluded.final, "
-	    "low_confidence = excluded.low_confidence, source = excluded.source, "
-	    "revision = t.revision + 1, updated_at = now() WHERE "
-	    "(t.crossing_time, t.uncertainty_ms, t.fix_before, t.fix_after, "
-	    "t.fraction, t.speed_kmh, t.direction, t.final, t.low_confidence) "
-	    "IS DISTINCT FROM (excluded.crossing_time, excluded.uncertainty_ms, "
-	    "excluded.fix_before, excluded.fix_after, excluded.fraction, "
-	    "excluded.speed_kmh, excluded.direction, excluded.final, "
-	    "excluded.low_confidence) RETURNING (xmax = 0) AS created, "
-	    "t.entry_id, t.stage_id, t.gate_id, t.pass_number, t.revision, "
-	    "t.crossing_time, t.uncertainty_ms, t.fix_before, t.fix_after, "
-	    "t.final, t.low_confidence, t.source), "
-	    /* every revision kept for protests (processor evidence) */
-	    "hist AS (INSERT INTO race_timing_history (entry_id, stage_id, "
-	    "gate_id, pass_number, revision, crossing_time, uncertainty_ms, "
-	    "fix_before, fix_after, final, low_confidence, source) SELECT "
-	    "entry_id, stage_id, gate_id, pass_number, revision, crossing_time, "
-	    "uncertainty_ms, fix_before, fix_after, final, low_confidence, "
-	    "source FROM up) "
-	    "SELECT (SELECT count(*) FROM del), "
-	    "(SELECT count(*) FILTER (WHERE created) FROM up), "
-	    "(SELECT count(*) FILTER (WHERE NOT created) FROM up)",
-	    re->re_id, rs->rs_id, race_source(c));
+	    "%" PRId64 ", v.*, '%s' FROM v %s",
+	    re->re_id, rs->rs_id, race_source(c), race_records_upsert);
 	if ((res = race_exec(c, "writing timing_records")) == NULL)
 		return -1;
 	c->rc_out->ro_removed += strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -373,26 +381,26 @@ race_wp_verdict(int v)
 
 /* splits and waypoints as the stage_results JSON columns want them. */
 static void
-race_result_json(struct race_ctx *c, const struct race_stage *rs)
+race_result_json(struct buf *b, const struct race_stage *rs,
+    const struct stage_result *sr)
 {
-	const struct stage_result	*sr = &c->rc_ru->ru_res;
 	int				 k, n = 0;
 
-	buf_puts(&c->rc_vals, "'[");
+	buf_puts(b, "'[");
 	for (k = 0; k < rs->rs_stage.st_ngate; k++)
 		if (rs->rs_stage.st_gate[k].sg_kind == SG_SPLIT &&
 		    sr->sr_split_us[k] >= 0)
-			buf_printf(&c->rc_vals, "%s{\"gate_id\": %" PRId64
+			buf_printf(b, "%s{\"gate_id\": %" PRId64
 			    ", \"elapsed_ms\": %" PRId64 "}", n++ ? ", " : "",
 			    rs->rs_gate_id[k], sr->sr_split_us[k] / 1000);
-	buf_puts(&c->rc_vals, "]'::jsonb, '[");
+	buf_puts(b, "]'::jsonb, '[");
 	for (k = 0; k < rs->rs_stage.st_nwp; k++)
-		buf_printf(&c->rc_vals, "%s{\"gate_id\": %" PRId64 ", \"verdict\": "
+		buf_printf(b, "%s{\"gate_id\": %" PRId64 ", \"verdict\": "
 		    "\"%s\", \"closest_m\": %.2f, \"closest_at_ms\": %" PRId64 "}",
 		    k ? ", " : "", rs->rs_wp_id[k], race_wp_verdict(sr->sr_wp[k]),
 		    isfinite(sr->sr_wp_dmin[k]) ? sr->sr_wp_dmin[k] : -1.0,
 		    sr->sr_wp_t_us[k] / 1000);
-	buf_puts(&c->rc_vals, "]'::jsonb");
+	buf_puts(b, "]'::jsonb");
 }
 
 static void
@@ -405,28 +413,60 @@ race_opt_ts(struct buf *b, int64_t us)
 }
 
 /* The stage result computed, as WITH v AS (...) in c->rc_vals. */
+void
+race_result_sql(struct buf *b, const struct race_stage *rs,
+    const struct stage_result *sr)
+{
+	race_opt_ts(b, sr->sr_start_us);
+	buf_puts(b, ", ");
+	race_opt_ts(b, sr->sr_finish_us);
+	if (sr->sr_finish_us)
+		buf_printf(b, ", %" PRId64 "::int8, ", sr->sr_elapsed_us / 1000);
+	else
+		buf_puts(b, ", NULL::int8, ");
+	race_result_json(b, rs, sr);
+	buf_printf(b, ", %.6g::real, '%s'::text, %s, %s", sr->sr_penalty_s,
+	    stage_status_name(sr->sr_status), sr->sr_final ? "false" : "true",
+	    sr->sr_lowconf ? "true" : "false");
+}
+
 static void
 race_result_values(struct race_ctx *c, const struct race_stage *rs)
 {
-	const struct stage_result	*sr = &c->rc_ru->ru_res;
-
 	buf_reset(&c->rc_vals);
 	buf_printf(&c->rc_vals, "WITH v(stage_id, start_time, finish_time, "
 	    "elapsed_ms, splits, waypoints, penalties_s, status, provisional, "
 	    "low_confidence) AS (VALUES (%" PRId64 "::int8, ", rs->rs_id);
-	race_opt_ts(&c->rc_vals, sr->sr_start_us);
-	buf_puts(&c->rc_vals, ", ");
-	race_opt_ts(&c->rc_vals, sr->sr_finish_us);
-	if (sr->sr_finish_us)
-		buf_printf(&c->rc_vals, ", %" PRId64 "::int8, ",
-		    sr->sr_elapsed_us / 1000);
-	else
-		buf_puts(&c->rc_vals, ", NULL::int8, ");
-	race_result_json(c, rs);
-	buf_printf(&c->rc_vals, ", %.6g::real, '%s'::text, %s, %s))",
-	    sr->sr_penalty_s, stage_status_name(sr->sr_status),
-	    sr->sr_final ? "false" : "true", sr->sr_lowconf ? "true" : "false");
+	race_result_sql(&c->rc_vals, rs, &c->rc_ru->ru_res);
+	buf_puts(&c->rc_vals, "))");
 }
+
+/* How a stage result is written (after "INSERT ... FROM v "): as timing records. */
+const char race_results_upsert[] =
+	"ON CONFLICT (entry_id, stage_id) DO UPDATE SET "
+	"start_time = excluded.start_time, "
+	"finish_time = excluded.finish_time, elapsed_ms = excluded.elapsed_ms, "
+	"splits = excluded.splits, waypoints = excluded.waypoints, "
+	"penalties_s = excluded.penalties_s, status = excluded.status, "
+	"provisional = excluded.provisional, low_confidence = "
+	"excluded.low_confidence, revision = r.revision + 1, updated_at = now() "
+	"WHERE (r.start_time, r.finish_time, r.elapsed_ms, r.splits, "
+	"r.waypoints, r.penalties_s, r.status, r.provisional, r.low_confidence) "
+	"IS DISTINCT FROM (excluded.start_time, excluded.finish_time, "
+	"excluded.elapsed_ms, excluded.splits, excluded.waypoints, "
+	"excluded.penalties_s, excluded.status, excluded.provisional, "
+	"excluded.low_confidence)";
+
+/*
+ * The ranks of the stages in $1 (an int8[]): finished runs by elapsed time
+ * plus penalties, others none; only the ranks that changed are written.
+ */
+const char race_rank_sql[] =
+	"UPDATE stage_results r SET rank = x.rk FROM (SELECT id, CASE WHEN "
+	"status = 'finished' THEN rank() OVER (PARTITION BY stage_id, status = "
+	"'finished' ORDER BY elapsed_ms + round(penalties_s * 1000)) END AS rk "
+	"FROM stage_results WHERE stage_id = ANY($1::int8[])) x "
+	"WHERE r.id = x.id AND r.rank IS DISTINCT FROM x.rk";
 
 /*
  * The stage result of (entry, stage), then the stage's ranks.  Under the
@@ -438,6 +478,8 @@ race_store_result(struct race_ctx *c, const struct race_entry *re,
     const struct race_stage *rs)
 {
 	PGresult	*res;
+	char		 stage[32];
+	const char	*params[1] = { stage };
 
 	race_result_values(c, rs);
 	if (c->rc_mode != RACE_DO_LIVE &&
@@ -455,32 +497,44 @@ race_store_result(struct race_ctx *c, const struct race_entry *re,
 	buf_printf(&c->rc_sql, " INSERT INTO stage_results AS r (entry_id, "
 	    "stage_id, start_time, finish_time, elapsed_ms, splits, waypoints, "
 	    "penalties_s, status, provisional, low_confidence) SELECT %" PRId64
-	    ", v.* FROM v ON CONFLICT (entry_id, "
-	    "stage_id) DO UPDATE SET start_time = excluded.start_time, "
-	    "finish_time = excluded.finish_time, elapsed_ms = excluded.elapsed_ms, "
-	    "splits = excluded.splits, waypoints = excluded.waypoints, "
-	    "penalties_s = excluded.penalties_s, status = excluded.status, "
-	    "provisional = excluded.provisional, low_confidence = "
-	    "excluded.low_confidence, revision = r.revision + 1, updated_at = now() "
-	    "WHERE (r.start_time, r.finish_time, r.elapsed_ms, r.splits, "
-	    "r.waypoints, r.penalties_s, r.status, r.provisional, r.low_confidence) "
-	    "IS DISTINCT FROM (excluded.start_time, excluded.finish_time, "
-	    "excluded.elapsed_ms, excluded.splits, excluded.waypoints, "
-	    "excluded.penalties_s, excluded.status, excluded.provisional, "
-	    "excluded.low_confidence)", re->re_id);
+	    ", v.* FROM v %s", re->re_id, race_results_upsert);
 	if ((res = race_exec(c, "writing stage_results")) == NULL)
 		return -1;
 	c->rc_out->ro_results += strtoull(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
-	/* Finished runs ranked by elapsed time plus penalties; others none. */
-	buf_reset(&c->rc_sql);
-	buf_printf(&c->rc_sql, "UPDATE stage_results r SET rank = x.rk FROM "
-	    "(SELECT id, CASE WHEN status = 'finished' THEN rank() OVER (PARTITION "
-	    "BY status = 'finished' ORDER BY elapsed_ms + "
-	    "round(penalties_s * 1000)) END AS rk FROM stage_results WHERE "
-	    "stage_id = %" PRId64 ") x WHERE r.id = x.id AND r.rank IS DISTINCT "
-	    "FROM x.rk", rs->rs_id);
-	return race_command(c, "ranking the stage");
+	snprintf(stage, sizeof(stage), "{%" PRId64 "}", rs->rs_id);
+	res = PQexecParams(c->rc_conn, race_rank_sql, 1, NULL, params, NULL,
+	    NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return race_fail(c, "ranking the stage", res);
+	PQclear(res);
+	return 0;
+}
+
+int
+race_penalty_sql(struct buf *b, PGconn *conn, const struct race_stage *rs,
+    const struct stage_result *sr, int k, const char *prefix)
+{
+	const struct zone_visit	*zv = &sr->sr_zone[k];
+	char			*rule;
+
+	if (zv->zv_in_us == 0 && zv->zv_time_s <= 0.0)
+		return 0;	/* never entered */
+	rule = PQescapeLiteral(conn, rs->rs_zone_rule[k],
+	    strlen(rs->rs_zone_rule[k]));
+	if (rule == NULL)
+		return -1;
+	buf_printf(b, "%s%" PRId64 "::int8, 1::int4, ", prefix,
+	    rs->rs_zone_id[k]);
+	race_opt_ts(b, zv->zv_in_us);
+	buf_puts(b, ", ");
+	race_opt_ts(b, zv->zv_out_us);
+	buf_printf(b, ", %.6g::real, %.6g::real, %.6g::real, %.6g::real, "
+	    "%s::jsonb, %.6g::real", zv->zv_over_s, zv->zv_excess_kmh,
+	    zv->zv_avg_kmh, rs->rs_stage.st_zone[k].sz_limit_kmh, rule,
+	    sr->sr_zone_penalty_s[k]);
+	PQfreemem(rule);
+	return 1;
 }
 
 /* The penalty evidence computed, as WITH v AS (...) in c->rc_vals. */
@@ -488,33 +542,17 @@ static int
 race_penalty_values(struct race_ctx *c, const struct race_stage *rs)
 {
 	const struct stage_result	*sr = &c->rc_ru->ru_res;
-	const struct zone_visit		*zv;
-	char				*rule;
-	int				 k, n = 0;
+	int				 k, n = 0, rc;
 
 	buf_reset(&c->rc_vals);
 	buf_puts(&c->rc_vals, "WITH v(gate_id, visit, entered_at, exited_at, "
 	    "time_over_s, max_excess_kmh, avg_speed_kmh, limit_kmh, rule, "
 	    "penalty_s) AS (");
 	for (k = 0; k < rs->rs_stage.st_nzone; k++) {
-		zv = &sr->sr_zone[k];
-		if (zv->zv_in_us == 0 && zv->zv_time_s <= 0.0)
-			continue;	/* never entered */
-		rule = PQescapeLiteral(c->rc_conn, rs->rs_zone_rule[k],
-		    strlen(rs->rs_zone_rule[k]));
-		if (rule == NULL)
+		if ((rc = race_penalty_sql(&c->rc_vals, c->rc_conn, rs, sr, k,
+		    n ? " UNION ALL SELECT " : "SELECT ")) == -1)
 			return race_fail(c, "quoting a penalty rule", NULL);
-		buf_printf(&c->rc_vals, "%sSELECT %" PRId64 "::int8, 1::int4, ",
-		    n++ ? " UNION ALL " : "", rs->rs_zone_id[k]);
-		race_opt_ts(&c->rc_vals, zv->zv_in_us);
-		buf_puts(&c->rc_vals, ", ");
-		race_opt_ts(&c->rc_vals, zv->zv_out_us);
-		buf_printf(&c->rc_vals, ", %.6g::real, %.6g::real, %.6g::real, "
-		    "%.6g::real, %s::jsonb, %.6g::real", zv->zv_over_s,
-		    zv->zv_excess_kmh, zv->zv_avg_kmh,
-		    rs->rs_stage.st_zone[k].sz_limit_kmh, rule,
-		    sr->sr_zone_penalty_s[k]);
-		PQfreemem(rule);
+		n += rc;
 	}
 	if (n == 0)
 		buf_puts(&c->rc_vals, "SELECT NULL::int8, NULL::int4, "
@@ -523,6 +561,20 @@ race_penalty_values(struct race_ctx *c, const struct race_stage *rs)
 	buf_puts(&c->rc_vals, ")");
 	return 0;
 }
+
+/* How penalty evidence is written (after "INSERT ... FROM v "): as timing records. */
+const char race_penalties_upsert[] =
+	"ON CONFLICT (entry_id, stage_id, gate_id, visit) DO UPDATE SET "
+	"entered_at = excluded.entered_at, exited_at = excluded.exited_at, "
+	"time_over_s = excluded.time_over_s, max_excess_kmh = "
+	"excluded.max_excess_kmh, avg_speed_kmh = excluded.avg_speed_kmh, "
+	"limit_kmh = excluded.limit_kmh, rule = excluded.rule, penalty_s = "
+	"excluded.penalty_s, revision = p.revision + 1, updated_at = now() "
+	"WHERE (p.entered_at, p.exited_at, p.time_over_s, p.max_excess_kmh, "
+	"p.avg_speed_kmh, p.limit_kmh, p.rule, p.penalty_s) IS DISTINCT FROM "
+	"(excluded.entered_at, excluded.exited_at, excluded.time_over_s, "
+	"excluded.max_excess_kmh, excluded.avg_speed_kmh, excluded.limit_kmh, "
+	"excluded.rule, excluded.penalty_s)";
 
 /* Penalty evidence: one row per speed zone visited (its visits summed). */
 static int
@@ -544,18 +596,8 @@ race_store_penalties(struct race_ctx *c, const struct race_entry *re,
 	    "INSERT INTO race_penalties AS p (entry_id, stage_id, gate_id, visit, "
 	    "entered_at, exited_at, time_over_s, max_excess_kmh, avg_speed_kmh, "
 	    "limit_kmh, rule, penalty_s) SELECT %" PRId64 ", %" PRId64 ", v.* "
-	    "FROM v ON CONFLICT (entry_id, stage_id, gate_id, visit) DO UPDATE SET "
-	    "entered_at = excluded.entered_at, exited_at = excluded.exited_at, "
-	    "time_over_s = excluded.time_over_s, max_excess_kmh = "
-	    "excluded.max_excess_kmh, avg_speed_kmh = excluded.avg_speed_kmh, "
-	    "limit_kmh = excluded.limit_kmh, rule = excluded.rule, penalty_s = "
-	    "excluded.penalty_s, revision = p.revision + 1, updated_at = now() "
-	    "WHERE (p.entered_at, p.exited_at, p.time_over_s, p.max_excess_kmh, "
-	    "p.avg_speed_kmh, p.limit_kmh, p.rule, p.penalty_s) IS DISTINCT FROM "
-	    "(excluded.entered_at, excluded.exited_at, excluded.time_over_s, "
-	    "excluded.max_excess_kmh, excluded.avg_speed_kmh, excluded.limit_kmh, "
-	    "excluded.rule, excluded.penalty_s)", re->re_id, rs->rs_id, re->re_id,
-	    rs->rs_id);
+	    "FROM v %s", re->re_id, rs->rs_id, re->re_id, rs->rs_id,
+	    race_penalties_upsert);
 	return race_command(c, "writing race_penalties");
 }
 

@@ -12,6 +12,20 @@
 
 #define RACE_MAX_RECORDS	(STAGE_MAX_GATES * 64)
 
+/* Advisory lock namespaces (first key of the two-key form). */
+#define RACE_LOCK_DEVICE	0x52414345	/* "RACE": hashtext(device_id) */
+#define RACE_LOCK_STAGE		0x52414353	/* "RACS": hashtext(stage id) */
+
+/* A timestamp literal, exact to the microsecond (no float seconds). */
+#define TS_FMT	"('epoch'::timestamptz + %" PRId64 " * interval '1 microsecond')"
+
+/* The columns race_fix_row reads, from a table or alias p of positions. */
+#define RACE_FIX_COLS	"(extract(epoch FROM p.ts) * 1000000)::int8, " \
+	"p.latitude, p.longitude, p.speed, p.angle, p.satellites, " \
+	"p.attributes->>'182'"
+
+struct buf;
+struct race_entry;
 struct race_event;
 struct race_stage;
 
@@ -85,5 +99,25 @@ struct race_diff {
 int	race_replay_device(PGconn *, const struct race_event *,
 	    const struct race_stage *, const char *device, int64_t now_us,
 	    int mode, struct race_diff *, char *err, size_t errlen);
+
+/*
+ * What one device's evaluation and a round's (race_batch.c) share, so both
+ * write byte-identical rows: a fix from RACE_FIX_COLS at column c of row
+ * i; the SQL values of a timing record, of a stage result (start_time ..
+ * low_confidence) and of zone k's penalty evidence (prefix first; 0 and
+ * nothing written when the zone was never entered, -1 when quoting the
+ * rule failed); and the statements' ON CONFLICT tails.
+ */
+void	race_fix_row(struct fix *, const PGresult *, int i, int c);
+void	race_record_sql(struct buf *, const struct race_stage *,
+	    const struct timing_record *);
+void	race_result_sql(struct buf *, const struct race_stage *,
+	    const struct stage_result *);
+int	race_penalty_sql(struct buf *, PGconn *, const struct race_stage *,
+	    const struct stage_result *, int k, const char *prefix);
+extern const char race_records_upsert[];
+extern const char race_penalties_upsert[];
+extern const char race_results_upsert[];
+extern const char race_rank_sql[];
 
 #endif

@@ -19,18 +19,25 @@
 #include "worker/wlink.h"
 #include "race/race.h"
 #include "race/race_alert.h"
+#include "race/race_batch.h"
 #include "race/race_eval.h"
 #include "race/race_event.h"
 #include "race/race_events.h"
 
 #define RACE_TICK_S		1.0	/* reconnect, refresh, and a poll besides NOTIFY */
-#define RACE_ROUND		64	/* marked devices read per round (race_work_sql) */
+/*
+ * Marked devices evaluated per round, in one transaction (race_batch.c):
+ * enough that 1000 cars marked several times a second take a few rounds,
+ * few enough that a round's statements stay small.
+ */
+#define RACE_ROUND		256
+#define RACE_ROUND_S		"256"
 #define RACE_BUDGET_S		0.2	/* then back to the loop (master messages) */
 
 static const char race_work_sql[] =
 	"SELECT device_id, gen, (extract(epoch FROM min_ts) * 1000000)::int8, "
 	"(extract(epoch FROM marked_at) * 1000000)::int8 "
-	"FROM race_dirty ORDER BY marked_at LIMIT 64";
+	"FROM race_dirty ORDER BY marked_at LIMIT " RACE_ROUND_S;
 
 struct race_proc {
 	struct ev_loop		*rp_loop;
@@ -192,16 +199,67 @@ race_one(struct race_proc *rp, const PGresult *res, int i)
 	return 0;
 }
 
+/* fix commit -> timing commit, for each device a round evaluated */
+static void
+race_observe(struct race_proc *rp, const struct race_mark *m, size_t n)
+{
+	int64_t	now = race_now_us();
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (m[i].rm_done)
+			metrics_observe(&rp->rp_stats.ws_hist[HIST_RACE_SECONDS],
+			    HIST_RACE_SECONDS, (double)(now -
+			    m[i].rm_marked_us) / 1e6);
+}
+
 /*
- * Evaluate marked devices, oldest mark first, for at most RACE_BUDGET_S;
- * returns 1 when work is probably left.
+ * The round's devices in one transaction; if that fails, one by one (for
+ * at most RACE_BUDGET_S), so that a device whose evaluation fails holds
+ * up only itself.  0, or -1 on a connection-level failure.
+ */
+static int
+race_batch(struct race_proc *rp, const PGresult *res, double t0)
+{
+	struct race_mark	 m[RACE_ROUND];
+	struct race_outcome	 o;
+	char			 err[512];
+	int			 i, n = PQntuples(res);
+
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < n && i < RACE_ROUND; i++) {
+		m[i].rm_device = PQgetvalue(res, i, 0);
+		m[i].rm_gen = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		m[i].rm_min_ts_us = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		m[i].rm_marked_us = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		m[i].rm_done = 0;
+	}
+	if (race_batch_eval(rp->rp_conn, &rp->rp_ev, m, (size_t)i,
+	    race_now_us(), &o, err, sizeof(err)) == 0) {
+		race_count(rp, &o);
+		race_observe(rp, m, (size_t)i);
+		return 0;
+	}
+	if (PQstatus(rp->rp_conn) != CONNECTION_OK)
+		return -1;
+	log_warnx("evaluator: a round of %d devices failed, evaluating them "
+	    "one by one: %s", n, err);
+	for (i = 0; i < n && ev_time() - t0 < RACE_BUDGET_S; i++)
+		if (race_one(rp, res, i) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * Evaluate the marked devices, oldest mark first, one round; returns 1
+ * when work is probably left.
  */
 static int
 race_round(struct race_proc *rp)
 {
 	PGresult	*res;
 	double		 t0 = ev_time();
-	int		 i, n;
+	int		 n;
 
 	res = PQexec(rp->rp_conn, race_work_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -210,14 +268,13 @@ race_round(struct race_proc *rp)
 		return 0;
 	}
 	n = PQntuples(res);
-	for (i = 0; i < n && ev_time() - t0 < RACE_BUDGET_S; i++)
-		if (race_one(rp, res, i) == -1) {
-			PQclear(res);
-			race_disconnect(rp, "evaluation failed");
-			return 0;
-		}
+	if (n > 0 && race_batch(rp, res, t0) == -1) {
+		PQclear(res);
+		race_disconnect(rp, "evaluation failed");
+		return 0;
+	}
 	PQclear(res);
-	return n == RACE_ROUND || i < n;
+	return n == RACE_ROUND;
 }
 
 /* After COMMIT: the events the evaluations (or others) queued. */
