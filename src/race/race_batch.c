@@ -71,9 +71,25 @@ static const char batch_alerts_sql[] =
 	"$5::int8[], $6::int8[], $7::bool[], $8::float8[], $9::float8[]) "
 	"u(e, s, d, r, l, x, w, la, lo)";
 
+/*
+ * A mark whose gen is unchanged goes.  One marked again meanwhile stays,
+ * its marked_at moved up to when the round read the marks ($3): what it
+ * still covers was committed after that (the rest was evaluated), so the
+ * latency histogram measures from there, not from the first mark of a
+ * device marked again in every round.  A row a worker is marking right
+ * now (locked) is skipped, not waited for: it stays, and the evaluator
+ * never waits for a worker while holding other marks (no deadlock).
+ */
 static const char batch_unmark_sql[] =
-	"DELETE FROM race_dirty d USING unnest($1::text[], $2::int8[]) m(d, g) "
-	"WHERE d.device_id = m.d AND d.gen = m.g";
+	"WITH m AS (SELECT d.device_id, d.gen = u.g AS same FROM race_dirty d "
+	"JOIN unnest($1::text[], $2::int8[]) u(d, g) ON d.device_id = u.d "
+	"FOR UPDATE OF d SKIP LOCKED), "
+	"del AS (DELETE FROM race_dirty d USING m WHERE d.device_id = "
+	"m.device_id AND m.same) "
+	"UPDATE race_dirty d SET marked_at = 'epoch'::timestamptz + "
+	"$3::int8 * interval '1 microsecond' FROM m WHERE d.device_id = "
+	"m.device_id AND NOT m.same AND d.marked_at < 'epoch'::timestamptz + "
+	"$3::int8 * interval '1 microsecond'";
 
 /* One (entry, stage) of a marked device. */
 struct batch_pair {
@@ -99,6 +115,7 @@ struct batch {
 	size_t			 bt_nmark;
 	int			*bt_locked;
 	int64_t			 bt_now_us;
+	int64_t			 bt_read_us;	/* PostgreSQL's time at the marks' read */
 	struct race_outcome	*bt_out;
 	struct batch_pair	*bt_pair;
 	size_t			 bt_npair, bt_cappair;
@@ -186,12 +203,15 @@ ba_int(struct batch_args *a, int k, int64_t v)
 	buf_printf(&a->ba_arr[k], "%" PRId64, v);
 }
 
-/* Run sql with the arrays of a as $1..; NULL on error.  a stays open. */
+/*
+ * Run sql with the arrays of a as $1.. and then last, if not NULL; the
+ * result, or NULL on error.  a stays open for more elements.
+ */
 static PGresult *
 batch_exec(struct batch *b, const char *sql, struct batch_args *a,
-    ExecStatusType want, const char *what)
+    const char *last, ExecStatusType want, const char *what)
 {
-	const char	*params[BA_MAX];
+	const char	*params[BA_MAX + 1];
 	PGresult	*res;
 	int		 i;
 
@@ -201,8 +221,9 @@ batch_exec(struct batch *b, const char *sql, struct batch_args *a,
 			batch_oom(b, what);
 			return NULL;
 		}
-	res = PQexecParams(b->bt_conn, sql, a->ba_n, NULL, params, NULL, NULL,
-	    0);
+	params[a->ba_n] = last;
+	res = PQexecParams(b->bt_conn, sql, a->ba_n + (last != NULL), NULL,
+	    params, NULL, NULL, 0);
 	for (i = 0; i < a->ba_n; i++)
 		a->ba_arr[i].b_len--;	/* the '}': more elements may follow */
 	if (PQresultStatus(res) != want) {
@@ -246,7 +267,8 @@ batch_lock(struct batch *b)
 	for (i = 0; i < b->bt_nmark; i++)
 		ba_text(&a, 0, b->bt_mark[i].rm_device);
 	snprintf(sql, sizeof(sql), batch_lock_sql, RACE_LOCK_DEVICE);
-	res = batch_exec(b, sql, &a, PGRES_TUPLES_OK, "locking the devices");
+	res = batch_exec(b, sql, &a, NULL, PGRES_TUPLES_OK,
+	    "locking the devices");
 	ba_free(&a);
 	if (res == NULL)
 		return -1;
@@ -325,7 +347,7 @@ batch_read_fixes(struct batch *b)
 		ba_int(&a, 2, rs->rs_closes_us ? rs->rs_closes_us +
 		    RACE_WINDOW_US : INT64_C(32503680000000000));
 	}
-	res = batch_exec(b, batch_fixes_sql, &a, PGRES_TUPLES_OK,
+	res = batch_exec(b, batch_fixes_sql, &a, NULL, PGRES_TUPLES_OK,
 	    "reading fixes");
 	ba_free(&a);
 	if (res == NULL)
@@ -366,7 +388,7 @@ batch_read_old(struct batch *b)
 			ba_int(&a, 0, b->bt_pair[i].bp_re->re_id);
 			ba_int(&a, 1, b->bt_pair[i].bp_rs->rs_id);
 		}
-	res = batch_exec(b, batch_old_sql, &a, PGRES_TUPLES_OK,
+	res = batch_exec(b, batch_old_sql, &a, NULL, PGRES_TUPLES_OK,
 	    "reading the rows' state");
 	ba_free(&a);
 	if (res == NULL)
@@ -559,8 +581,8 @@ batch_store_cursor(struct batch *b)
 {
 	PGresult	*res;
 
-	if ((res = batch_exec(b, batch_cursor_sql, &b->bt_cur, PGRES_TUPLES_OK,
-	    "writing race_cursor")) == NULL)
+	if ((res = batch_exec(b, batch_cursor_sql, &b->bt_cur, NULL,
+	    PGRES_TUPLES_OK, "writing race_cursor")) == NULL)
 		return -1;
 	b->bt_out->ro_late += strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
@@ -613,7 +635,8 @@ batch_store_results(struct batch *b)
 		return -1;
 	}
 	snprintf(sql, sizeof(sql), batch_stage_lock_sql, RACE_LOCK_STAGE);
-	res = batch_exec(b, sql, &a, PGRES_TUPLES_OK, "locking the stages");
+	res = batch_exec(b, sql, &a, NULL, PGRES_TUPLES_OK,
+	    "locking the stages");
 	PQclear(res);
 	if (res == NULL) {
 		ba_free(&a);
@@ -635,7 +658,7 @@ batch_store_results(struct batch *b)
 	}
 	b->bt_out->ro_results += strtoull(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
-	res = batch_exec(b, race_rank_sql, &a, PGRES_COMMAND_OK,
+	res = batch_exec(b, race_rank_sql, &a, NULL, PGRES_COMMAND_OK,
 	    "ranking the stages");
 	ba_free(&a);
 	PQclear(res);
@@ -648,13 +671,13 @@ batch_events_alerts(struct batch *b)
 {
 	PGresult	*res;
 
-	if ((res = batch_exec(b, batch_events_sql, &b->bt_evt,
+	if ((res = batch_exec(b, batch_events_sql, &b->bt_evt, NULL,
 	    PGRES_TUPLES_OK, "queueing the events")) == NULL)
 		return -1;
 	PQclear(res);
 	if (b->bt_alert.ba_arr[0].b_len <= 1)
 		return 0;	/* no pair with a fix */
-	if ((res = batch_exec(b, batch_alerts_sql, &b->bt_alert,
+	if ((res = batch_exec(b, batch_alerts_sql, &b->bt_alert, NULL,
 	    PGRES_TUPLES_OK, "alerts")) == NULL)
 		return -1;
 	PQclear(res);
@@ -667,6 +690,7 @@ batch_unmark(struct batch *b)
 {
 	struct batch_args	 a;
 	PGresult		*res;
+	char			 t[24];
 	size_t			 i;
 
 	ba_init(&a, 2);
@@ -675,7 +699,8 @@ batch_unmark(struct batch *b)
 			ba_text(&a, 0, b->bt_mark[i].rm_device);
 			ba_int(&a, 1, b->bt_mark[i].rm_gen);
 		}
-	res = batch_exec(b, batch_unmark_sql, &a, PGRES_COMMAND_OK,
+	snprintf(t, sizeof(t), "%" PRId64, b->bt_read_us);
+	res = batch_exec(b, batch_unmark_sql, &a, t, PGRES_COMMAND_OK,
 	    "dropping the work marks");
 	ba_free(&a);
 	PQclear(res);
@@ -756,7 +781,7 @@ batch_end(struct batch *b, int ok)
 
 int
 race_batch_eval(PGconn *conn, const struct race_event *ev,
-    struct race_mark *marks, size_t n, int64_t now_us,
+    struct race_mark *marks, size_t n, int64_t read_us, int64_t now_us,
     struct race_outcome *out, char *err, size_t errlen)
 {
 	struct batch		 b;
@@ -771,6 +796,7 @@ race_batch_eval(PGconn *conn, const struct race_event *ev,
 	b.bt_mark = marks;
 	b.bt_nmark = n;
 	b.bt_now_us = now_us;
+	b.bt_read_us = read_us;
 	memset(&o, 0, sizeof(o));
 	b.bt_out = &o;	/* added to *out only if it commits */
 	b.bt_err = err;

@@ -28,10 +28,11 @@ struct race_mark {
  * touched stage once, and drop the marks whose gen is unchanged.  0 (the
  * evaluated marks have rm_done set), or -1 with err: rolled back, nothing
  * written, and the caller evaluates the devices one by one, so one bad
- * device cannot hold up the others.
+ * device cannot hold up the others.  read_us: PostgreSQL's clock when the
+ * marks were read (a mark marked again since then restarts from there).
  */
 int	race_batch_eval(PGconn *, const struct race_event *,
-	    struct race_mark *, size_t n, int64_t now_us,
+	    struct race_mark *, size_t n, int64_t read_us, int64_t now_us,
 	    struct race_outcome *out, char *err, size_t errlen);
 
 #endif

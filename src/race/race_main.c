@@ -36,7 +36,8 @@
 
 static const char race_work_sql[] =
 	"SELECT device_id, gen, (extract(epoch FROM min_ts) * 1000000)::int8, "
-	"(extract(epoch FROM marked_at) * 1000000)::int8 "
+	"(extract(epoch FROM marked_at) * 1000000)::int8, "
+	"(extract(epoch FROM clock_timestamp()) * 1000000)::int8 "
 	"FROM race_dirty ORDER BY marked_at LIMIT " RACE_ROUND_S;
 
 struct race_proc {
@@ -235,7 +236,8 @@ race_batch(struct race_proc *rp, const PGresult *res, double t0)
 		m[i].rm_done = 0;
 	}
 	if (race_batch_eval(rp->rp_conn, &rp->rp_ev, m, (size_t)i,
-	    race_now_us(), &o, err, sizeof(err)) == 0) {
+	    strtoll(PQgetvalue(res, 0, 4), NULL, 10), race_now_us(), &o, err,
+	    sizeof(err)) == 0) {
 		race_count(rp, &o);
 		race_observe(rp, m, (size_t)i);
 		return 0;
