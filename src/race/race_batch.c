@@ -11,6 +11,7 @@
 #include "race/race_batch.h"
 #include "race/race_eval.h"
 #include "race/race_event.h"
+#include "race/race_fixcache.h"
 
 /*
  * Why a round and not a device per transaction: an evaluation is a dozen
@@ -32,6 +33,12 @@ static const char batch_fixes_sql[] =
 	"AND ts >= 'epoch'::timestamptz + w.lo * interval '1 microsecond' "
 	"AND ts <= 'epoch'::timestamptz + w.hi * interval '1 microsecond') p "
 	"ORDER BY w.i, p.ts";
+
+/* What the cursors say now: a fix cache entry is good if no one else wrote since. */
+static const char batch_evals_sql[] =
+	"SELECT u.i, k.evaluations FROM unnest($1::text[], $2::int8[]) WITH "
+	"ORDINALITY u(d, s, i) JOIN race_cursor k ON k.device_id = u.d AND "
+	"k.stage_id = u.s";
 
 static const char batch_old_sql[] =
 	"SELECT processor_race_events_old(u.e, u.s) FROM unnest($1::int8[], "
@@ -96,7 +103,12 @@ struct batch_pair {
 	const struct race_entry	*bp_re;
 	const struct race_stage	*bp_rs;
 	size_t			 bp_mark;
-	size_t			 bp_fix0, bp_nfix;	/* its fixes in bt_fix */
+	struct race_fc_entry	*bp_fe;		/* its fixes (the cache) */
+	int64_t			 bp_lo, bp_hi;	/* the stage window */
+	int64_t			 bp_from, bp_to;	/* what this round reads */
+	int64_t			 bp_evals;	/* race_cursor.evaluations; 0: none */
+	size_t			 bp_fix0, bp_nread;	/* read, in bt_fix */
+	size_t			 bp_nfix;	/* held, after the merge */
 	char			*bp_old;	/* processor_race_events_old */
 };
 
@@ -117,6 +129,7 @@ struct batch {
 	int64_t			 bt_now_us;
 	int64_t			 bt_read_us;	/* PostgreSQL's time at the marks' read */
 	struct race_outcome	*bt_out;
+	struct race_fc		*bt_fc;
 	struct batch_pair	*bt_pair;
 	size_t			 bt_npair, bt_cappair;
 	size_t			 bt_ncomputed;	/* pairs with fixes */
@@ -331,7 +344,6 @@ static int
 batch_read_fixes(struct batch *b)
 {
 	struct batch_args	 a;
-	const struct race_stage	*rs;
 	struct batch_pair	*bp;
 	PGresult		*res;
 	size_t			 i;
@@ -340,12 +352,9 @@ batch_read_fixes(struct batch *b)
 
 	ba_init(&a, 3);
 	for (i = 0; i < b->bt_npair; i++) {
-		rs = b->bt_pair[i].bp_rs;
 		ba_text(&a, 0, b->bt_mark[b->bt_pair[i].bp_mark].rm_device);
-		ba_int(&a, 1, rs->rs_opens_us ? rs->rs_opens_us -
-		    RACE_WINDOW_US : 0);
-		ba_int(&a, 2, rs->rs_closes_us ? rs->rs_closes_us +
-		    RACE_WINDOW_US : INT64_C(32503680000000000));
+		ba_int(&a, 1, b->bt_pair[i].bp_from);
+		ba_int(&a, 2, b->bt_pair[i].bp_to);
 	}
 	res = batch_exec(b, batch_fixes_sql, &a, NULL, PGRES_TUPLES_OK,
 	    "reading fixes");
@@ -363,13 +372,97 @@ batch_read_fixes(struct batch *b)
 		if (k < 0 || (size_t)k >= b->bt_npair)
 			continue;
 		bp = &b->bt_pair[k];
-		if (bp->bp_nfix == 0)
+		if (bp->bp_nread == 0)
 			bp->bp_fix0 = (size_t)r;
 		race_fix_row(&b->bt_fix[r], res, r, 1);
-		bp->bp_nfix++;
+		bp->bp_nread++;
 	}
 	b->bt_nfix = (size_t)n;
 	PQclear(res);
+	for (i = 0; i < b->bt_npair; i++) {
+		bp = &b->bt_pair[i];
+		if (race_fc_merge(b->bt_fc, bp->bp_fe, &b->bt_fix[bp->bp_fix0],
+		    bp->bp_nread) == -1)
+			return batch_oom(b, "keeping fixes");
+	}
+	for (i = 0; i < b->bt_npair; i++)
+		b->bt_pair[i].bp_nfix = b->bt_pair[i].bp_fe->fe_n;
+	return 0;
+}
+
+/* Each pair's race_cursor.evaluations (0: no row). */
+static int
+batch_read_evals(struct batch *b)
+{
+	struct batch_args	 a;
+	PGresult		*res;
+	size_t			 i;
+	long			 k;
+	int			 r;
+
+	ba_init(&a, 2);
+	for (i = 0; i < b->bt_npair; i++) {
+		ba_text(&a, 0, b->bt_mark[b->bt_pair[i].bp_mark].rm_device);
+		ba_int(&a, 1, b->bt_pair[i].bp_rs->rs_id);
+	}
+	res = batch_exec(b, batch_evals_sql, &a, NULL, PGRES_TUPLES_OK,
+	    "reading race_cursor");
+	ba_free(&a);
+	if (res == NULL)
+		return -1;
+	for (r = 0; r < PQntuples(res); r++) {
+		k = strtol(PQgetvalue(res, r, 0), NULL, 10) - 1;
+		if (k >= 0 && (size_t)k < b->bt_npair)
+			b->bt_pair[k].bp_evals = strtoll(PQgetvalue(res, r, 1),
+			    NULL, 10);
+	}
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * What each pair reads: only the range of its mark when the cache holds
+ * the rest (race_fixcache.h says why that is exact), else the whole stage
+ * window (a minute either side), emptying its cache entry.
+ */
+static int
+batch_plan(struct batch *b)
+{
+	const struct race_stage	*rs;
+	const struct race_mark	*m;
+	struct race_fc_entry	*fe;
+	struct batch_pair	*bp;
+	double			 now = race_fc_now();
+	size_t			 i;
+
+	/* entries first: race_fc_get may move the table */
+	for (i = 0; i < b->bt_npair; i++)
+		if (race_fc_get(b->bt_fc, b->bt_mark[b->bt_pair[i].bp_mark].
+		    rm_device, b->bt_pair[i].bp_rs->rs_id) == NULL)
+			return batch_oom(b, "keeping fixes");
+	for (i = 0; i < b->bt_npair; i++) {
+		bp = &b->bt_pair[i];
+		rs = bp->bp_rs;
+		m = &b->bt_mark[bp->bp_mark];
+		fe = bp->bp_fe = race_fc_find(b->bt_fc, m->rm_device, rs->rs_id);
+		bp->bp_lo = rs->rs_opens_us ? rs->rs_opens_us - RACE_WINDOW_US : 0;
+		bp->bp_hi = rs->rs_closes_us ? rs->rs_closes_us +
+		    RACE_WINDOW_US : INT64_C(32503680000000000);
+		if (fe->fe_n > 0 && fe->fe_lo == bp->bp_lo &&
+		    fe->fe_hi == bp->bp_hi && fe->fe_evals == bp->bp_evals &&
+		    now - fe->fe_filled < RACE_FC_TTL_S) {
+			bp->bp_from = m->rm_min_ts_us > bp->bp_lo ?
+			    m->rm_min_ts_us : bp->bp_lo;
+			bp->bp_to = m->rm_max_ts_us < bp->bp_hi ?
+			    m->rm_max_ts_us : bp->bp_hi;
+			continue;
+		}
+		race_fc_reset(b->bt_fc, fe);
+		fe->fe_lo = bp->bp_from = bp->bp_lo;
+		fe->fe_hi = bp->bp_to = bp->bp_hi;
+		fe->fe_filled = now;
+		fe->fe_evals = -1;	/* set when this round commits */
+	}
 	return 0;
 }
 
@@ -481,8 +574,8 @@ batch_compute(struct batch *b)
 		bp = &b->bt_pair[i];
 		if (bp->bp_nfix == 0)
 			continue;	/* nothing on this stage (yet) */
-		ru->ru_fix = &b->bt_fix[bp->bp_fix0];
-		ru->ru_nfix = bp->bp_nfix;
+		ru->ru_fix = bp->bp_fe->fe_fix;
+		ru->ru_nfix = bp->bp_fe->fe_n;
 		ru->ru_nrec = 0;
 		if (stage_eval(&bp->bp_rs->rs_stage, ru->ru_fix, ru->ru_nfix,
 		    b->bt_now_us, ru->ru_rec, RACE_MAX_RECORDS, &ru->ru_nrec,
@@ -720,7 +813,8 @@ batch_run(struct batch *b)
 		return 0;	/* all busy with another evaluator */
 	if (batch_pairs(b) == -1)
 		return -1;
-	if (b->bt_npair > 0 && (batch_read_fixes(b) == -1 ||
+	if (b->bt_npair > 0 && (batch_read_evals(b) == -1 ||
+	    batch_plan(b) == -1 || batch_read_fixes(b) == -1 ||
 	    batch_read_old(b) == -1 || batch_compute(b) == -1))
 		return -1;
 	if (b->bt_ncomputed > 0 && (batch_store_records(b) == -1 ||
@@ -768,6 +862,27 @@ batch_free(struct batch *b)
 	ba_free(&b->bt_alert);
 }
 
+/*
+ * After COMMIT, the cache entries are as good as the cursors this round
+ * wrote (evaluations + 1); after a failure nothing is known: empty it.
+ */
+static void
+batch_fc_done(struct batch *b, int ok)
+{
+	struct batch_pair	*bp;
+	size_t			 i;
+
+	if (!ok || b->bt_fc->fc_fixes > RACE_FC_MAX_FIXES) {
+		race_fc_clear(b->bt_fc);
+		return;
+	}
+	for (i = 0; i < b->bt_npair; i++) {
+		bp = &b->bt_pair[i];
+		if (bp->bp_nfix > 0)	/* evaluated: its cursor written */
+			bp->bp_fe->fe_evals = bp->bp_evals + 1;
+	}
+}
+
 static int
 batch_end(struct batch *b, int ok)
 {
@@ -781,8 +896,8 @@ batch_end(struct batch *b, int ok)
 
 int
 race_batch_eval(PGconn *conn, const struct race_event *ev,
-    struct race_mark *marks, size_t n, int64_t read_us, int64_t now_us,
-    struct race_outcome *out, char *err, size_t errlen)
+    struct race_fc *fc, struct race_mark *marks, size_t n, int64_t read_us,
+    int64_t now_us, struct race_outcome *out, char *err, size_t errlen)
 {
 	struct batch		 b;
 	struct race_outcome	 o;
@@ -793,6 +908,7 @@ race_batch_eval(PGconn *conn, const struct race_event *ev,
 	memset(&b, 0, sizeof(b));
 	b.bt_conn = conn;
 	b.bt_ev = ev;
+	b.bt_fc = fc;
 	b.bt_mark = marks;
 	b.bt_nmark = n;
 	b.bt_now_us = now_us;
@@ -815,6 +931,7 @@ race_batch_eval(PGconn *conn, const struct race_event *ev,
 	ok = batch_end(&b, batch_run(&b) == 0) == 0;
 	for (i = 0; ok && i < n; i++)
 		marks[i].rm_done = b.bt_locked[i];
+	batch_fc_done(&b, ok);
 	if (ok) {
 		out->ro_stages += o.ro_stages;
 		out->ro_late += o.ro_late;

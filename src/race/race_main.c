@@ -23,6 +23,7 @@
 #include "race/race_eval.h"
 #include "race/race_event.h"
 #include "race/race_events.h"
+#include "race/race_fixcache.h"
 
 #define RACE_TICK_S		1.0	/* reconnect, refresh, and a poll besides NOTIFY */
 /*
@@ -37,7 +38,8 @@
 static const char race_work_sql[] =
 	"SELECT device_id, gen, (extract(epoch FROM min_ts) * 1000000)::int8, "
 	"(extract(epoch FROM marked_at) * 1000000)::int8, "
-	"(extract(epoch FROM clock_timestamp()) * 1000000)::int8 "
+	"(extract(epoch FROM clock_timestamp()) * 1000000)::int8, "
+	"(extract(epoch FROM max_ts) * 1000000)::int8 "
 	"FROM race_dirty ORDER BY marked_at LIMIT " RACE_ROUND_S;
 
 struct race_proc {
@@ -47,6 +49,7 @@ struct race_proc {
 	struct worker_stats	 rp_stats;
 	PGconn			*rp_conn;
 	struct race_event	 rp_ev;
+	struct race_fc		 rp_fc;		/* fixes read, per (device, stage) */
 	struct race_events	*rp_events;	/* NULL: no events stream */
 	double			 rp_loaded;	/* ev_now of the last load; 0: never */
 	ev_timer		 rp_tick;
@@ -233,9 +236,10 @@ race_batch(struct race_proc *rp, const PGresult *res, double t0)
 		m[i].rm_gen = strtoll(PQgetvalue(res, i, 1), NULL, 10);
 		m[i].rm_min_ts_us = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 		m[i].rm_marked_us = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		m[i].rm_max_ts_us = strtoll(PQgetvalue(res, i, 5), NULL, 10);
 		m[i].rm_done = 0;
 	}
-	if (race_batch_eval(rp->rp_conn, &rp->rp_ev, m, (size_t)i,
+	if (race_batch_eval(rp->rp_conn, &rp->rp_ev, &rp->rp_fc, m, (size_t)i,
 	    strtoll(PQgetvalue(res, 0, 4), NULL, 10), race_now_us(), &o, err,
 	    sizeof(err)) == 0) {
 		race_count(rp, &o);
@@ -459,6 +463,7 @@ race_main(const struct config *cf, int slot, int ipc_fd)
 	if (rp.rp_conn != NULL)
 		PQfinish(rp.rp_conn);
 	race_event_free(&rp.rp_ev);
+	race_fc_clear(&rp.rp_fc);
 	race_events_close(rp.rp_events);
 	ev_loop_destroy(rp.rp_loop);
 	return WORKER_EXIT_CLEAN;
