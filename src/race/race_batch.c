@@ -24,17 +24,34 @@ static const char batch_lock_sql[] =
 	"SELECT u.i FROM unnest($1::text[]) WITH ORDINALITY u(d, i) "
 	"WHERE pg_try_advisory_xact_lock(%d, hashtext(u.d))";
 
-/* Every (entry, stage) window's fixes, tagged with its ordinal, in order. */
+/*
+ * The fixes of every pair's range, tagged with the pair's ordinal, in
+ * order: whole rows newer than w.f (what the cache cannot hold yet), only
+ * the time of the others (n false), so that a round costs PostgreSQL an
+ * index probe, not a row's decoding, per fix it has seen before.
+ */
 static const char batch_fixes_sql[] =
-	"SELECT w.i, " RACE_FIX_COLS " FROM unnest($1::text[], $2::int8[], "
-	"$3::int8[]) WITH ORDINALITY w(d, lo, hi, i) CROSS JOIN LATERAL "
-	"(SELECT ts, latitude, longitude, speed, angle, satellites, attributes "
+	"SELECT w.i, p.n, (extract(epoch FROM p.ts) * 1000000)::int8, "
+	"CASE WHEN p.n THEN p.latitude END, CASE WHEN p.n THEN p.longitude END, "
+	"CASE WHEN p.n THEN p.speed END, CASE WHEN p.n THEN p.angle END, "
+	"CASE WHEN p.n THEN p.satellites END, "
+	"CASE WHEN p.n THEN p.attributes->>'182' END "
+	"FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int8[]) WITH "
+	"ORDINALITY w(d, lo, hi, f, i) CROSS JOIN LATERAL "
+	"(SELECT ts, latitude, longitude, speed, angle, satellites, attributes, "
+	"ts > 'epoch'::timestamptz + w.f * interval '1 microsecond' AS n "
 	"FROM positions WHERE device_id = w.d "
 	"AND ts >= 'epoch'::timestamptz + w.lo * interval '1 microsecond' "
 	"AND ts <= 'epoch'::timestamptz + w.hi * interval '1 microsecond') p "
 	"ORDER BY w.i, p.ts";
 
-/* What the cursors say now: a fix cache entry is good if no one else wrote since. */
+/* Whole rows of fixes older than the cache's newest that it lacks (late). */
+static const char batch_late_sql[] =
+	"SELECT w.k, " RACE_FIX_COLS " FROM unnest($1::text[], $2::int8[], "
+	"$3::int8[]) w(d, t, k) JOIN positions p ON p.device_id = w.d AND "
+	"p.ts = 'epoch'::timestamptz + w.t * interval '1 microsecond' "
+	"ORDER BY w.k, p.ts";
+
 static const char batch_evals_sql[] =
 	"SELECT u.i, k.evaluations FROM unnest($1::text[], $2::int8[]) WITH "
 	"ORDINALITY u(d, s, i) JOIN race_cursor k ON k.device_id = u.d AND "
@@ -106,6 +123,7 @@ struct batch_pair {
 	struct race_fc_entry	*bp_fe;		/* its fixes (the cache) */
 	int64_t			 bp_lo, bp_hi;	/* the stage window */
 	int64_t			 bp_from, bp_to;	/* what this round reads */
+	int64_t			 bp_newer;	/* whole rows after this */
 	int64_t			 bp_evals;	/* race_cursor.evaluations; 0: none */
 	size_t			 bp_fix0, bp_nread;	/* read, in bt_fix */
 	size_t			 bp_nfix;	/* held, after the merge */
@@ -339,55 +357,106 @@ batch_pairs(struct batch *b)
 	return 0;
 }
 
-/* The fixes of every pair's stage window (a minute either side), one query. */
+/* Is a fix of this time in the entry (sorted by time)? */
+static int
+batch_cached(const struct race_fc_entry *fe, int64_t ts)
+{
+	size_t	lo = 0, hi = fe->fe_n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (fe->fe_fix[mid].f_ts_us < ts)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < fe->fe_n && fe->fe_fix[lo].f_ts_us == ts;
+}
+
+/* Parse the rows of res (fix columns from c) into a new array, by pair. */
+static int
+batch_parse(struct batch *b, PGresult *res, int c, int whole,
+    struct fix **out, struct batch_args *late)
+{
+	struct batch_pair	*bp;
+	struct fix		 f;
+	size_t			 i, *n;
+	long			 k;
+	int			 r, nr = PQntuples(res);
+
+	if ((*out = calloc((size_t)nr + 1, sizeof(**out))) == NULL ||
+	    (n = calloc(b->bt_npair + 1, sizeof(*n))) == NULL)
+		return batch_oom(b, "reading fixes");
+	/* rows come grouped by pair: count, then place */
+	for (r = 0; r < nr; r++) {
+		k = strtol(PQgetvalue(res, r, 0), NULL, 10) - 1;
+		if (k < 0 || (size_t)k >= b->bt_npair)
+			continue;
+		bp = &b->bt_pair[k];
+		if (!whole && *PQgetvalue(res, r, 1) != 't') {
+			f.f_ts_us = strtoll(PQgetvalue(res, r, 2), NULL, 10);
+			if (!batch_cached(bp->bp_fe, f.f_ts_us)) {
+				ba_text(late, 0, b->bt_mark[bp->bp_mark].rm_device);
+				ba_int(late, 1, f.f_ts_us);
+				ba_int(late, 2, k + 1);
+			}
+			continue;
+		}
+		race_fix_row(&(*out)[r], res, r, c);
+		if (n[k]++ == 0)
+			bp->bp_fix0 = (size_t)r;
+	}
+	for (i = 0; i < b->bt_npair; i++)
+		if (n[i] > 0 && race_fc_merge(b->bt_fc, b->bt_pair[i].bp_fe,
+		    &(*out)[b->bt_pair[i].bp_fix0], n[i]) == -1) {
+			free(n);
+			return batch_oom(b, "keeping fixes");
+		}
+	free(n);
+	return 0;
+}
+
+/*
+ * The fixes of every pair's range in one query, merged into the cache;
+ * then, in a second, those the cache lacks among the older ones.
+ */
 static int
 batch_read_fixes(struct batch *b)
 {
-	struct batch_args	 a;
-	struct batch_pair	*bp;
+	struct batch_args	 a, late;
 	PGresult		*res;
+	struct fix		*late_fix = NULL;
 	size_t			 i;
-	long			 k;
-	int			 r, n;
+	int			 rc;
 
-	ba_init(&a, 3);
+	ba_init(&a, 4);
 	for (i = 0; i < b->bt_npair; i++) {
 		ba_text(&a, 0, b->bt_mark[b->bt_pair[i].bp_mark].rm_device);
 		ba_int(&a, 1, b->bt_pair[i].bp_from);
 		ba_int(&a, 2, b->bt_pair[i].bp_to);
+		ba_int(&a, 3, b->bt_pair[i].bp_newer);
 	}
 	res = batch_exec(b, batch_fixes_sql, &a, NULL, PGRES_TUPLES_OK,
 	    "reading fixes");
 	ba_free(&a);
 	if (res == NULL)
 		return -1;
-	n = PQntuples(res);
-	if (n > 0 && (b->bt_fix = calloc((size_t)n, sizeof(*b->bt_fix))) ==
-	    NULL) {
-		PQclear(res);
-		return batch_oom(b, "reading fixes");
-	}
-	for (r = 0; r < n; r++) {
-		k = strtol(PQgetvalue(res, r, 0), NULL, 10) - 1;
-		if (k < 0 || (size_t)k >= b->bt_npair)
-			continue;
-		bp = &b->bt_pair[k];
-		if (bp->bp_nread == 0)
-			bp->bp_fix0 = (size_t)r;
-		race_fix_row(&b->bt_fix[r], res, r, 1);
-		bp->bp_nread++;
-	}
-	b->bt_nfix = (size_t)n;
+	b->bt_nfix = (size_t)PQntuples(res);
+	ba_init(&late, 3);
+	rc = batch_parse(b, res, 2, 0, &b->bt_fix, &late);
 	PQclear(res);
-	for (i = 0; i < b->bt_npair; i++) {
-		bp = &b->bt_pair[i];
-		if (race_fc_merge(b->bt_fc, bp->bp_fe, &b->bt_fix[bp->bp_fix0],
-		    bp->bp_nread) == -1)
-			return batch_oom(b, "keeping fixes");
+	if (rc == 0 && late.ba_arr[0].b_len > 1) {
+		res = batch_exec(b, batch_late_sql, &late, NULL,
+		    PGRES_TUPLES_OK, "reading late fixes");
+		rc = res == NULL ? -1 : batch_parse(b, res, 1, 1, &late_fix,
+		    NULL);
+		PQclear(res);
+		free(late_fix);
 	}
-	for (i = 0; i < b->bt_npair; i++)
+	ba_free(&late);
+	for (i = 0; rc == 0 && i < b->bt_npair; i++)
 		b->bt_pair[i].bp_nfix = b->bt_pair[i].bp_fe->fe_n;
-	return 0;
+	return rc;
 }
 
 /* Each pair's race_cursor.evaluations (0: no row). */
@@ -455,11 +524,13 @@ batch_plan(struct batch *b)
 			    m->rm_min_ts_us : bp->bp_lo;
 			bp->bp_to = m->rm_max_ts_us < bp->bp_hi ?
 			    m->rm_max_ts_us : bp->bp_hi;
+			bp->bp_newer = fe->fe_fix[fe->fe_n - 1].f_ts_us;
 			continue;
 		}
 		race_fc_reset(b->bt_fc, fe);
 		fe->fe_lo = bp->bp_from = bp->bp_lo;
 		fe->fe_hi = bp->bp_to = bp->bp_hi;
+		bp->bp_newer = bp->bp_lo - 1;
 		fe->fe_filled = now;
 		fe->fe_evals = -1;	/* set when this round commits */
 	}
