@@ -220,7 +220,10 @@ race_observe(struct race_proc *rp, const struct race_mark *m, size_t n)
 /*
  * The round's devices in one transaction; if that fails, one by one (for
  * at most RACE_BUDGET_S), so that a device whose evaluation fails holds
- * up only itself.  0, or -1 on a connection-level failure.
+ * up only itself.  1 when a device was evaluated, 0 when all were busy
+ * with another evaluator (then wait for the next NOTIFY or tick rather
+ * than read the same marks again at once), -1 on a connection-level
+ * failure.
  */
 static int
 race_batch(struct race_proc *rp, const PGresult *res, double t0)
@@ -244,6 +247,9 @@ race_batch(struct race_proc *rp, const PGresult *res, double t0)
 	    sizeof(err)) == 0) {
 		race_count(rp, &o);
 		race_observe(rp, m, (size_t)i);
+		while (i-- > 0)
+			if (m[i].rm_done)
+				return 1;
 		return 0;
 	}
 	if (PQstatus(rp->rp_conn) != CONNECTION_OK)
@@ -253,7 +259,7 @@ race_batch(struct race_proc *rp, const PGresult *res, double t0)
 	for (i = 0; i < n && ev_time() - t0 < RACE_BUDGET_S; i++)
 		if (race_one(rp, res, i) == -1)
 			return -1;
-	return 0;
+	return 1;
 }
 
 /*
@@ -265,7 +271,7 @@ race_round(struct race_proc *rp)
 {
 	PGresult	*res;
 	double		 t0 = ev_time();
-	int		 n;
+	int		 n, done = 0;
 
 	res = PQexec(rp->rp_conn, race_work_sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -274,13 +280,13 @@ race_round(struct race_proc *rp)
 		return 0;
 	}
 	n = PQntuples(res);
-	if (n > 0 && race_batch(rp, res, t0) == -1) {
+	if (n > 0 && (done = race_batch(rp, res, t0)) == -1) {
 		PQclear(res);
 		race_disconnect(rp, "evaluation failed");
 		return 0;
 	}
 	PQclear(res);
-	return n == RACE_ROUND;
+	return n == RACE_ROUND && done;
 }
 
 /* After COMMIT: the events the evaluations (or others) queued. */
