@@ -19,3 +19,9 @@ libprocessor_a_SOURCES += \
 libprocessor_a_SOURCES += \
 	src/race/race_alert.c src/race/race_alert.h \
 	src/race/race_events.c src/race/race_events.h
+
+# the evaluator's fix cache (pure: no database)
+check_PROGRAMS += t/unit/race-fixcache.t
+t_unit_race_fixcache_t_SOURCES = t/unit/race-fixcache.c
+t_unit_race_fixcache_t_CPPFLAGS = $(TAP_CPPFLAGS)
+t_unit_race_fixcache_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
