@@ -131,10 +131,10 @@ struct batch_pair {
 };
 
 /* Array parameters, one PostgreSQL array literal each. */
-#define BA_MAX	9
+#define BATCH_ARR_MAX	9
 
 struct batch_args {
-	struct buf	ba_arr[BA_MAX];
+	struct buf	ba_arr[BATCH_ARR_MAX];
 	int		ba_n;
 };
 
@@ -180,7 +180,7 @@ batch_oom(struct batch *b, const char *what)
 }
 
 static void
-ba_init(struct batch_args *a, int n)
+batch_arr_init(struct batch_args *a, int n)
 {
 	int	i;
 
@@ -192,7 +192,7 @@ ba_init(struct batch_args *a, int n)
 }
 
 static void
-ba_free(struct batch_args *a)
+batch_arr_free(struct batch_args *a)
 {
 	int	i;
 
@@ -201,7 +201,7 @@ ba_free(struct batch_args *a)
 }
 
 static void
-ba_sep(struct buf *b)
+batch_arr_sep(struct buf *b)
 {
 	if (b->b_len > 1)
 		buf_putc(b, ',');
@@ -209,11 +209,11 @@ ba_sep(struct buf *b)
 
 /* An element quoted for an array literal (any text, NULL for none). */
 static void
-ba_text(struct batch_args *a, int k, const char *s)
+batch_arr_text(struct batch_args *a, int k, const char *s)
 {
 	struct buf	*b = &a->ba_arr[k];
 
-	ba_sep(b);
+	batch_arr_sep(b);
 	if (s == NULL) {
 		buf_puts(b, "NULL");
 		return;
@@ -228,9 +228,9 @@ ba_text(struct batch_args *a, int k, const char *s)
 }
 
 static void
-ba_int(struct batch_args *a, int k, int64_t v)
+batch_arr_int(struct batch_args *a, int k, int64_t v)
 {
-	ba_sep(&a->ba_arr[k]);
+	batch_arr_sep(&a->ba_arr[k]);
 	buf_printf(&a->ba_arr[k], "%" PRId64, v);
 }
 
@@ -242,7 +242,7 @@ static PGresult *
 batch_exec(struct batch *b, const char *sql, struct batch_args *a,
     const char *last, ExecStatusType want, const char *what)
 {
-	const char	*params[BA_MAX + 1];
+	const char	*params[BATCH_ARR_MAX + 1];
 	PGresult	*res;
 	int		 i;
 
@@ -294,13 +294,13 @@ batch_lock(struct batch *b)
 	long			 k;
 	int			 r;
 
-	ba_init(&a, 1);
+	batch_arr_init(&a, 1);
 	for (i = 0; i < b->bt_nmark; i++)
-		ba_text(&a, 0, b->bt_mark[i].rm_device);
+		batch_arr_text(&a, 0, b->bt_mark[i].rm_device);
 	snprintf(sql, sizeof(sql), batch_lock_sql, RACE_LOCK_DEVICE);
 	res = batch_exec(b, sql, &a, NULL, PGRES_TUPLES_OK,
 	    "locking the devices");
-	ba_free(&a);
+	batch_arr_free(&a);
 	if (res == NULL)
 		return -1;
 	for (r = 0; r < PQntuples(res); r++) {
@@ -396,9 +396,9 @@ batch_parse(struct batch *b, PGresult *res, int c, int whole,
 		if (!whole && *PQgetvalue(res, r, 1) != 't') {
 			f.f_ts_us = strtoll(PQgetvalue(res, r, 2), NULL, 10);
 			if (!batch_cached(bp->bp_fe, f.f_ts_us)) {
-				ba_text(late, 0, b->bt_mark[bp->bp_mark].rm_device);
-				ba_int(late, 1, f.f_ts_us);
-				ba_int(late, 2, k + 1);
+				batch_arr_text(late, 0, b->bt_mark[bp->bp_mark].rm_device);
+				batch_arr_int(late, 1, f.f_ts_us);
+				batch_arr_int(late, 2, k + 1);
 			}
 			continue;
 		}
@@ -429,20 +429,20 @@ batch_read_fixes(struct batch *b)
 	size_t			 i;
 	int			 rc;
 
-	ba_init(&a, 4);
+	batch_arr_init(&a, 4);
 	for (i = 0; i < b->bt_npair; i++) {
-		ba_text(&a, 0, b->bt_mark[b->bt_pair[i].bp_mark].rm_device);
-		ba_int(&a, 1, b->bt_pair[i].bp_from);
-		ba_int(&a, 2, b->bt_pair[i].bp_to);
-		ba_int(&a, 3, b->bt_pair[i].bp_newer);
+		batch_arr_text(&a, 0, b->bt_mark[b->bt_pair[i].bp_mark].rm_device);
+		batch_arr_int(&a, 1, b->bt_pair[i].bp_from);
+		batch_arr_int(&a, 2, b->bt_pair[i].bp_to);
+		batch_arr_int(&a, 3, b->bt_pair[i].bp_newer);
 	}
 	res = batch_exec(b, batch_fixes_sql, &a, NULL, PGRES_TUPLES_OK,
 	    "reading fixes");
-	ba_free(&a);
+	batch_arr_free(&a);
 	if (res == NULL)
 		return -1;
 	b->bt_nfix = (size_t)PQntuples(res);
-	ba_init(&late, 3);
+	batch_arr_init(&late, 3);
 	rc = batch_parse(b, res, 2, 0, &b->bt_fix, &late);
 	PQclear(res);
 	if (rc == 0 && late.ba_arr[0].b_len > 1) {
@@ -453,7 +453,7 @@ batch_read_fixes(struct batch *b)
 		PQclear(res);
 		free(late_fix);
 	}
-	ba_free(&late);
+	batch_arr_free(&late);
 	for (i = 0; rc == 0 && i < b->bt_npair; i++)
 		b->bt_pair[i].bp_nfix = b->bt_pair[i].bp_fe->fe_n;
 	return rc;
@@ -469,14 +469,14 @@ batch_read_evals(struct batch *b)
 	long			 k;
 	int			 r;
 
-	ba_init(&a, 2);
+	batch_arr_init(&a, 2);
 	for (i = 0; i < b->bt_npair; i++) {
-		ba_text(&a, 0, b->bt_mark[b->bt_pair[i].bp_mark].rm_device);
-		ba_int(&a, 1, b->bt_pair[i].bp_rs->rs_id);
+		batch_arr_text(&a, 0, b->bt_mark[b->bt_pair[i].bp_mark].rm_device);
+		batch_arr_int(&a, 1, b->bt_pair[i].bp_rs->rs_id);
 	}
 	res = batch_exec(b, batch_evals_sql, &a, NULL, PGRES_TUPLES_OK,
 	    "reading race_cursor");
-	ba_free(&a);
+	batch_arr_free(&a);
 	if (res == NULL)
 		return -1;
 	for (r = 0; r < PQntuples(res); r++) {
@@ -546,15 +546,15 @@ batch_read_old(struct batch *b)
 	size_t			 i;
 	int			 r = 0;
 
-	ba_init(&a, 2);
+	batch_arr_init(&a, 2);
 	for (i = 0; i < b->bt_npair; i++)
 		if (b->bt_pair[i].bp_nfix > 0) {
-			ba_int(&a, 0, b->bt_pair[i].bp_re->re_id);
-			ba_int(&a, 1, b->bt_pair[i].bp_rs->rs_id);
+			batch_arr_int(&a, 0, b->bt_pair[i].bp_re->re_id);
+			batch_arr_int(&a, 1, b->bt_pair[i].bp_rs->rs_id);
 		}
 	res = batch_exec(b, batch_old_sql, &a, NULL, PGRES_TUPLES_OK,
 	    "reading the rows' state");
-	ba_free(&a);
+	batch_arr_free(&a);
 	if (res == NULL)
 		return -1;
 	for (i = 0; i < b->bt_npair; i++) {
@@ -605,29 +605,29 @@ batch_rows(struct batch *b, const struct batch_pair *bp)
 	buf_printf(&b->bt_res, "%s(%s, ", b->bt_res.b_len ? ", " : "", key);
 	race_result_sql(&b->bt_res, rs, &ru->ru_res);
 	buf_puts(&b->bt_res, ")");
-	ba_text(&b->bt_cur, 0, m->rm_device);
-	ba_int(&b->bt_cur, 1, rs->rs_id);
-	ba_int(&b->bt_cur, 2, ru->ru_fix[ru->ru_nfix - 1].f_ts_us);
-	ba_int(&b->bt_cur, 3, (int64_t)ru->ru_nfix);
-	ba_int(&b->bt_cur, 4, m->rm_min_ts_us);
-	ba_int(&b->bt_evt, 0, bp->bp_re->re_id);
-	ba_int(&b->bt_evt, 1, rs->rs_id);
-	ba_text(&b->bt_evt, 2, m->rm_device);
-	ba_text(&b->bt_evt, 3, bp->bp_old);
+	batch_arr_text(&b->bt_cur, 0, m->rm_device);
+	batch_arr_int(&b->bt_cur, 1, rs->rs_id);
+	batch_arr_int(&b->bt_cur, 2, ru->ru_fix[ru->ru_nfix - 1].f_ts_us);
+	batch_arr_int(&b->bt_cur, 3, (int64_t)ru->ru_nfix);
+	batch_arr_int(&b->bt_cur, 4, m->rm_min_ts_us);
+	batch_arr_int(&b->bt_evt, 0, bp->bp_re->re_id);
+	batch_arr_int(&b->bt_evt, 1, rs->rs_id);
+	batch_arr_text(&b->bt_evt, 2, m->rm_device);
+	batch_arr_text(&b->bt_evt, 3, bp->bp_old);
 	if (race_alert_input(rs, ru, &in) == 1) {
-		ba_int(&b->bt_alert, 0, bp->bp_re->re_id);
-		ba_int(&b->bt_alert, 1, rs->rs_id);
-		ba_text(&b->bt_alert, 2, m->rm_device);
-		ba_text(&b->bt_alert, 3, in.ai_running ? "t" : "f");
-		ba_int(&b->bt_alert, 4, in.ai_last_us);
+		batch_arr_int(&b->bt_alert, 0, bp->bp_re->re_id);
+		batch_arr_int(&b->bt_alert, 1, rs->rs_id);
+		batch_arr_text(&b->bt_alert, 2, m->rm_device);
+		batch_arr_text(&b->bt_alert, 3, in.ai_running ? "t" : "f");
+		batch_arr_int(&b->bt_alert, 4, in.ai_last_us);
 		if (in.ai_stopped)
-			ba_int(&b->bt_alert, 5, in.ai_since_us);
+			batch_arr_int(&b->bt_alert, 5, in.ai_since_us);
 		else
-			ba_text(&b->bt_alert, 5, NULL);
-		ba_text(&b->bt_alert, 6, in.ai_slow ? "t" : "f");
-		ba_sep(&b->bt_alert.ba_arr[7]);
+			batch_arr_text(&b->bt_alert, 5, NULL);
+		batch_arr_text(&b->bt_alert, 6, in.ai_slow ? "t" : "f");
+		batch_arr_sep(&b->bt_alert.ba_arr[7]);
 		buf_printf(&b->bt_alert.ba_arr[7], "%.7f", in.ai_lat);
-		ba_sep(&b->bt_alert.ba_arr[8]);
+		batch_arr_sep(&b->bt_alert.ba_arr[8]);
 		buf_printf(&b->bt_alert.ba_arr[8], "%.7f", in.ai_lon);
 	}
 	return 0;
@@ -776,7 +776,7 @@ batch_stages(struct batch *b, struct batch_args *a)
 	qsort(ids, n, sizeof(*ids), batch_stage_cmp);
 	for (i = 0; i < n; i++)
 		if (i == 0 || ids[i] != ids[i - 1])
-			ba_int(a, 0, ids[i]);
+			batch_arr_int(a, 0, ids[i]);
 	free(ids);
 	return 0;
 }
@@ -793,9 +793,9 @@ batch_store_results(struct batch *b)
 	PGresult		*res;
 	char			 sql[sizeof(batch_stage_lock_sql) + 16];
 
-	ba_init(&a, 1);
+	batch_arr_init(&a, 1);
 	if (batch_stages(b, &a) == -1) {
-		ba_free(&a);
+		batch_arr_free(&a);
 		return -1;
 	}
 	snprintf(sql, sizeof(sql), batch_stage_lock_sql, RACE_LOCK_STAGE);
@@ -803,7 +803,7 @@ batch_store_results(struct batch *b)
 	    "locking the stages");
 	PQclear(res);
 	if (res == NULL) {
-		ba_free(&a);
+		batch_arr_free(&a);
 		return -1;
 	}
 	buf_reset(&b->bt_sql);
@@ -817,14 +817,14 @@ batch_store_results(struct batch *b)
 	    "FROM v ");
 	buf_puts(&b->bt_sql, race_results_upsert);
 	if ((res = batch_sql(b, "writing stage_results")) == NULL) {
-		ba_free(&a);
+		batch_arr_free(&a);
 		return -1;
 	}
 	b->bt_out->ro_results += strtoull(PQcmdTuples(res), NULL, 10);
 	PQclear(res);
 	res = batch_exec(b, race_rank_sql, &a, NULL, PGRES_COMMAND_OK,
 	    "ranking the stages");
-	ba_free(&a);
+	batch_arr_free(&a);
 	PQclear(res);
 	return res == NULL ? -1 : 0;
 }
@@ -857,16 +857,16 @@ batch_unmark(struct batch *b)
 	char			 t[24];
 	size_t			 i;
 
-	ba_init(&a, 2);
+	batch_arr_init(&a, 2);
 	for (i = 0; i < b->bt_nmark; i++)
 		if (b->bt_locked[i]) {
-			ba_text(&a, 0, b->bt_mark[i].rm_device);
-			ba_int(&a, 1, b->bt_mark[i].rm_gen);
+			batch_arr_text(&a, 0, b->bt_mark[i].rm_device);
+			batch_arr_int(&a, 1, b->bt_mark[i].rm_gen);
 		}
 	snprintf(t, sizeof(t), "%" PRId64, b->bt_read_us);
 	res = batch_exec(b, batch_unmark_sql, &a, t, PGRES_COMMAND_OK,
 	    "dropping the work marks");
-	ba_free(&a);
+	batch_arr_free(&a);
 	PQclear(res);
 	return res == NULL ? -1 : 0;
 }
@@ -903,9 +903,9 @@ batch_init(struct batch *b)
 	buf_init(&b->bt_res);
 	buf_init(&b->bt_keys);
 	buf_init(&b->bt_sql);
-	ba_init(&b->bt_cur, 5);
-	ba_init(&b->bt_evt, 4);
-	ba_init(&b->bt_alert, 9);
+	batch_arr_init(&b->bt_cur, 5);
+	batch_arr_init(&b->bt_evt, 4);
+	batch_arr_init(&b->bt_alert, 9);
 	b->bt_locked = calloc(b->bt_nmark ? b->bt_nmark : 1,
 	    sizeof(*b->bt_locked));
 	b->bt_ru = calloc(1, sizeof(*b->bt_ru));
@@ -928,9 +928,9 @@ batch_free(struct batch *b)
 	buf_free(&b->bt_res);
 	buf_free(&b->bt_keys);
 	buf_free(&b->bt_sql);
-	ba_free(&b->bt_cur);
-	ba_free(&b->bt_evt);
-	ba_free(&b->bt_alert);
+	batch_arr_free(&b->bt_cur);
+	batch_arr_free(&b->bt_evt);
+	batch_arr_free(&b->bt_alert);
 }
 
 /*
