@@ -22,6 +22,7 @@
 #include "race/race_batch.h"
 #include "race/race_eval.h"
 #include "race/race_event.h"
+#include "race/race_event.h"
 #include "race/race_events.h"
 #include "race/race_fixcache.h"
 
@@ -34,6 +35,13 @@
 #define RACE_ROUND		256
 #define RACE_ROUND_S		"256"
 #define RACE_BUDGET_S		0.2	/* then back to the loop (master messages) */
+/*
+ * A device whose evaluation failed is kept out of the rounds for a while
+ * and evaluated alone, so that it does not fail every round it is in (its
+ * mark, the oldest, would be in all of them) and with it everyone else.
+ */
+#define RACE_BAD		16
+#define RACE_BAD_S		30.0
 
 static const char race_work_sql[] =
 	"SELECT device_id, gen, (extract(epoch FROM min_ts) * 1000000)::int8, "
@@ -50,6 +58,8 @@ struct race_proc {
 	PGconn			*rp_conn;
 	struct race_event	 rp_ev;
 	struct race_fc		 rp_fc;		/* fixes read, per (device, stage) */
+	char			 rp_bad[RACE_BAD][RACE_DEVICE_MAX + 1];
+	double			 rp_bad_until[RACE_BAD];	/* ev_now; 0: free */
 	struct race_events	*rp_events;	/* NULL: no events stream */
 	double			 rp_loaded;	/* ev_now of the last load; 0: never */
 	ev_timer		 rp_tick;
@@ -171,7 +181,40 @@ race_count(struct race_proc *rp, const struct race_outcome *o)
 	rp->rp_stats.ws_race_results += o->ro_results;
 }
 
-/* One marked device; 0 done or busy, -1 on a connection-level failure. */
+static int
+race_is_bad(struct race_proc *rp, const char *dev)
+{
+	int	k;
+
+	for (k = 0; k < RACE_BAD; k++)
+		if (rp->rp_bad_until[k] > ev_now(rp->rp_loop) &&
+		    strcmp(rp->rp_bad[k], dev) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+race_set_bad(struct race_proc *rp, const char *dev)
+{
+	int	k, use = 0;
+
+	for (k = 0; k < RACE_BAD; k++) {
+		if (strcmp(rp->rp_bad[k], dev) == 0) {
+			use = k;
+			break;
+		}
+		if (rp->rp_bad_until[k] < rp->rp_bad_until[use])
+			use = k;	/* a free slot, or the oldest */
+	}
+	snprintf(rp->rp_bad[use], sizeof(rp->rp_bad[use]), "%s", dev);
+	rp->rp_bad_until[use] = ev_now(rp->rp_loop) + RACE_BAD_S;
+}
+
+/*
+ * One marked device in its own transaction; 0 done or busy, -1 on a
+ * connection-level failure.  A device that fails is kept out of the rounds
+ * for RACE_BAD_S.
+ */
 static int
 race_one(struct race_proc *rp, const PGresult *res, int i)
 {
@@ -192,7 +235,10 @@ race_one(struct race_proc *rp, const PGresult *res, int i)
 		log_fields_str(&f, "device", dev);
 		log_emit(LOG_LVL_ERROR, log_fields_get(&f), "evaluating device "
 		    "%s failed, will retry: %s", dev, err);
-		return PQstatus(rp->rp_conn) == CONNECTION_OK ? 0 : -1;
+		if (PQstatus(rp->rp_conn) != CONNECTION_OK)
+			return -1;
+		race_set_bad(rp, dev);
+		return 0;
 	}
 	if (rc == RACE_EVAL_DONE) {
 		race_count(rp, &o);
@@ -218,48 +264,58 @@ race_observe(struct race_proc *rp, const struct race_mark *m, size_t n)
 }
 
 /*
- * The round's devices in one transaction; if that fails, one by one (for
- * at most RACE_BUDGET_S), so that a device whose evaluation fails holds
- * up only itself.  1 when a device was evaluated, 0 when all were busy
- * with another evaluator (then wait for the next NOTIFY or tick rather
- * than read the same marks again at once), -1 on a connection-level
- * failure.
+ * The round's devices in one transaction, but those that failed lately
+ * alone; if the round fails, all of them one by one (for at most
+ * RACE_BUDGET_S), so that a device whose evaluation fails holds up only
+ * itself.  1 when a device was evaluated, 0 when all were busy with another
+ * evaluator (then wait for the next NOTIFY or tick rather than read the
+ * same marks again at once), -1 on a connection-level failure.
  */
 static int
 race_batch(struct race_proc *rp, const PGresult *res, double t0)
 {
 	struct race_mark	 m[RACE_ROUND];
 	struct race_outcome	 o;
-	char			 err[512];
-	int			 i, n = PQntuples(res);
+	char			 err[512], bad[RACE_ROUND];
+	int			 i, n = PQntuples(res), k = 0, done = 0;
 
 	memset(&o, 0, sizeof(o));
-	for (i = 0; i < n && i < RACE_ROUND; i++) {
-		m[i].rm_device = PQgetvalue(res, i, 0);
-		m[i].rm_gen = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-		m[i].rm_min_ts_us = strtoll(PQgetvalue(res, i, 2), NULL, 10);
-		m[i].rm_marked_us = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-		m[i].rm_max_ts_us = strtoll(PQgetvalue(res, i, 5), NULL, 10);
-		m[i].rm_done = 0;
+	if (n > RACE_ROUND)
+		n = RACE_ROUND;
+	for (i = 0; i < n; i++) {
+		if ((bad[i] = (char)race_is_bad(rp, PQgetvalue(res, i, 0))))
+			continue;
+		m[k].rm_device = PQgetvalue(res, i, 0);
+		m[k].rm_gen = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		m[k].rm_min_ts_us = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		m[k].rm_marked_us = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		m[k].rm_max_ts_us = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+		m[k++].rm_done = 0;
 	}
-	if (race_batch_eval(rp->rp_conn, &rp->rp_ev, &rp->rp_fc, m, (size_t)i,
-	    strtoll(PQgetvalue(res, 0, 4), NULL, 10), race_now_us(), &o, err,
-	    sizeof(err)) == 0) {
-		race_count(rp, &o);
-		race_observe(rp, m, (size_t)i);
-		while (i-- > 0)
-			if (m[i].rm_done)
-				return 1;
-		return 0;
-	}
-	if (PQstatus(rp->rp_conn) != CONNECTION_OK)
-		return -1;
-	log_warnx("evaluator: a round of %d devices failed, evaluating them "
-	    "one by one: %s", n, err);
-	for (i = 0; i < n && ev_time() - t0 < RACE_BUDGET_S; i++)
-		if (race_one(rp, res, i) == -1)
+	if (k > 0 && race_batch_eval(rp->rp_conn, &rp->rp_ev, &rp->rp_fc, m,
+	    (size_t)k, strtoll(PQgetvalue(res, 0, 4), NULL, 10), race_now_us(),
+	    &o, err, sizeof(err)) == -1) {
+		if (PQstatus(rp->rp_conn) != CONNECTION_OK)
 			return -1;
-	return 1;
+		log_warnx("evaluator: a round of %d devices failed, evaluating "
+		    "them one by one: %s", k, err);
+		for (i = 0; i < n && ev_time() - t0 < RACE_BUDGET_S; i++)
+			if (!bad[i] && race_one(rp, res, i) == -1)
+				return -1;
+		done = 1;
+	} else if (k > 0) {
+		race_count(rp, &o);
+		race_observe(rp, m, (size_t)k);
+		while (k-- > 0)
+			done |= m[k].rm_done;
+	}
+	for (i = 0; i < n && ev_time() - t0 < RACE_BUDGET_S; i++)
+		if (bad[i]) {
+			if (race_one(rp, res, i) == -1)
+				return -1;
+			done = 1;
+		}
+	return done;
 }
 
 /*
