@@ -52,6 +52,7 @@ static const char batch_late_sql[] =
 	"p.ts = 'epoch'::timestamptz + w.t * interval '1 microsecond' "
 	"ORDER BY w.k, p.ts";
 
+/* What the cursors say now: a cache entry is whole if no one else wrote since. */
 static const char batch_evals_sql[] =
 	"SELECT u.i, k.evaluations FROM unnest($1::text[], $2::int8[]) WITH "
 	"ORDINALITY u(d, s, i) JOIN race_cursor k ON k.device_id = u.d AND "
