@@ -97,8 +97,10 @@ static const char batch_alerts_sql[] =
 	"u(e, s, d, r, l, x, w, la, lo)";
 
 /*
- * A mark whose gen is unchanged goes.  One marked again meanwhile stays,
- * its marked_at moved up to when the round read the marks ($3): what it
+ * A mark whose gen and marked_at are unchanged goes (gen alone could be a
+ * new mark's: another evaluator may have dropped the one this round read,
+ * and a new one starts again at gen 1).  One marked again meanwhile stays,
+ * its marked_at moved up to when the round read the marks ($4): what it
  * still covers was committed after that (the rest was evaluated), so the
  * latency histogram measures from there, not from the first mark of a
  * device marked again in every round.  A row a worker is marking right
@@ -106,15 +108,16 @@ static const char batch_alerts_sql[] =
  * never waits for a worker while holding other marks (no deadlock).
  */
 static const char batch_unmark_sql[] =
-	"WITH m AS (SELECT d.device_id, d.gen = u.g AS same FROM race_dirty d "
-	"JOIN unnest($1::text[], $2::int8[]) u(d, g) ON d.device_id = u.d "
-	"FOR UPDATE OF d SKIP LOCKED), "
+	"WITH m AS (SELECT d.device_id, d.gen = u.g AND d.marked_at = "
+	"'epoch'::timestamptz + u.m * interval '1 microsecond' AS same "
+	"FROM race_dirty d JOIN unnest($1::text[], $2::int8[], $3::int8[]) "
+	"u(d, g, m) ON d.device_id = u.d FOR UPDATE OF d SKIP LOCKED), "
 	"del AS (DELETE FROM race_dirty d USING m WHERE d.device_id = "
 	"m.device_id AND m.same) "
 	"UPDATE race_dirty d SET marked_at = 'epoch'::timestamptz + "
-	"$3::int8 * interval '1 microsecond' FROM m WHERE d.device_id = "
+	"$4::int8 * interval '1 microsecond' FROM m WHERE d.device_id = "
 	"m.device_id AND NOT m.same AND d.marked_at < 'epoch'::timestamptz + "
-	"$3::int8 * interval '1 microsecond'";
+	"$4::int8 * interval '1 microsecond'";
 
 /* One (entry, stage) of a marked device. */
 struct batch_pair {
@@ -858,11 +861,12 @@ batch_unmark(struct batch *b)
 	char			 t[24];
 	size_t			 i;
 
-	batch_arr_init(&a, 2);
+	batch_arr_init(&a, 3);
 	for (i = 0; i < b->bt_nmark; i++)
 		if (b->bt_locked[i]) {
 			batch_arr_text(&a, 0, b->bt_mark[i].rm_device);
 			batch_arr_int(&a, 1, b->bt_mark[i].rm_gen);
+			batch_arr_int(&a, 2, b->bt_mark[i].rm_marked_us);
 		}
 	snprintf(t, sizeof(t), "%" PRId64, b->bt_read_us);
 	res = batch_exec(b, batch_unmark_sql, &a, t, PGRES_COMMAND_OK,

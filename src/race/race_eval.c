@@ -714,7 +714,8 @@ race_lock_device(struct race_ctx *c, const char *dev, int wait)
 
 static int
 race_eval_locked(struct race_ctx *c, const struct race_event *ev,
-    const struct race_stage *only, const char *dev, int64_t gen)
+    const struct race_stage *only, const char *dev, int64_t gen,
+    int64_t marked_us)
 {
 	const struct race_entry	*re;
 	const struct race_stage	*rs;
@@ -732,8 +733,9 @@ race_eval_locked(struct race_ctx *c, const struct race_event *ev,
 	if (c->rc_mode != RACE_DO_LIVE)
 		return 0;	/* a replay leaves the live work marks alone */
 	buf_reset(&c->rc_sql);
+	/* gen alone could be a new mark's (gen restarts at 1): marked_at too */
 	buf_printf(&c->rc_sql, "DELETE FROM race_dirty WHERE device_id = %s "
-	    "AND gen = %" PRId64, dev, gen);
+	    "AND gen = %" PRId64 " AND marked_at = " TS_FMT, dev, gen, marked_us);
 	return race_command(c, "dropping the work mark");
 }
 
@@ -745,7 +747,7 @@ race_eval_locked(struct race_ctx *c, const struct race_event *ev,
 static int
 race_eval_tx(PGconn *conn, const struct race_event *ev,
     const struct race_stage *only, const char *device, int64_t gen,
-    int64_t min_ts_us, int64_t now_us, int mode, struct race_outcome *out,
+    int64_t marked_us, int64_t min_ts_us, int64_t now_us, int mode, struct race_outcome *out,
     struct race_diff *diff, char *err, size_t errlen)
 {
 	struct race_ctx	*c;
@@ -782,7 +784,8 @@ race_eval_tx(PGconn *conn, const struct race_event *ev,
 		    mode != RACE_DO_LIVE)) == 0)
 			rc = RACE_EVAL_BUSY;
 		else if (locked == 1 &&
-		    race_eval_locked(c, ev, only, dev, gen) == 0)
+		    race_eval_locked(c, ev, only, dev, gen,
+		    marked_us) == 0)
 			rc = RACE_EVAL_DONE;
 	}
 	res = PQexec(conn, rc == RACE_EVAL_DONE && mode != RACE_DO_DIFF ?
@@ -803,10 +806,11 @@ race_eval_tx(PGconn *conn, const struct race_event *ev,
 
 int
 race_eval_device(PGconn *conn, const struct race_event *ev, const char *device,
-    int64_t gen, int64_t min_ts_us, int64_t now_us, struct race_outcome *out,
-    char *err, size_t errlen)
+    int64_t gen, int64_t marked_us, int64_t min_ts_us, int64_t now_us,
+    struct race_outcome *out, char *err, size_t errlen)
 {
-	return race_eval_tx(conn, ev, NULL, device, gen, min_ts_us, now_us,
+	return race_eval_tx(conn, ev, NULL, device, gen, marked_us, min_ts_us,
+	    now_us,
 	    RACE_DO_LIVE, out, NULL, err, errlen);
 }
 
@@ -822,7 +826,7 @@ race_replay_device(PGconn *conn, const struct race_event *ev,
 		snprintf(err, errlen, "replay: bad mode %d", mode);
 		return RACE_EVAL_ERROR;
 	}
-	return race_eval_tx(conn, ev, rs, device, 0, 0, now_us, mode, &out,
+	return race_eval_tx(conn, ev, rs, device, 0, 0, 0, now_us, mode, &out,
 	    diff, err, errlen);
 }
 

@@ -53,7 +53,7 @@ struct race_outcome {
  * why; the mark stays, so the work is retried.
  */
 int	race_eval_device(PGconn *, const struct race_event *, const char *device,
-	    int64_t gen, int64_t min_ts_us, int64_t now_us,
+	    int64_t gen, int64_t marked_us, int64_t min_ts_us, int64_t now_us,
 	    struct race_outcome *out, char *err, size_t errlen);
 
 /* What the rules made of one device's fixes on one stage. */

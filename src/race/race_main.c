@@ -227,6 +227,7 @@ race_one(struct race_proc *rp, const PGresult *res, int i)
 	memset(&o, 0, sizeof(o));
 	rc = race_eval_device(rp->rp_conn, &rp->rp_ev, dev,
 	    strtoll(PQgetvalue(res, i, 1), NULL, 10),
+	    strtoll(PQgetvalue(res, i, 3), NULL, 10),
 	    strtoll(PQgetvalue(res, i, 2), NULL, 10), race_now_us(), &o, err,
 	    sizeof(err));
 	if (rc == RACE_EVAL_ERROR) {
