@@ -31,8 +31,10 @@ use Harness;
 
 our $STREAM = 'telemetry:t';
 our $GROUP = 'processor';
+# POSITION_COLUMNS of src/core/write.c: the ceiling loads exactly what processor sends,
+# decoded (the IO bag rendered per model family, ~2.6x the raw bag) included.
 our $COLS = 'device_id, ts, latitude, longitude, altitude, angle, satellites, speed, '
-    . 'priority, event_io_id, attributes';	# POSITION_COLUMNS of src/core/write.c
+    . 'priority, event_io_id, attributes, decoded';
 my $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
 my $PAGE_KB = 4;
 
