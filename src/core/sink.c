@@ -6,6 +6,7 @@
 static struct sink_hook	sink_hooks[SINK_MAX_HOOKS];
 static size_t		sink_nhooks;
 static const char	*sink_stmt;
+static const char	*sink_markfn;
 static sink_decoder_fn	 sink_decoder;
 static void		*sink_decoder_arg;
 
@@ -38,6 +39,7 @@ sink_clear(void)
 {
 	sink_nhooks = 0;
 	sink_stmt = NULL;
+	sink_markfn = NULL;
 	sink_decoder = NULL;
 	sink_decoder_arg = NULL;
 }
@@ -52,6 +54,18 @@ const char *
 sink_sql(void)
 {
 	return sink_stmt;
+}
+
+void
+sink_set_mark_fn(const char *fn)
+{
+	sink_markfn = fn;
+}
+
+const char *
+sink_mark_fn(void)
+{
+	return sink_markfn;
 }
 
 void

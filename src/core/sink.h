@@ -38,6 +38,18 @@ void	sink_set_sql(const char *);
 const char *sink_sql(void);
 
 /*
+ * The same marking for a batch whose rows were copied straight into
+ * positions, never staged (the writer's fast path): the name of a SQL
+ * function the batch transaction calls as fn(devices text[], min_us
+ * int8[], max_us int8[]), one element per device of the batch with its
+ * oldest and newest fix in microseconds since the Unix epoch.  While sink
+ * SQL is set and this is not, every batch is staged.  Kept by pointer;
+ * cleared by sink_clear.
+ */
+void	sink_set_mark_fn(const char *);
+const char *sink_mark_fn(void);
+
+/*
  * The decoder of positions.decoded: called in the worker for each valid row
  * of a batch as it is decoded, before the write, with p_attrs set.  Writes
  * the column's JSON text into out (at most cap bytes) and returns its

@@ -74,13 +74,19 @@ static const char write_sql[] =
 	"COPY pg_temp.positions_stage (" POSITION_COLUMNS ") FROM STDIN (FORMAT binary); "
 	"EXECUTE processor_insert; ";
 
-/* The latest stored fix per cold device: one index probe each. */
-static const char rehydrate_sql[] =
-	"SELECT p.device_id, (extract(epoch FROM p.ts) * 1000000)::int8, "
-	"p.latitude, p.longitude, p.altitude, p.angle, p.satellites, p.speed, "
-	"p.priority, p.event_io_id "
-	"FROM unnest(%s::text[]) AS d(id) CROSS JOIN LATERAL "
-	"(SELECT * FROM positions WHERE device_id = d.id ORDER BY ts DESC LIMIT 1) p; ";
+/*
+ * The fast path: the same COPY data straight into positions, PostgreSQL's
+ * cheapest way in (no staging table, no INSERT ... SELECT, no compare).
+ * Valid only while none of the batch's keys is stored: a stored key fails
+ * the COPY with unique_violation, the transaction is rolled back and the
+ * batch goes the staged way above, which keeps the first row and compares
+ * (write_fallback).  The COPY is the transaction's first statement, so a
+ * rollback to a savepoint would undo exactly what ROLLBACK does; it would
+ * only add a subtransaction to every batch.
+ */
+static const char write_direct_sql[] =
+	"BEGIN; "
+	"COPY positions (" POSITION_COLUMNS ") FROM STDIN (FORMAT binary); ";
 
 enum write_phase {
 	WP_DOWN = 0,
@@ -121,10 +127,14 @@ struct write {
 	const uint32_t		*wr_idx;	/* the rows submitted, in b_order */
 	size_t			 wr_n;
 	struct buf		 wr_conflicts;	/* uint32_t entry indices */
+	int			 wr_direct;	/* this attempt copies into positions */
+	int			 wr_fallback;	/* ...and met a stored key: stage it */
+	int			 wr_stage_next;	/* stage until a batch has no stored key */
 };
 
 static void	write_connect(struct write *);
 static void	write_io_cb(struct ev_loop *, ev_io *, int);
+static void	write_fallback(struct write *);
 
 static void
 write_watch(struct write *w, int events)
@@ -236,6 +246,9 @@ write_finish_batch(struct write *w, enum write_result res)
 		return;
 	b->b_inserted = w->wr_inserted;
 	b->b_conflicts = 0;
+	/* a staged batch without a stored key: the next one may go fast again */
+	if (res == WRITE_OK && !w->wr_direct && w->wr_inserted == w->wr_n)
+		w->wr_stage_next = 0;
 	if (res == WRITE_OK && w->wr_cb->wc_conflict != NULL) {
 		const uint32_t	*c;
 		size_t		 i, n;
@@ -586,6 +599,8 @@ write_record_error(struct write *w, PGresult *res)
 
 	if (w->wr_result != WRITE_OK)
 		return;		/* keep the first error */
+	if (w->wr_direct && state != NULL && strcmp(state, "23505") == 0)
+		w->wr_fallback = 1;	/* a stored key: not an error, stage it */
 	r = write_classify(state, PQstatus(w->wr_conn) == CONNECTION_BAD);
 	w->wr_result = r;
 	snprintf(w->wr_sqlstate, sizeof(w->wr_sqlstate), "%s", state ? state : "");
@@ -639,6 +654,10 @@ write_batch_results_done(struct write *w)
 		}
 		w->wr_phase = WP_ROLLBACK;
 		write_watch(w, EV_READ | EV_WRITE);
+		return;
+	}
+	if (w->wr_fallback) {
+		write_fallback(w);
 		return;
 	}
 	w->wr_phase = WP_IDLE;
@@ -764,7 +783,8 @@ write_batch_result(struct write *w, PGresult *res)
 			write_insert_rows(w, res);
 		return 0;
 	case PGRES_COMMAND_OK:
-		if (strncmp(PQcmdStatus(res), "INSERT", 6) == 0) {
+		if (strncmp(PQcmdStatus(res), "INSERT", 6) == 0 ||
+		    (w->wr_direct && strncmp(PQcmdStatus(res), "COPY", 4) == 0)) {
 			tuples = PQcmdTuples(res);
 			w->wr_inserted = strtoull(tuples, NULL, 10);
 		} else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0 &&
@@ -915,6 +935,19 @@ write_busy(const struct write *w)
 	return w->wr_batch != NULL;
 }
 
+/* An array element of a text[] literal: "a", "b\\"c". */
+static void
+write_array_text(struct buf *out, const char *s)
+{
+	buf_putc(out, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_putc(out, '\\');
+		buf_putc(out, *s);
+	}
+	buf_putc(out, '"');
+}
+
 /* An array literal of the cold devices: {"a","b\\"c"}. */
 static int
 write_cold_array(struct buf *out, const struct batch *b)
@@ -924,72 +957,162 @@ write_cold_array(struct buf *out, const struct batch *b)
 
 	buf_putc(out, '{');
 	for (i = 0; i < b->b_ncold; i++, dev += strlen(dev) + 1) {
-		const char *c;
-
 		if (i > 0)
 			buf_putc(out, ',');
-		buf_putc(out, '"');
-		for (c = dev; *c != '\0'; c++) {
-			if (*c == '"' || *c == '\\')
-				buf_putc(out, '\\');
-			buf_putc(out, *c);
-		}
-		buf_putc(out, '"');
+		write_array_text(out, dev);
 	}
 	buf_putc(out, '}');
 	return buf_cstr(out) == NULL ? -1 : 0;
 }
 
+/* Append s as an SQL string literal, escaped for this connection. */
+static int
+write_put_literal(struct write *w, struct buf *q, const struct buf *s)
+{
+	char	*lit;
+	int	 rc;
+
+	if ((lit = PQescapeLiteral(w->wr_conn, s->b_data, s->b_len)) == NULL)
+		return -1;
+	rc = buf_puts(q, lit);
+	PQfreemem(lit);
+	return rc;
+}
+
+/*
+ * The three arrays of sink_mark_fn for the submitted rows: each device once
+ * (the slice is in (device_id, ts) order, so a device's rows are adjacent)
+ * with its oldest and newest ts.
+ */
+static int
+write_mark_arrays(const struct write *w, const struct batch *b,
+    struct buf *dev, struct buf *lo, struct buf *hi)
+{
+	const struct position	*p, *q;
+	size_t			 i, j;
+	int64_t			 mn, mx;
+
+	buf_putc(dev, '{');
+	buf_putc(lo, '{');
+	buf_putc(hi, '{');
+	for (i = 0; i < w->wr_n; i = j) {
+		p = &b->b_entries[w->wr_idx[i]].be_pos;
+		mn = mx = p->p_ts_us;
+		for (j = i + 1; j < w->wr_n; j++) {
+			q = &b->b_entries[w->wr_idx[j]].be_pos;
+			if (strcmp(q->p_device, p->p_device) != 0)
+				break;
+			mn = q->p_ts_us < mn ? q->p_ts_us : mn;
+			mx = q->p_ts_us > mx ? q->p_ts_us : mx;
+		}
+		if (i > 0) {
+			buf_putc(dev, ',');
+			buf_putc(lo, ',');
+			buf_putc(hi, ',');
+		}
+		write_array_text(dev, p->p_device);
+		buf_printf(lo, "%lld", (long long)mn);
+		buf_printf(hi, "%lld", (long long)mx);
+	}
+	buf_putc(dev, '}');
+	buf_putc(lo, '}');
+	buf_putc(hi, '}');
+	return buf_cstr(dev) == NULL || buf_cstr(lo) == NULL ||
+	    buf_cstr(hi) == NULL ? -1 : 0;
+}
+
+/* SELECT fn('{devices}', '{min}', '{max}'): the fast path's race mark. */
+static int
+write_mark_call(struct write *w, const struct batch *b)
+{
+	struct buf	dev, lo, hi;
+	int		rc;
+
+	buf_init(&dev);
+	buf_init(&lo);
+	buf_init(&hi);
+	rc = write_mark_arrays(w, b, &dev, &lo, &hi);
+	if (rc == 0)
+		rc = buf_printf(&w->wr_query, "SELECT %s(", sink_mark_fn());
+	if (rc == 0)
+		rc = write_put_literal(w, &w->wr_query, &dev);
+	if (rc == 0)
+		rc = buf_printf(&w->wr_query, "::text[], '%s'::int8[], '%s'::int8[]); ",
+		    lo.b_data, hi.b_data);
+	buf_free(&dev);
+	buf_free(&lo);
+	buf_free(&hi);
+	return rc;
+}
+
+static int
+write_build_rehydrate(struct write *w, const struct batch *b)
+{
+	struct buf	arr;
+	int		rc;
+
+	buf_init(&arr);
+	rc = write_cold_array(&arr, b);
+	if (rc == 0)
+		rc = buf_puts(&w->wr_query, "SELECT p.device_id, "
+		    "(extract(epoch FROM p.ts) * 1000000)::int8, p.latitude, "
+		    "p.longitude, p.altitude, p.angle, p.satellites, p.speed, "
+		    "p.priority, p.event_io_id FROM unnest(");
+	if (rc == 0)
+		rc = write_put_literal(w, &w->wr_query, &arr);
+	if (rc == 0)
+		rc = buf_puts(&w->wr_query, "::text[]) AS d(id) CROSS JOIN LATERAL "
+		    "(SELECT * FROM positions WHERE device_id = d.id "
+		    "ORDER BY ts DESC LIMIT 1) p; ");
+	buf_free(&arr);
+	w->wr_rehydrating = rc == 0;
+	return rc;
+}
+
+/* Whether the batch may go the fast way: no stored key met lately, and
+ * the domain's mark (if any) has a form that needs no staged rows. */
+static int
+write_may_direct(const struct write *w)
+{
+	return !w->wr_stage_next && (sink_sql() == NULL || sink_mark_fn() != NULL);
+}
+
 static int
 write_build_query(struct write *w, const struct batch *b)
 {
-	struct buf	 arr;
-	char		*lit;
-	int		 rc = 0;
+	int	rc = 0;
 
 	buf_reset(&w->wr_query);
 	w->wr_rehydrating = 0;
-	if (b->b_ncold > 0 && w->wr_cb->wc_rehydrate != NULL) {
-		buf_init(&arr);
-		if (write_cold_array(&arr, b) == -1 ||
-		    (lit = PQescapeLiteral(w->wr_conn, arr.b_data, arr.b_len)) == NULL) {
-			buf_free(&arr);
-			return -1;
-		}
-		rc = buf_printf(&w->wr_query, rehydrate_sql, lit);
-		PQfreemem(lit);
-		buf_free(&arr);
-		w->wr_rehydrating = 1;
-	}
-	if (rc == 0)
+	if (b->b_ncold > 0 && w->wr_cb->wc_rehydrate != NULL)
+		rc = write_build_rehydrate(w, b);
+	if (rc == 0 && w->wr_direct) {
+		rc = buf_puts(&w->wr_query, write_direct_sql);
+		if (rc == 0 && sink_sql() != NULL)
+			rc = write_mark_call(w, b);
+	} else if (rc == 0) {
 		rc = buf_puts(&w->wr_query, write_sql);
-	if (rc == 0 && sink_sql() != NULL)
-		rc = buf_printf(&w->wr_query, "%s; ", sink_sql());
+		if (rc == 0 && sink_sql() != NULL)
+			rc = buf_printf(&w->wr_query, "%s; ", sink_sql());
+	}
 	if (rc == 0)
 		rc = buf_puts(&w->wr_query, "COMMIT");
 	return rc;
 }
 
-int
-write_submit(struct write *w, struct batch *b, const uint32_t *idx, size_t n)
+/* Send the batch query for wr_batch; the COPY data is in wr_copy. */
+static int
+write_send(struct write *w)
 {
-	if (w->wr_phase != WP_IDLE || w->wr_batch != NULL)
+	if (write_build_query(w, w->wr_batch) == -1)
 		return -1;
-	buf_reset(&w->wr_copy);
-	if (write_encode_copy(&w->wr_copy, b, idx, n) == -1 ||
-	    write_build_query(w, b) == -1)
-		return -1;
-	if (!PQsendQuery(w->wr_conn, buf_cstr(&w->wr_query))) {
-		write_reset(w, PQerrorMessage(w->wr_conn));
-		return -1;
-	}
-	w->wr_batch = b;
-	w->wr_idx = idx;
-	w->wr_n = n;
+	if (!PQsendQuery(w->wr_conn, buf_cstr(&w->wr_query)))
+		return -2;
 	buf_reset(&w->wr_conflicts);
 	w->wr_copy_sent = 0;
 	w->wr_copy_ended = 0;
 	w->wr_inserted = 0;
+	w->wr_fallback = 0;
 	w->wr_result = WRITE_OK;
 	w->wr_sqlstate[0] = '\0';
 	w->wr_message[0] = '\0';
@@ -1003,5 +1126,48 @@ write_submit(struct write *w, struct batch *b, const uint32_t *idx, size_t n)
 	write_guard(w, w->wr_cf->cf_statement_timeout_ms == 0 ?
 	    w->wr_cf->cf_client_timeout_ms / 1000.0 :
 	    w->wr_cf->cf_statement_timeout_ms / 1000.0 + GUARD_MARGIN_S);
+	return 0;
+}
+
+/*
+ * The fast path met a stored key (a redelivery, a replay, another worker's
+ * claim, a key twice in the batch) and was rolled back: send the same rows
+ * the staged way, and keep staging until a batch has no stored key.
+ */
+static void
+write_fallback(struct write *w)
+{
+	int	rc;
+
+	w->wr_stats->ws_write_fallbacks++;
+	w->wr_stage_next = 1;
+	w->wr_direct = 0;
+	log_debug("a key of the batch is stored already: writing it staged");
+	if ((rc = write_send(w)) == -2) {
+		write_reset(w, PQerrorMessage(w->wr_conn));
+	} else if (rc == -1)
+		fatalx("out of memory building the batch query");
+}
+
+int
+write_submit(struct write *w, struct batch *b, const uint32_t *idx, size_t n)
+{
+	int	rc;
+
+	if (w->wr_phase != WP_IDLE || w->wr_batch != NULL)
+		return -1;
+	buf_reset(&w->wr_copy);
+	if (write_encode_copy(&w->wr_copy, b, idx, n) == -1)
+		return -1;
+	w->wr_batch = b;
+	w->wr_idx = idx;
+	w->wr_n = n;
+	w->wr_direct = write_may_direct(w);
+	if ((rc = write_send(w)) < 0) {
+		w->wr_batch = NULL;
+		if (rc == -2)
+			write_reset(w, PQerrorMessage(w->wr_conn));
+		return -1;
+	}
 	return 0;
 }

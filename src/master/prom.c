@@ -57,6 +57,9 @@ static const struct prom_counter {
 	    "and values).", offsetof(struct worker_stats, ws_read_bytes) },
 	{ "records_oversized", "Entries over max_payload, dead-lettered "
 	    "without being copied.", offsetof(struct worker_stats, ws_oversized) },
+	{ "write_fallbacks", "Batches copied straight into positions that "
+	    "met a stored key and were written again through the staging table.",
+	    offsetof(struct worker_stats, ws_write_fallbacks) },
 	{ "state_evictions", "Device states evicted from the LRU.",
 	    offsetof(struct worker_stats, ws_evictions) },
 	{ "state_rehydrated", "Device states seeded from PostgreSQL.",

@@ -535,6 +535,8 @@ race_main(const struct config *cf, int slot, int ipc_fd)
 void
 race_mark_batches(const struct config *cf)
 {
-	if (cf->cf_domain_active)
+	if (cf->cf_domain_active) {
 		sink_set_sql("SELECT processor_race_mark()");
+		sink_set_mark_fn("processor_race_mark_keys");	/* sql/0007 */
+	}
 }

@@ -76,6 +76,7 @@ metrics_add(struct worker_stats *into, const struct worker_stats *from)
 	into->ws_pg_timeouts += from->ws_pg_timeouts;
 	into->ws_read_bytes += from->ws_read_bytes;
 	into->ws_oversized += from->ws_oversized;
+	into->ws_write_fallbacks += from->ws_write_fallbacks;
 	for (i = 0; i < WERR_KIND_COUNT; i++)
 		into->ws_write_errors[i] += from->ws_write_errors[i];
 	into->ws_evictions += from->ws_evictions;

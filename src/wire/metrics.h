@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define METRICS_VERSION		6
+#define METRICS_VERSION		7
 #define HIST_BUCKETS		20	/* plus +Inf, kept in h_count */
 
 enum hist_kind {
@@ -57,6 +57,7 @@ struct worker_stats {
 	uint64_t	 ws_circuit_trips;	/* write circuit breaker openings */
 	uint64_t	 ws_redis_timeouts;	/* Redis waits past their deadline */
 	uint64_t	 ws_pg_timeouts;	/* PostgreSQL waits past the client guard */
+	uint64_t	 ws_write_fallbacks;	/* fast-path batches that met a stored key */
 	uint64_t	 ws_write_errors[WERR_KIND_COUNT];
 	uint64_t	 ws_devices;		/* devices tracked now */
 	uint64_t	 ws_evictions;		/* LRU evictions */
