@@ -21,7 +21,8 @@ EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	t/368-http-deadline.t t/369-stream-trimmed.t \
 	t/370-redis-sigstop.t t/371-worker-sigstop.t t/372-pg-readonly.t \
 	t/373-pg-disk-full.t t/374-redis-aof-everysec.t t/375-master-kill-pg-down.t \
-	t/376-consumers.t t/377-memory-bytes.t t/380-redis-wait-deadline.t \
+	t/376-consumers.t t/377-memory-bytes.t t/378-write-fastpath.t \
+	t/380-redis-wait-deadline.t \
 	t/381-redis-silent-connect.t t/382-pg-client-guard.t \
 	t/lib/Harness/Expect.pm \
 	t/lib/RaceTest.pm t/500-race-live.t t/501-race-config.t \
