@@ -27,8 +27,8 @@ size_t	sink_count(void);
 void	sink_clear(void);
 
 /*
- * SQL the batch transaction runs right after its INSERT into positions,
- * while the batch's rows are still in pg_temp.positions_stage: the domain
+ * SQL a staged batch's transaction runs right after its INSERT into
+ * positions, while the rows are still in pg_temp.positions_stage: the domain
  * marks the devices it must evaluate in the same transaction that stores
  * their fixes, so no stored fix can miss its evaluation.  One statement,
  * without a trailing semicolon; kept by pointer; NULL (the default) for
