@@ -980,14 +980,9 @@ write_put_literal(struct write *w, struct buf *q, const struct buf *s)
 	return rc;
 }
 
-/*
- * The three arrays of sink_mark_fn for the submitted rows: each device once
- * (the slice is in (device_id, ts) order, so a device's rows are adjacent)
- * with its oldest and newest ts.
- */
-static int
-write_mark_arrays(const struct write *w, const struct batch *b,
-    struct buf *dev, struct buf *lo, struct buf *hi)
+int
+write_encode_marks(struct buf *dev, struct buf *lo, struct buf *hi,
+    const struct batch *b, const uint32_t *idx, size_t n)
 {
 	const struct position	*p, *q;
 	size_t			 i, j;
@@ -996,11 +991,11 @@ write_mark_arrays(const struct write *w, const struct batch *b,
 	buf_putc(dev, '{');
 	buf_putc(lo, '{');
 	buf_putc(hi, '{');
-	for (i = 0; i < w->wr_n; i = j) {
-		p = &b->b_entries[w->wr_idx[i]].be_pos;
+	for (i = 0; i < n; i = j) {
+		p = &b->b_entries[idx[i]].be_pos;
 		mn = mx = p->p_ts_us;
-		for (j = i + 1; j < w->wr_n; j++) {
-			q = &b->b_entries[w->wr_idx[j]].be_pos;
+		for (j = i + 1; j < n; j++) {
+			q = &b->b_entries[idx[j]].be_pos;
 			if (strcmp(q->p_device, p->p_device) != 0)
 				break;
 			mn = q->p_ts_us < mn ? q->p_ts_us : mn;
@@ -1032,7 +1027,7 @@ write_mark_call(struct write *w, const struct batch *b)
 	buf_init(&dev);
 	buf_init(&lo);
 	buf_init(&hi);
-	rc = write_mark_arrays(w, b, &dev, &lo, &hi);
+	rc = write_encode_marks(&dev, &lo, &hi, b, w->wr_idx, w->wr_n);
 	if (rc == 0)
 		rc = buf_printf(&w->wr_query, "SELECT %s(", sink_mark_fn());
 	if (rc == 0)

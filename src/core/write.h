@@ -56,4 +56,13 @@ struct buf;
 int		 write_encode_copy(struct buf *out, const struct batch *,
 		    const uint32_t *idx, size_t n);
 
+/*
+ * The array literals of sink_mark_fn's arguments for idx[0..n) of b (in
+ * (device_id, ts) order, so a device's rows are adjacent): each device once,
+ * {"a","b\\"c"}, with its oldest and newest p_ts_us, {1,2}.  0 or -1.
+ */
+int		 write_encode_marks(struct buf *dev, struct buf *lo,
+		    struct buf *hi, const struct batch *, const uint32_t *idx,
+		    size_t n);
+
 #endif

@@ -177,6 +177,39 @@ test_copy_encoding(void)
 	batch_free(b);
 }
 
+/* The fast path's race mark: each device once, its oldest and newest ts. */
+static void
+test_mark_encoding(void)
+{
+	struct batch	*b = batch_new();
+	struct buf	 dev, lo, hi;
+	uint32_t	 idx[5] = { 4, 0, 2, 1, 3 };
+
+	buf_init(&dev);
+	buf_init(&lo);
+	buf_init(&hi);
+	add_valid(b, "1-0", "a", 20);
+	add_valid(b, "1-1", "b\"q", 7);
+	add_valid(b, "1-2", "a", 30);
+	add_valid(b, "1-3", "c\\", -5);
+	add_valid(b, "1-4", "a", 10);
+	ok(write_encode_marks(&dev, &lo, &hi, b, idx, 5) == 0, "marks encoded");
+	is_string(dev.b_data, "{\"a\",\"b\\\"q\",\"c\\\\\"}",
+	    "each device once, quoted and escaped for an array literal");
+	is_string(lo.b_data, "{10,7,-5}", "oldest ts per device");
+	is_string(hi.b_data, "{30,7,-5}", "newest ts per device");
+	buf_reset(&dev);
+	buf_reset(&lo);
+	buf_reset(&hi);
+	ok(write_encode_marks(&dev, &lo, &hi, b, idx, 0) == 0 &&
+	    strcmp(dev.b_data, "{}") == 0 && strcmp(lo.b_data, "{}") == 0,
+	    "no rows: empty arrays");
+	buf_free(&dev);
+	buf_free(&lo);
+	buf_free(&hi);
+	batch_free(b);
+}
+
 static void
 test_migrate_files(void)
 {
@@ -393,6 +426,7 @@ main(void)
 	test_readbudget();
 	test_batch_recycle();
 	test_copy_encoding();
+	test_mark_encoding();
 	test_migrate_files();
 	test_match_deliveries();
 	return tap_done();
