@@ -3,7 +3,7 @@
 # meets a stored key is rolled back and written again through the staging table (first
 # wins, duplicates counted, conflicts compared), counted in processor_write_fallbacks_total;
 # the batches after it stay staged until one has no stored key, then go fast again.  And
-# processor_race_mark_keys (sql/0007), the race mark of the fast path, marks exactly the
+# processor_race_mark_keys (sql/0006), the race mark of the fast path, marks exactly the
 # timed devices with their oldest and newest fix.
 use strict;
 use warnings;

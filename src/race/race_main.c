@@ -537,6 +537,6 @@ race_mark_batches(const struct config *cf)
 {
 	if (cf->cf_domain_active) {
 		sink_set_sql("SELECT processor_race_mark()");
-		sink_set_mark_fn("processor_race_mark_keys");	/* sql/0007 */
+		sink_set_mark_fn("processor_race_mark_keys");	/* sql/0006 */
 	}
 }
