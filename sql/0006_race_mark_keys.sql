@@ -1,4 +1,4 @@
--- processor migration 0007: processor_race_mark() for batches that are not
+-- processor migration 0006: processor_race_mark() for batches that are not
 -- staged.  The workers copy a batch straight into positions when none of its
 -- keys is stored yet (the writer's fast path, docs/benchmark.md), so
 -- pg_temp.positions_stage is empty then; the worker passes the batch's
