@@ -126,9 +126,7 @@ Harness::expect_dlq($r, $poison, stream => $STREAM, name => 'after the PostgreSQ
 is($p->stop, 0, 'clean exit');
 
 # --- 6. kill -9 mid-batch; the same consumer finishes its pending entries ----------------------
-$pg->psql(q{create function slow_batch() returns trigger language plpgsql as
-    $$ begin perform pg_sleep(0.3); return null; end $$;
-    create trigger slow after insert on positions for each statement execute function slow_batch();});
+$pg->slow_writes(0.3);
 $p = start_processor();
 $before = rows();
 $g = Harness::gen(redis => $r, n => 3_000, devices => 30, seed => 6, base_ms => 1_840_000_000_000);
@@ -138,7 +136,7 @@ ok(wait_until(sub { rows() > $before && pending() > 0 }, timeout => 60, desc => 
 $p->kill9;
 my $stranded = pending();
 ok($stranded > 0, "$stranded entries left pending by the killed process");
-$pg->psql('drop trigger slow on positions');
+$pg->slow_writes(0);
 $p = start_processor();
 ok(wait_until(sub { rows() == $before + 3_000 && pending() == 0 }, timeout => 120,
     desc => 'recovered'), 'restarted consumer finished its pending entries, no loss')

@@ -11,9 +11,7 @@ use Harness;
 my ($r, $pg, $p) = Harness::stack(ready => 60, notify => 1,
     config => { processor => { workers => 4 }, redis => { batch_size => 100 } });
 # Slow batches, so batches are in flight when SIGTERM arrives, on any machine.
-$pg->psql(q{create function slow_batch() returns trigger language plpgsql as
-    $$ begin perform pg_sleep(0.05); return null; end $$;
-    create trigger slow after insert on positions for each statement execute function slow_batch();});
+$pg->slow_writes(0.05);
 my $sum = Harness::gen(redis => $r, n => 80_000, devices => 500);
 ok(wait_until(sub { $pg->psql('select count(*) from positions') > 3000 }, timeout => 60,
     desc => 'some rows'), 'load under way');

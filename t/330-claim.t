@@ -32,9 +32,7 @@ sub pending_of
 # Slow batches, so both instances hold entries at the same time.
 my $a = instance('a');
 my $b = instance('b');
-$pg->psql(q{create function slow_batch() returns trigger language plpgsql as
-    $$ begin perform pg_sleep(0.2); return null; end $$;
-    create trigger slow after insert on positions for each statement execute function slow_batch();});
+$pg->slow_writes(0.2);
 my $g = Harness::gen(redis => $r, n => 6_000, devices => 60, seed => 31);
 my %both;
 ok(wait_until(sub { my $p = pending_of(); $both{$_} = 1 for grep { $p->{$_} > 0 } keys %$p;
@@ -48,7 +46,7 @@ kill 'KILL', $a->group_pids;
 ok(wait_until(sub { !$a->group_pids }, timeout => 10, desc => 'a gone'), 'instance a is gone');
 my $stranded = pending_of()->{'a-0'} // 0;
 ok($stranded > 0, "instance a died holding $stranded entries");
-$pg->psql('drop trigger slow on positions');
+$pg->slow_writes(0);
 my $t0 = time;
 ok(wait_until(sub { $pg->psql('select count(*) from positions') == $g->{valid}
     && $r->pending($S, 'processor') == 0 }, timeout => 60, desc => 'survivor finished'),

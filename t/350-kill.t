@@ -22,10 +22,8 @@ sub start
 }
 
 # Slow batches, so a killed worker always dies holding entries.
-$pg->psql(q{create function slow_batch() returns trigger language plpgsql as
-    $$ begin perform pg_sleep(0.02); return null; end $$;}) ;
 my $p = start();
-$pg->psql('create trigger slow after insert on positions for each statement execute function slow_batch()');
+$pg->slow_writes(0.02);
 my $g = Harness::gen(redis => $r, n => 30_000, devices => 300, seed => 51);
 my $g1 = $g;
 $total += $g->{valid};
@@ -40,7 +38,7 @@ for my $round (1 .. 5) {
 	ok(wait_until(sub { my @c = $p->children; @c == 2 && !grep { $killed{$_} } @c },
 	    timeout => 30, desc => 'respawned'), "round $round: worker $victim killed and respawned");
 }
-$pg->psql('drop trigger slow on positions');
+$pg->slow_writes(0);
 ok(wait_until(sub { rows() == $total && $r->pending($S, 'processor') == 0 }, timeout => 120,
     desc => 'drained'), 'after five kills: every record once, nothing pending')
     or diag('rows ' . rows() . " of $total");
@@ -52,7 +50,7 @@ is(eval { $r->xlen("$S:dlq") } // 0, 0, 'no valid record dead-lettered');
 Harness::expect_rows($pg, [$g1], name => 'after five kills: positions equals the published records, column by column');
 
 # kill -9 the master: its workers notice and exit without it.
-$pg->psql('create trigger slow after insert on positions for each statement execute function slow_batch()');
+$pg->slow_writes(0.02);
 $g = Harness::gen(redis => $r, n => 20_000, devices => 300, seed => 52, base_ms => 1_900_000_000_000);
 $total += $g->{valid};
 my $before = rows();
@@ -62,7 +60,7 @@ is(scalar @workers, 2, 'two workers before the master dies');
 $p->kill9;
 ok(wait_until(sub { !grep { Harness::pid_alive($_) } @workers }, timeout => 10,
     desc => 'orphans exit'), 'the workers exit by themselves once their master is gone');
-$pg->psql('drop trigger slow on positions');
+$pg->slow_writes(0);
 $p = start();
 ok(wait_until(sub { rows() == $total && $r->pending($S, 'processor') == 0 }, timeout => 120,
     desc => 'finished'), 'a new master finishes everything: every record once, nothing pending')

@@ -19,9 +19,7 @@ my ($r, $pg, $p) = Harness::stack(config => {
         claim_idle_ms => $IDLE, claim_interval_ms => $INTERVAL },
     processor => { workers => 2, max_inflight => 2 } });
 # Slow batches, so both workers hold entries when Redis freezes.
-$pg->psql(q{create function slow_batch() returns trigger language plpgsql as
-    $$ begin perform pg_sleep(0.5); return null; end $$;
-    create trigger slow after insert on positions for each statement execute function slow_batch();});
+$pg->slow_writes(0.5);
 my $g = Harness::gen(redis => $r, n => 2_000, devices => 40, seed => 701, poison => 50);
 my $per;
 ok(wait_until(sub { $per = Harness::pending_by_consumer($r, $S, 'processor');
@@ -50,7 +48,7 @@ while (time < $t_end) {
 	    && $pg->psql('select count(*) from positions') >= $g->{valid};
 	sleep 0.1;
 }
-$pg->psql('drop trigger slow on positions');
+$pg->slow_writes(0);
 cmp_ok($maxdel, '<=', 2, "no entry delivered more than twice after the freeze (max $maxdel)");
 Harness::expect_settled($r, $pg, [$g], timeout => 30, name => 'after the freeze');
 is($p->stop, 0, 'clean exit');

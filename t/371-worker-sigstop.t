@@ -17,9 +17,7 @@ my ($r, $pg, $p) = Harness::stack(config => {
     redis => { consumer_prefix => 'ws', block_ms => 200, batch_size => 100,
         claim_idle_ms => $IDLE, claim_interval_ms => $INTERVAL },
     processor => { workers => 2, max_inflight => 2 } });
-$pg->psql(q{create function slow_batch() returns trigger language plpgsql as
-    $$ begin perform pg_sleep(0.3); return null; end $$;
-    create trigger slow after insert on positions for each statement execute function slow_batch();});
+$pg->slow_writes(0.3);
 my $g = Harness::gen(redis => $r, n => 3_000, devices => 30, seed => 711, poison => 50);
 
 # The pid of the worker that is consumer ws-0.
@@ -52,7 +50,7 @@ is(scalar @over, 0, 'each claimed entry delivered exactly twice at most');
 sleep 1;
 kill 'CONT', $victim;
 ok(Harness::pid_alive($victim), 'the frozen worker resumes (not killed meanwhile)');
-$pg->psql('drop trigger slow on positions');
+$pg->slow_writes(0);
 # The resumed worker and the one that claimed its entries both settle the same poison
 # entries: only the one still holding an entry dead-letters it (consume.c's dead-letter
 # script), so each is in the DLQ once.

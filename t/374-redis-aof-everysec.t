@@ -27,12 +27,10 @@ sub start
 	return $p;
 }
 is($r->cmd('CONFIG', 'GET', 'appendfsync')->[1], 'everysec', 'appendfsync everysec');
-$pg->psql(q{create function slow_batch() returns trigger language plpgsql as
-    $$ begin perform pg_sleep(0.1); return null; end $$;});
 
 # --- 1. kill -9 mid-run ------------------------------------------------------------------------
 my $p = start();
-$pg->psql('create trigger slow after insert on positions for each statement execute function slow_batch()');
+$pg->slow_writes(0.1);
 my $g1 = Harness::gen(redis => $r, n => 3_000, devices => 30, seed => 741, poison => 50);
 ok(wait_until(sub { rows() > 500 }, timeout => 30, desc => 'flowing'), 'rows flowing');
 my $pend = $r->pending($S, 'processor');

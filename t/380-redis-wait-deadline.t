@@ -25,9 +25,7 @@ my ($r, $pg, $p) = Harness::stack(config => {
     processor => { workers => 1, max_inflight => 1 } });
 my $http = HTTP::Tiny->new(timeout => 10);
 my $readyz = 'http://127.0.0.1:' . $p->http_port . '/readyz';
-$pg->psql(qq{create function slow_batch() returns trigger language plpgsql as
-    \$\$ begin perform pg_sleep($SLEEP_S); return null; end \$\$;
-    create trigger slow after insert on positions for each statement execute function slow_batch();});
+$pg->slow_writes($SLEEP_S);
 # One record in five is poison: every full batch of 50 settles with MULTI/EXEC.
 my $g = Harness::gen(redis => $r, n => 400, devices => 20, seed => 3801, poison => 5);
 
@@ -74,7 +72,7 @@ like(($cj && $cj->{error}) // "$cout$cerr", qr/no reply to \S+ within/, 'and say
 cmp_ok($ctook, '<=', $TIMEOUT_MS / 1000 + 3, sprintf('after about command_timeout_ms (%.1f s)', $ctook));
 
 $r->kill_cont;
-$pg->psql('drop trigger slow on positions');
+$pg->slow_writes(0);
 ($crc) = ctl_json($p, 'dlq', 'list');
 is($crc, 0, 'processorctl dlq list works again once Redis answers');
 Harness::expect_settled($r, $pg, [$g], timeout => 60, name => 'after the freeze');

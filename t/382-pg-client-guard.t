@@ -20,9 +20,7 @@ my ($r, $pg, $p) = Harness::stack(config => {
     processor => { workers => 1, max_inflight => 1 } });
 my $http = HTTP::Tiny->new(timeout => 10);
 my $readyz = 'http://127.0.0.1:' . $p->http_port . '/readyz';
-$pg->psql(qq{create function slow_batch() returns trigger language plpgsql as
-    \$\$ begin perform pg_sleep($SLEEP_S); return null; end \$\$;
-    create trigger slow after insert on positions for each statement execute function slow_batch();});
+$pg->slow_writes($SLEEP_S);
 my $g = Harness::gen(redis => $r, n => 300, devices => 20, seed => 3821, poison => 30);
 
 # Freeze PostgreSQL (postmaster and backends) while a batch is in its trigger.
@@ -54,7 +52,7 @@ ok(wait_until(sub { $n = $p->metric_sum($p->metrics, 'processor_postgres_timeout
     $n >= 1 }, timeout => 10, desc => 'metric'), "processor_postgres_timeouts_total counts it ($n)");
 
 $pg->kill_cont;
-$pg->psql('drop trigger slow on positions');
+$pg->slow_writes(0);
 Harness::expect_settled($r, $pg, [$g], timeout => 60, name => 'after the freeze');
 ok(wait_until(sub { $http->get($readyz)->{status} == 200 }, timeout => 30, desc => 'ready'),
     '/readyz 200 again');

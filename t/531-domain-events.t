@@ -23,14 +23,11 @@ my $stage = $ev->{stage_ids}[0];
 my $bin = Harness::builddir() . '/src/processor';
 my $STREAM = 'events:domain';
 
-# Slow batches, so a killed worker dies holding entries.
-$pg->psql(q{create function slow_batch() returns trigger language plpgsql as
-    $$ begin perform pg_sleep(0.01); return null; end $$;});
 my $p = Harness::Processor->start(redis => $r, pg => $pg, config => {
     processor => { workers => 2 },
     redis => { block_ms => 200, batch_size => 100 }, domain => { refresh_ms => 1000 } });
 ok($p->wait_ready(60), 'processor ready') or BAIL_OUT('no start');
-$pg->psql('create trigger slow after insert on positions for each statement execute function slow_batch()');
+$pg->slow_writes(0.01);		# slow batches, so a killed worker dies holding entries
 
 my $half = int(@recs / 2);
 $r->xadd_many('telemetry:t', [map { $_->{json} } @recs[0 .. $half - 1]]);

@@ -56,6 +56,12 @@ hang rather than fail).  Cleanup resumes a paused cluster before stopping it.
 
 Pids of the postmaster's children (backends and auxiliary processes).
 
+=item $pg->slow_writes(SECONDS)
+
+Every statement that inserts into positions (COPY or INSERT) sleeps SECONDS in an AFTER
+statement trigger (`slow`), so batches are slow and workers hold entries for that long;
+slow_writes(0) drops the trigger.  positions must exist (processor has migrated).
+
 =back
 
 =cut
@@ -295,6 +301,16 @@ sub kill_cont
 	kill 'CONT', $pid;
 	$self->{paused} = 0;
 	return 1;
+}
+
+sub slow_writes
+{
+	my ($self, $s) = @_;
+	return $self->psql('drop trigger slow on positions') unless $s;
+	return $self->psql(qq{create or replace function slow_batch() returns trigger
+	    language plpgsql as \$\$ begin perform pg_sleep($s); return null; end \$\$;
+	    create or replace trigger slow after insert on positions for each statement
+	    execute function slow_batch();});
 }
 
 sub _cleanup
