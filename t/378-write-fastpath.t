@@ -105,4 +105,15 @@ is($dirty->(), "fp-1|1|1700000000000001|1700000002000007\nfp-2|1|170000000100000
 $pg->psql(q{select processor_race_mark_keys('{"fp-2"}', '{1700000000500000}', '{1700000003000000}')});
 is($dirty->(), "fp-1|1|1700000000000001|1700000002000007\nfp-2|2|1700000000500000|1700000003000000",
     'a second mark widens the range and bumps gen');
+
+# 5. processor_race_mark (the staged path) marks through the same function: the staged rows'
+# devices, each once, with their oldest and newest fix to the microsecond.
+$pg->psql(q{create temp table positions_stage (device_id text, ts timestamptz);
+    insert into positions_stage values
+	('fp-1', 'epoch'::timestamptz + 1699999999000003 * interval '1 microsecond'),
+	('fp-1', 'epoch'::timestamptz + 1700000001000000 * interval '1 microsecond'),
+	('fp-3', 'epoch'::timestamptz + 1700000000000000 * interval '1 microsecond');
+    select processor_race_mark();});
+is($dirty->(), "fp-1|2|1699999999000003|1700000002000007\nfp-2|2|1700000000500000|1700000003000000",
+    'the staged path widens fp-1 and bumps its gen; an untimed device is not marked');
 done_testing;
