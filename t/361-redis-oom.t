@@ -9,8 +9,6 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
-use HTTP::Tiny;
-use JSON::PP;
 use Time::HiRes qw(time);
 
 my ($r, $pg) = Harness::stack(ready => 0);
@@ -29,15 +27,11 @@ ok($p->wait_log(qr/consuming stream telemetry:t group processor/, 30),
 ok(wait_until(sub { $pg->psql('select count(*) from positions') == $g->{valid} }, timeout => 30,
     desc => 'rows'), 'the good records are written');
 
-my $http = HTTP::Tiny->new(timeout => 10);
-my $url = 'http://127.0.0.1:' . $p->http_port . '/readyz';
-my $res;
-my $j = {};
-ok(wait_until(sub { $res = $http->get($url);
-	$j = eval { decode_json($res->{content}) } // {};
-	$res->{status} == 503 && ($j->{reason} // '') =~ /settle failing/ }, timeout => 30,
+my $ready;
+ok(wait_until(sub { $ready = $p->readyz;
+	$ready->{status} == 503 && $ready->{reason} =~ /settle failing/ }, timeout => 30,
     desc => '503 settle failing'), '/readyz 503 while the batch cannot settle');
-like($j->{reason} // '', qr/^worker 0: settle failing/, "with the reason ($j->{reason})");
+like($ready->{reason}, qr/^worker 0: settle failing/, "with the reason ($ready->{reason})");
 
 my $errs = sub { $p->metric_sum($p->metrics, 'processor_settle_errors_total') // 0 };
 my ($t1, $t5);
@@ -59,7 +53,7 @@ $r->cmd('CONFIG', 'SET', 'maxmemory', '0');
 ok(wait_until(sub { $r->xlen("$S:dlq") >= 1 && $r->pending($S, 'processor') == 0 },
     timeout => 30, desc => 'settled'), 'memory freed: dead-lettered and ACKed');
 Harness::expect_dlq($r, { $id => [$bad, 'bad_json'] }, name => 'DLQ after the memory is freed');
-ok(wait_until(sub { $http->get($url)->{status} == 200 }, timeout => 30, desc => '200'),
+ok(wait_until(sub { $p->readyz->{status} == 200 }, timeout => 30, desc => '200'),
     '/readyz 200 again');
 Harness::expect_rows($pg, [$g], name => 'rows unchanged, column by column');
 is($p->stop, 0, 'clean exit');

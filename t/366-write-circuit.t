@@ -10,8 +10,6 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
-use HTTP::Tiny;
-use JSON::PP;
 
 my $N = 3;
 my ($r, $pg) = Harness::stack(ready => 0);
@@ -20,8 +18,6 @@ my $p = Harness::Processor->start(redis => $r, pg => $pg,
     config => { redis => { consumer_prefix => 'cb', block_ms => 200, batch_size => 40 },
         processor => { workers => 1, circuit_failures => $N } });
 ok($p->wait_ready(60), 'processor ready') or BAIL_OUT('no start');
-my $http = HTTP::Tiny->new(timeout => 10);
-my $readyz = 'http://127.0.0.1:' . $p->http_port . '/readyz';
 
 sub rec { my ($dev, $ts) = @_; qq({"device_id":"$dev","timestamp":$ts,"latitude":45.5,"longitude":15.25}) }
 my $dlq = sub { [ map { +{ @{$_->[1]} } } @{$r->cmd('XRANGE', "$S:dlq", '-', '+')} ] };
@@ -47,17 +43,16 @@ is($d->[0]{id}, $bad_id, 'for the refused row');
 is($d->[0]{sqlstate}, 'P0001', 'with its SQLSTATE');
 like($d->[0]{error}, qr/refused by trigger/, 'and the trigger message');
 is($rows->('one-ok'), 19, 'the other rows are stored');
-is($http->get($readyz)->{status}, 200, 'ready: one bad row does not open the circuit');
+is($p->readyz->{status}, 200, 'ready: one bad row does not open the circuit');
 
 # Every row refused: the circuit opens after N dead letters.
 $pg->psql(q{create or replace function refuse_one() returns trigger language plpgsql as $$
 begin raise exception 'schema change refuses everything'; end $$});
 my @ids = map { $r->cmd('XADD', $S, '*', 'payload', rec("all-$_", $ts)) } 1 .. 100;
-my $res;
-ok(wait_until(sub { $res = $http->get($readyz); $res->{status} == 503 }, timeout => 60,
+my $ready;
+ok(wait_until(sub { $ready = $p->readyz; $ready->{status} == 503 }, timeout => 60,
     desc => '503'), '/readyz 503 while the circuit is open');
-my $j = eval { decode_json($res->{content}) } // {};
-like($j->{reason} // '', qr/write circuit open/, "the reason says so ($j->{reason})");
+like($ready->{reason}, qr/write circuit open/, "the reason says so ($ready->{reason})");
 ok($p->wait_event(failed_rows => $N, sqlstate => 'P0001', timeout => 10),
     'the opening is logged with the failed rows and the SQLSTATE');
 ok(wait_until(sub { ($p->metric_sum($p->metrics, 'processor_write_circuit_open_total') // 0) >= 1 },
@@ -76,7 +71,7 @@ my @l = @{$letters->()};
 cmp_ok(scalar @l, '<=', $N, "at most $N dead letters in all (" . scalar(@l) . ')');
 is((grep { ($_->{sqlstate} // '') ne 'P0001' } @l), 0, 'each with SQLSTATE P0001');
 is($rows->('all-') + @l, 100, 'nothing lost: stored + dead-lettered = published');
-ok(wait_until(sub { $http->get($readyz)->{status} == 200 }, timeout => 30, desc => '200'),
+ok(wait_until(sub { $p->readyz->{status} == 200 }, timeout => 30, desc => '200'),
     '/readyz 200 again');
 ok($p->wait_event(message => qr/write circuit closed/, timeout => 5), 'the closing is logged');
 is($p->stop, 0, 'clean exit');

@@ -12,8 +12,6 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
 use CtlTest;
-use HTTP::Tiny;
-use JSON::PP;
 use Time::HiRes qw(time);
 
 my ($TIMEOUT_MS, $SLEEP_S) = (1_000, 1);
@@ -23,8 +21,6 @@ my ($r, $pg, $p) = Harness::stack(config => {
     redis => { consumer_prefix => 'rd', block_ms => 200, batch_size => 50,
         command_timeout_ms => $TIMEOUT_MS, connect_timeout_ms => $TIMEOUT_MS },
     processor => { workers => 1, max_inflight => 1 } });
-my $http = HTTP::Tiny->new(timeout => 10);
-my $readyz = 'http://127.0.0.1:' . $p->http_port . '/readyz';
 $pg->slow_writes($SLEEP_S);
 # One record in five is poison: every full batch of 50 settles with MULTI/EXEC.
 my $g = Harness::gen(redis => $r, n => 400, devices => 20, seed => 3801, poison => 5);
@@ -52,12 +48,11 @@ cmp_ok($took, '<=', $SLEEP_S + $TIMEOUT_MS / 1000 + 3,
     sprintf('within the write, the deadline and 3 s of the freeze (%.1f s)', $took));
 
 # Still frozen: the worker is down, and /readyz says it timed out.
-my $res;
-ok(wait_until(sub { $res = $http->get($readyz); $res->{status} == 503
-    && ($res->{content} // '') =~ /redis down: timed out/ }, timeout => 10, desc => 'readyz'),
+my $ready;
+ok(wait_until(sub { $ready = $p->readyz; $ready->{status} == 503
+    && $ready->{content} =~ /redis down: timed out/ }, timeout => 10, desc => 'readyz'),
     '/readyz 503 while Redis is frozen');
-my $j = eval { decode_json($res->{content}) } // {};
-like($j->{reason} // '', qr/^worker 0: redis down: timed out/, "reason: $j->{reason}");
+like($ready->{reason}, qr/^worker 0: redis down: timed out/, "reason: $ready->{reason}");
 my $n = 0;
 ok(wait_until(sub { $n = $p->metric_sum($p->metrics, 'processor_redis_timeouts_total') // 0;
     $n >= 1 }, timeout => 10, desc => 'metric'), "processor_redis_timeouts_total counts it ($n)");
@@ -76,7 +71,7 @@ $pg->slow_writes(0);
 ($crc) = ctl_json($p, 'dlq', 'list');
 is($crc, 0, 'processorctl dlq list works again once Redis answers');
 Harness::expect_settled($r, $pg, [$g], timeout => 60, name => 'after the freeze');
-ok(wait_until(sub { $http->get($readyz)->{status} == 200 }, timeout => 30, desc => 'ready'),
+ok(wait_until(sub { $p->readyz->{status} == 200 }, timeout => 30, desc => 'ready'),
     '/readyz 200 again once Redis answers');
 is($p->stop, 0, 'clean exit');
 done_testing;

@@ -10,9 +10,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
-use HTTP::Tiny;
 use IO::Socket::INET;
-use JSON::PP;
 use Time::HiRes qw(time);
 
 my ($CONNECT_MS, $COMMAND_MS) = (1_000, 4_000);
@@ -21,8 +19,6 @@ my ($r, $pg, $p) = Harness::stack(redis => { appendonly => 1 }, config => {
     redis => { consumer_prefix => 'sc', block_ms => 200,
         connect_timeout_ms => $CONNECT_MS, command_timeout_ms => $COMMAND_MS },
     processor => { workers => 1 } });
-my $http = HTTP::Tiny->new(timeout => 10);
-my $readyz = 'http://127.0.0.1:' . $p->http_port . '/readyz';
 my $g1 = Harness::gen(redis => $r, n => 200, devices => 10, seed => 3811, poison => 20);
 ok(wait_until(sub { $r->pending('telemetry:t', 'processor') == 0
     && $pg->psql('select count(*) from positions') > 0 }, timeout => 30, desc => 'first batch'),
@@ -45,12 +41,11 @@ cmp_ok($ev && $ev->{waited_s}, '<=', $CONNECT_MS / 1000 + 1,
     'within connect_timeout_ms (+1 s), not command_timeout_ms');
 # The first attempt after the loss starts at once (backoff 0.1 s, doubling to 5 s at most).
 cmp_ok($took, '<=', $CONNECT_MS / 1000 + 6, sprintf('%.1f s after the listener took over', $took));
-my $res;
-ok(wait_until(sub { $res = $http->get($readyz); ($res->{content} // '') =~ /timed out/ },
+my $ready;
+ok(wait_until(sub { $ready = $p->readyz; $ready->{content} =~ /timed out/ },
     timeout => 10, desc => 'readyz'), '/readyz says the connection timed out');
-is($res->{status}, 503, '/readyz 503');
-my $j = eval { decode_json($res->{content}) } // {};
-like($j->{reason} // '', qr/^worker 0: redis down: timed out/, "reason: $j->{reason}");
+is($ready->{status}, 503, '/readyz 503');
+like($ready->{reason}, qr/^worker 0: redis down: timed out/, "reason: $ready->{reason}");
 # It keeps trying, each attempt bounded: a second timeout follows the first.
 ok($p->wait_event(event => 'redis_connect_timeout', from => $p->mark,
     timeout => $CONNECT_MS / 1000 + 10), 'the next attempt is bounded as well');
@@ -64,7 +59,7 @@ close $silent;
 $r->restart;
 my $g2 = Harness::gen(redis => $r, n => 200, devices => 10, seed => 3812, poison => 20,
     base_ms => 1_700_100_000_000);
-ok(wait_until(sub { $http->get($readyz)->{status} == 200 }, timeout => 30, desc => 'ready'),
+ok(wait_until(sub { $p->readyz->{status} == 200 }, timeout => 30, desc => 'ready'),
     '/readyz 200 once Redis answers');
 Harness::expect_settled($r, $pg, [$g1, $g2], timeout => 60, name => 'after the silent listener');
 is($p->stop, 0, 'clean exit');

@@ -9,8 +9,6 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Harness qw(wait_until);
-use HTTP::Tiny;
-use JSON::PP;
 use Time::HiRes qw(time);
 
 my ($CLIENT_MS, $SLEEP_S) = (1_500, 1);
@@ -18,8 +16,6 @@ my ($r, $pg, $p) = Harness::stack(config => {
     redis => { consumer_prefix => 'pg', block_ms => 200, batch_size => 50 },
     postgres => { statement_timeout_ms => 0, client_timeout_ms => $CLIENT_MS },
     processor => { workers => 1, max_inflight => 1 } });
-my $http = HTTP::Tiny->new(timeout => 10);
-my $readyz = 'http://127.0.0.1:' . $p->http_port . '/readyz';
 $pg->slow_writes($SLEEP_S);
 my $g = Harness::gen(redis => $r, n => 300, devices => 20, seed => 3821, poison => 30);
 
@@ -41,12 +37,11 @@ cmp_ok($ev && $ev->{waited_s}, '<=', $CLIENT_MS / 1000 + 0.5,
     'after client_timeout_ms (+0.5 s)');
 cmp_ok($ev && $ev->{waited_s}, '>=', $CLIENT_MS / 1000 - 0.1, 'not before it');
 cmp_ok($took, '<=', $CLIENT_MS / 1000 + 2, sprintf('%.1f s into the freeze', $took));
-my $res;
-ok(wait_until(sub { $res = $http->get($readyz); ($res->{content} // '') =~ /timed out/ },
+my $ready;
+ok(wait_until(sub { $ready = $p->readyz; $ready->{content} =~ /timed out/ },
     timeout => 10, desc => 'readyz'), '/readyz says PostgreSQL timed out');
-is($res->{status}, 503, '/readyz 503');
-my $j = eval { decode_json($res->{content}) } // {};
-like($j->{reason} // '', qr/^worker 0: postgres down: timed out/, "reason: $j->{reason}");
+is($ready->{status}, 503, '/readyz 503');
+like($ready->{reason}, qr/^worker 0: postgres down: timed out/, "reason: $ready->{reason}");
 my $n = 0;
 ok(wait_until(sub { $n = $p->metric_sum($p->metrics, 'processor_postgres_timeouts_total') // 0;
     $n >= 1 }, timeout => 10, desc => 'metric'), "processor_postgres_timeouts_total counts it ($n)");
@@ -54,7 +49,7 @@ ok(wait_until(sub { $n = $p->metric_sum($p->metrics, 'processor_postgres_timeout
 $pg->kill_cont;
 $pg->slow_writes(0);
 Harness::expect_settled($r, $pg, [$g], timeout => 60, name => 'after the freeze');
-ok(wait_until(sub { $http->get($readyz)->{status} == 200 }, timeout => 30, desc => 'ready'),
+ok(wait_until(sub { $p->readyz->{status} == 200 }, timeout => 30, desc => 'ready'),
     '/readyz 200 again');
 is($p->stop, 0, 'clean exit');
 done_testing;

@@ -410,6 +410,11 @@ over the workers (each worker logs one when it exits): a hash ref such as
 GET /metrics: a hash ref of series (with labels, as written) to value, or undef when the
 endpoint does not answer.
 
+=item $p->readyz
+
+GET /readyz: { status => the HTTP status, reason => the body's "reason" ('' when none),
+content => the body }.
+
 =back
 
 =cut
@@ -421,6 +426,16 @@ sub metrics
 	my $res = HTTP::Tiny->new(timeout => 10)->get($self->metrics_url);
 	return undef unless $res->{success};
 	return { map { /^(\S+) (\S+)$/ ? ($1 => $2) : () } grep { !/^#/ } split /\n/, $res->{content} };
+}
+
+sub readyz
+{
+	my ($self) = @_;
+	require HTTP::Tiny;
+	my $res = HTTP::Tiny->new(timeout => 10)->get("http://127.0.0.1:$self->{http_port}/readyz");
+	my $j = eval { JSON::PP::decode_json($res->{content} // '') } // {};
+	return { status => $res->{status}, reason => $j->{reason} // '',
+	    content => $res->{content} // '' };
 }
 
 =item $p->metric_sum(METRICS, NAME)
