@@ -10,6 +10,7 @@ libprocessor_a_SOURCES += \
 	src/race/race_eval.c src/race/race_eval.h \
 	src/race/race_batch.c src/race/race_batch.h \
 	src/race/race_fixcache.c src/race/race_fixcache.h \
+	src/race/race_pg.c src/race/race_pg.h \
 	src/race/race_cli.c src/race/race_cli.h \
 	src/race/race_replay.c src/race/race_evidence.c \
 	src/race/race_modes.h src/race/gpx.h src/race/gpx.c \

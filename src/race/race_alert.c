@@ -12,6 +12,7 @@
 #include "race/race_alert.h"
 #include "race/race_eval.h"
 #include "race/race_event.h"
+#include "race/race_pg.h"
 
 
 static double	race_stopped_kmh = 5.0;
@@ -60,17 +61,6 @@ race_alert_line_m(const struct race_stage *rs, double lat, double lon)
 			best = d;
 	}
 	return best;
-}
-
-static int
-race_alert_fail(PGresult *res, PGconn *conn, const char *what, char *err,
-    size_t errlen)
-{
-	const char	*m = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-
-	snprintf(err, errlen, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
-	PQclear(res);
-	return -1;
 }
 
 static void
@@ -140,7 +130,7 @@ race_alert_stage(PGconn *conn, int64_t entry, const struct race_stage *rs,
 	    "'epoch'::timestamptz + $6::int8 * interval '1 microsecond', $7, $8, "
 	    "$9)", 9, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		return race_alert_fail(res, conn, "alerts", err, errlen);
+		return race_pg_fail(res, conn, "alerts", err, errlen);
 	rc = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;
@@ -176,7 +166,7 @@ race_alert_scan(PGconn *conn, const struct race_event *ev, int64_t now_us,
 	    params, NULL, NULL, 0);
 	buf_free(&stages);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		return race_alert_fail(res, conn, "scanning for silent cars", err,
+		return race_pg_fail(res, conn, "scanning for silent cars", err,
 		    errlen);
 	rc = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);

@@ -12,6 +12,7 @@
 #include "race/race_eval.h"
 #include "race/race_event.h"
 #include "race/race_fixcache.h"
+#include "race/race_pg.h"
 
 /*
  * Why a round and not a device per transaction: an evaluation is a dozen
@@ -167,13 +168,7 @@ struct batch {
 static int
 batch_fail(struct batch *b, const char *what, PGresult *res)
 {
-	const char	*m = res ? PQresultErrorMessage(res) :
-	    PQerrorMessage(b->bt_conn);
-
-	snprintf(b->bt_err, b->bt_errlen, "%s: %.*s", what,
-	    (int)strcspn(m, "\n"), m);
-	PQclear(res);
-	return -1;
+	return race_pg_fail(res, b->bt_conn, what, b->bt_err, b->bt_errlen);
 }
 
 static int
@@ -272,19 +267,8 @@ batch_exec(struct batch *b, const char *sql, struct batch_args *a,
 static PGresult *
 batch_sql(struct batch *b, const char *what)
 {
-	PGresult	*res;
-
-	if (buf_cstr(&b->bt_sql) == NULL) {
-		batch_oom(b, what);
-		return NULL;
-	}
-	res = PQexec(b->bt_conn, buf_cstr(&b->bt_sql));
-	if (PQresultStatus(res) != PGRES_TUPLES_OK &&
-	    PQresultStatus(res) != PGRES_COMMAND_OK) {
-		batch_fail(b, what, res);
-		return NULL;
-	}
-	return res;
+	return race_pg_exec(b->bt_conn, &b->bt_sql, what, b->bt_err,
+	    b->bt_errlen);
 }
 
 /* Try every device's lock; bt_locked[i] says who we hold. */

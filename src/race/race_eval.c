@@ -12,6 +12,7 @@
 #include "race/race_eval.h"
 #include "race/race_event.h"
 #include "race/race_events.h"
+#include "race/race_pg.h"
 
 static const char race_fixes_sql[] =
 	"SELECT " RACE_FIX_COLS " FROM positions p WHERE p.device_id = $1 "
@@ -70,31 +71,15 @@ static const struct race_table race_tab_results = {
 static int
 race_fail(struct race_ctx *c, const char *what, PGresult *res)
 {
-	snprintf(c->rc_err, c->rc_errlen, "%s: %.*s", what,
-	    (int)strcspn(res ? PQresultErrorMessage(res) :
-	    PQerrorMessage(c->rc_conn), "\n"), res ?
-	    PQresultErrorMessage(res) : PQerrorMessage(c->rc_conn));
-	PQclear(res);
-	return -1;
+	return race_pg_fail(res, c->rc_conn, what, c->rc_err, c->rc_errlen);
 }
 
 /* Run c->rc_sql; the result (which the caller clears), or NULL on error. */
 static PGresult *
 race_exec(struct race_ctx *c, const char *what)
 {
-	PGresult	*res;
-
-	if (buf_cstr(&c->rc_sql) == NULL) {
-		snprintf(c->rc_err, c->rc_errlen, "%s: out of memory", what);
-		return NULL;
-	}
-	res = PQexec(c->rc_conn, buf_cstr(&c->rc_sql));
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK) {
-		race_fail(c, what, res);
-		return NULL;
-	}
-	return res;
+	return race_pg_exec(c->rc_conn, &c->rc_sql, what, c->rc_err,
+	    c->rc_errlen);
 }
 
 static int

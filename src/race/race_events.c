@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "util/redisurl.h"
 #include "race/race_events.h"
+#include "race/race_pg.h"
 
 #define RACE_LOCK_OUTBOX	0x5241434f	/* "RACO": one deliverer at a time */
 #define RACE_EVENTS_BATCH	256		/* events per XADD pipeline */
@@ -47,17 +48,6 @@ race_events_now(void)
 	return tv.tv_sec + tv.tv_usec / 1e6;
 }
 
-static int
-race_events_pgfail(PGresult *res, PGconn *conn, const char *what, char *err,
-    size_t errlen)
-{
-	const char	*m = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-
-	snprintf(err, errlen, "%s: %.*s", what, (int)strcspn(m, "\n"), m);
-	PQclear(res);
-	return -1;
-}
-
 int
 race_events_old(PGconn *conn, int64_t entry, int64_t stage, char **old,
     char *err, size_t errlen)
@@ -71,7 +61,7 @@ race_events_old(PGconn *conn, int64_t entry, int64_t stage, char **old,
 	res = PQexecParams(conn, "SELECT processor_race_events_old($1, $2)", 2,
 	    NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		return race_events_pgfail(res, conn, "reading the rows' state",
+		return race_pg_fail(res, conn, "reading the rows' state",
 		    err, errlen);
 	*old = strdup(PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -96,7 +86,7 @@ race_events_queue(PGconn *conn, int64_t entry, int64_t stage,
 	res = PQexecParams(conn, "SELECT processor_race_events($1, $2, $3, "
 	    "$4::jsonb)", 4, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		return race_events_pgfail(res, conn, "queueing the events", err,
+		return race_pg_fail(res, conn, "queueing the events", err,
 		    errlen);
 	n = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
