@@ -329,9 +329,46 @@ sub start_processor
 		    max_devices => $o{max_devices} // 100000,
 		    $o{max_inflight} ? (max_inflight => $o{max_inflight}) : () },
 		redis => { batch_size => $o{batch_size} // 500, consumer_prefix => 'bench',
-		    block_ms => 200 },
+		    $o{block_ms} // 200 ? (block_ms => $o{block_ms} // 200) : () },
 		domain => { evaluators => $o{evaluators} // 'auto', refresh_ms => 1000 },
 	    });
+}
+
+# Idle shutdown: processor started with the default BLOCK (2 s), left until every worker's
+# XREADGROUP is blocked in Redis, then SIGTERM; seconds from the signal to the master's
+# exit (all children gone), $o{runs} times.
+sub idle_stop
+{
+	my ($env, %o) = @_;
+	my @runs;
+	reset_data($env);
+	for (1 .. ($o{runs} // 3)) {
+		my $p = start_processor($env, %o, block_ms => 0);
+		$p->wait_ready(60) or die "idle stop: processor not ready\n";
+		my $workers;
+		Harness::wait_until(sub { $workers = metric_sum(scrape_metrics($p),
+		    'processor_workers_configured') }, timeout => 30, interval => 0.05)
+		    or die "idle stop: no processor_workers_configured in /metrics\n";
+		Harness::wait_until(sub { blocked_reads($env) >= $workers }, timeout => 30,
+		    interval => 0.05) or die "idle stop: the workers' reads never blocked\n";
+		my $t0 = time;
+		$p->signal('TERM');
+		my $rc = $p->wait_exit(60);
+		my $took = time - $t0;
+		die "idle stop: exit " . ($rc // 'none') . "\n" unless defined $rc && $rc == 0;
+		$p->check_log(quiet => 1);
+		push @runs, $took;
+	}
+	my @s = sort { $a <=> $b } @runs;
+	return { runs => \@runs, median_s => $s[$#s / 2], max_s => $s[-1] };
+}
+
+# Reads blocked in Redis now (XREADGROUP ... BLOCK waiting for entries).
+sub blocked_reads
+{
+	my ($env) = @_;
+	return scalar grep { /\bcmd=xreadgroup\b/ && /\bflags=\S*b/ }
+	    split /\n/, $env->{redis}->cmd('CLIENT', 'LIST');
 }
 
 sub stop_processor
