@@ -2,7 +2,8 @@
 # Domain events (processor-domain(7), "Domain events"): a simulated stage timed live while
 # a worker is killed; every committed timing record has its timing_recorded event, every
 # event key is in the stream once; a replay --apply with no change emits nothing; a replay
-# that moves a split gate emits timing_revised once per changed record, nothing else twice.
+# that moves a split gate emits timing_revised once per changed record, nothing else twice;
+# a pass removed (the gate moved away) and found again gets new revisions and new event keys.
 use strict;
 use warnings;
 use Test::More;
@@ -145,5 +146,38 @@ keys_once($all, 'after the replays');
 $out = replay('--stage', $stage, '--apply');
 sleep 3;
 is(scalar @{events()}, scalar @$all, 'a second --apply emits nothing');
+
+# Move that gate 50 km away (its passes are removed), then back (they are found again): the
+# records come back with revisions after the ones they had, so their events have new keys
+# (a key reused after delivery would be dropped by a consumer that deduplicates on it).
+sub move_gate
+{
+	my ($off) = @_;
+	$pg->psql(sprintf(q{update gates set geometry = jsonb_set(jsonb_set(geometry, '{a}',
+	    '[%.9f, %.9f]'), '{b}', '[%.9f, %.9f]') where id = %d}, $alat + $dlat + $off,
+	    $alon + $dlon, $blat + $dlat + $off, $blon + $dlon, $gate));
+	replay('--stage', $stage, '--apply');
+}
+my $revs = "select entry_id || ':' || pass_number || ' ' || revision from timing_records "
+    . "where gate_id = $gate";
+my %before = map { split / / } split /\n/, $pg->psql($revs);
+move_gate(0.45);
+is($pg->psql("select count(*) from timing_records where gate_id = $gate"), 0,
+    'the gate moved away: its passes are removed');
+move_gate(0);
+my %after = map { split / / } split /\n/, $pg->psql($revs);
+is_deeply([sort keys %after], [sort keys %before], 'moved back: the same passes again');
+is(scalar(grep { $after{$_} == $before{$_} + 1 } keys %after), scalar keys %before,
+    'each one revision after the one it had before its removal');
+ok(wait_until(sub { scalar @{events()} >= @$all + keys %before }, timeout => 30,
+    desc => 'events of the recreated records'), 'the recreated records emit');
+ok(delivered(), 'outbox empty');
+my $last = events();
+my @back = grep { $_->{type} =~ /^timing_/ } @$last[scalar @$all .. $#$last];
+is_deeply([sort map { $_->{key} } @back], [sort split /\n/, $pg->psql("select 'timing:' || "
+    . "entry_id || ':' || stage_id || ':' || gate_id || ':' || pass_number || ':r' || revision "
+    . "from timing_records where gate_id = $gate")],
+    'their events carry the new revisions, one per record');
+keys_once($last, 'after the gate came back');
 is($p->stop, 0, 'clean stop');
 done_testing;

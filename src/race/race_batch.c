@@ -682,7 +682,8 @@ batch_store_records(struct batch *b)
 	    "up AS (INSERT INTO timing_records AS t (entry_id, stage_id, "
 	    "gate_id, pass_number, crossing_time, uncertainty_ms, fix_before, "
 	    "fix_after, fraction, speed_kmh, direction, final, low_confidence, "
-	    "source) SELECT v.*, 'live' FROM v ");
+	    "source, revision) SELECT v.*, 'live', "
+	    RACE_NEXT_REVISION("v.entry_id", "v.stage_id") " FROM v ");
 	buf_puts(&b->bt_sql, race_records_upsert);
 	if ((res = batch_sql(b, "writing timing_records")) == NULL)
 		return -1;

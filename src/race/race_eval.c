@@ -343,9 +343,11 @@ race_store_records(struct race_ctx *c, const struct race_entry *re,
 	buf_printf(&c->rc_sql, "up AS (INSERT INTO timing_records AS t "
 	    "(entry_id, stage_id, gate_id, pass_number, crossing_time, "
 	    "uncertainty_ms, fix_before, fix_after, fraction, speed_kmh, "
-	    "direction, final, low_confidence, source) SELECT %" PRId64 ", "
-	    "%" PRId64 ", v.*, '%s' FROM v %s",
-	    re->re_id, rs->rs_id, race_source(c), race_records_upsert);
+	    "direction, final, low_confidence, source, revision) SELECT "
+	    "%" PRId64 ", %" PRId64 ", v.*, '%s', "
+	    RACE_NEXT_REVISION("%" PRId64, "%" PRId64) " FROM v %s",
+	    re->re_id, rs->rs_id, race_source(c), re->re_id, rs->rs_id,
+	    race_records_upsert);
 	if ((res = race_exec(c, "writing timing_records")) == NULL)
 		return -1;
 	c->rc_out->ro_removed += strtoull(PQgetvalue(res, 0, 0), NULL, 10);

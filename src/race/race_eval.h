@@ -116,6 +116,19 @@ void	race_result_sql(struct buf *, const struct race_stage *,
 int	race_penalty_sql(struct buf *, PGconn *, const struct race_stage *,
 	    const struct stage_result *, int k, const char *prefix);
 extern const char race_records_upsert[];
+
+/*
+ * The revision a timing record is created with: one past the last one in
+ * race_timing_history for its (entry, stage, gate, pass), so that a pass
+ * removed and found again (a gate moved and moved back, late fixes that
+ * change the passes) goes on from where it was and its event keys
+ * (timing:...:rN) are new, not ones consumers have already seen.  E and S
+ * are SQL for the entry and the stage; v is the statement's values.
+ */
+#define RACE_NEXT_REVISION(e, s)					\
+	"coalesce((SELECT max(h.revision) FROM race_timing_history h "	\
+	"WHERE h.entry_id = " e " AND h.stage_id = " s " AND "		\
+	"h.gate_id = v.gate_id AND h.pass_number = v.pass_number), 0) + 1"
 extern const char race_penalties_upsert[];
 extern const char race_results_upsert[];
 extern const char race_rank_sql[];
