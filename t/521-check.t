@@ -114,4 +114,22 @@ is($rc, 65, 'unknown event: 65');
 ($rc, $out, $err) = check('--event', 'CHK', '--rate', 0);
 is($rc, 64, '--rate 0: usage (64)');
 
+# A server that accepts the connection and never answers: check gives up after its
+# connect_timeout (10 s) with 75 (temporary failure) instead of waiting forever.
+use IO::Socket::INET;
+use Time::HiRes qw(time);
+my $silent = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 5,
+    Proto => 'tcp') or BAIL_OUT("listen: $!");
+my $mute = "$dir/mute.conf";
+open($fh, '>', $mute) or die "$mute: $!";
+print $fh "[postgres]\nurl = postgresql://processor\@127.0.0.1:" . $silent->sockport . "/x\n";
+close($fh);
+my $t0 = time;
+($rc, $out, $err) = Harness::run_cmd([$bin, '-c', $mute, 'check', '--event', 'CHK'], timeout => 60);
+my $took = time - $t0;
+is($rc, 75, 'a silent server: 75') or diag($out, $err);
+like($err, qr/^processor check: cannot connect to PostgreSQL: .*timeout/mi, 'says it timed out');
+cmp_ok($took, '<', 30, sprintf('gave up after %.1f s (connect_timeout 10 s)', $took));
+close $silent;
+
 done_testing();

@@ -16,6 +16,7 @@
 #include "conf/config.h"
 #include "domain/geo.h"
 #include "domain/zone.h"
+#include "race/race_cli.h"
 #include "race/race_event.h"
 #include "race/race_modes.h"
 
@@ -640,14 +641,9 @@ race_check_main(const struct config *cf, int argc, char **argv)
 		check_usage(stderr);
 		return RACE_EXIT_USAGE;
 	}
-	conn = PQconnectdb(cf->cf_pg_url ? cf->cf_pg_url : "");
-	if (PQstatus(conn) != CONNECTION_OK) {
-		fprintf(stderr, "processor: connecting to PostgreSQL: %.*s\n",
-		    (int)strcspn(PQerrorMessage(conn), "\n"),
-		    PQerrorMessage(conn));
-		PQfinish(conn);
+	/* connect_timeout and statement_timeout: never wait forever */
+	if ((conn = race_cli_connect(cf, "check")) == NULL)
 		return RACE_EXIT_TEMPFAIL;
-	}
 	/* One snapshot for every query. */
 	PQclear(PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
 	if ((res = check_query(conn, check_event_sql, c.c_event,

@@ -13,6 +13,7 @@
 #include "conf/config.h"
 #include "util/buf.h"
 #include "race/gpx.h"
+#include "race/race_cli.h"
 #include "race/race_modes.h"
 
 struct gpx_args {
@@ -321,13 +322,10 @@ race_gpx_main(const struct config *cf, int argc, char **argv)
 		printf("dry run: nothing written\n");
 		rc = RACE_EXIT_OK;
 	} else {
-		conn = PQconnectdb(cf->cf_pg_url ? cf->cf_pg_url : "");
-		if (PQstatus(conn) != CONNECTION_OK) {
-			fprintf(stderr, "processor: connecting to PostgreSQL: "
-			    "%.*s\n", (int)strcspn(PQerrorMessage(conn), "\n"),
-			    PQerrorMessage(conn));
+		/* connect_timeout and statement_timeout, as every CLI mode */
+		if ((conn = race_cli_connect(cf, "gpx import")) == NULL)
 			rc = RACE_EXIT_TEMPFAIL;
-		} else
+		else
 			rc = gpx_write(conn, &a, &bk, g, n);
 		PQfinish(conn);	/* an open transaction rolls back */
 	}
