@@ -275,6 +275,39 @@ test_gate_unc(void)
 	ok(gc.gc_flags & GC_LOWCONF, "HDOP 6 is low confidence");
 }
 
+/*
+ * Through a bend the chord cuts the corner: at 72 km/h on a 50 m radius
+ * (23 degrees a second), a gate 0.3 s after the first fix is crossed by
+ * the chord about 2 ms off.  The arc the headings draw crosses it on time.
+ */
+static void
+test_gate_arc(void)
+{
+	struct gate		g;
+	struct gate_cross	gc;
+	struct timing_cfg	tc;
+	struct fix		a, b;
+	double			R = 50, w = 20.0 / 50, t0 = -0.3, t1 = 0.7;
+
+	timing_cfg_default(&tc);
+	tc.tc_use_hdop = 0;
+	mkgate(&g, -10, 10, GATE_DIR_ANY, 0);
+	/* centre (0, -R): the gate line x = 0 is a radius, passed at t = 0 */
+	a = fx(R * sin(w * t0), R * cos(w * t0) - R, t0, 72,
+	    90 + w * t0 * 180 / M_PI);
+	b = fx(R * sin(w * t1), R * cos(w * t1) - R, t1, 72,
+	    90 + w * t1 * 180 / M_PI);
+	ok(gate_cross(&g, &a, &b, &tc, &gc) == 1, "a pass through a bend crosses");
+	ok(fabs(sec(gc.gc_t_lin_us)) > 0.001, "the chord crosses %.2f ms off",
+	    1000 * sec(gc.gc_t_lin_us));
+	ok(fabs(sec(gc.gc_t_acc_us)) < 0.0002, "the arc crosses %.3f ms off",
+	    1000 * sec(gc.gc_t_acc_us));
+	b.f_flags &= ~FIX_HAS_HEADING;
+	gate_cross(&g, &a, &b, &tc, &gc);
+	ok(fabs(sec(gc.gc_t_acc_us)) > 0.001,
+	    "without a heading, the chord: %.2f ms off", 1000 * sec(gc.gc_t_acc_us));
+}
+
 int
 main(void)
 {
@@ -284,5 +317,6 @@ main(void)
 	test_gate_basic();
 	test_gate_degenerate();
 	test_gate_unc();
+	test_gate_arc();
 	return tap_done();
 }
