@@ -8,7 +8,7 @@
 #define GATE_Z95	1.959964
 #define GATE_DEG	(M_PI / 180.0)
 #define GATE_SIGMA_MIN	0.01		/* m */
-#define GATE_ARC_MAX	(M_PI / 2)	/* rad: a sharper turn in one bracket is no arc */
+#define GATE_ARC_MAX	(M_PI / 2)	/* rad: sharper, no arc */
 #define GATE_ARC_VMIN	1.0		/* m/s: slower, the heading is noise */
 
 void
@@ -263,7 +263,7 @@ gate_cross(const struct gate *g, const struct fix *f0, const struct fix *f1,
     const struct timing_cfg *tc, struct gate_cross *gc)
 {
 	struct geo_xy	p0, p1, x;
-	double		d0, d1, f, u, T, D, v0, v1, dh, fa, Da = 0;
+	double		d0, d1, f, u, T, D, v0, v1, dh, fa, Da;
 
 	if (!fix_valid(f0) || !fix_valid(f1) || f1->f_ts_us <= f0->f_ts_us)
 		return 0;
@@ -292,8 +292,9 @@ gate_cross(const struct gate *g, const struct fix *f0, const struct fix *f1,
 	gc->gc_frac = f;
 	gc->gc_along = u;
 	dh = gate_turn(f0, f1, T, tc);
+	Da = D;
 	fa = dh != 0 ? gate_arc_frac(g, p0, p1, dh, &Da) : f;
-	gate_cross_time(f0, f1, tc, fabs(d1 - d0), D, fa, dh != 0 ? Da : D, gc);
+	gate_cross_time(f0, f1, tc, fabs(d1 - d0), D, fa, Da, gc);
 	return 1;
 }
 

@@ -18,7 +18,7 @@
 #define NE_SLOW_NLAG	2	/* lags 1-2 for the short-lag slope */
 #define NE_TRIM		3.0	/* robust sd kept in the variance */
 #define NE_STRAIGHT	30.0	/* degrees */
-#define NE_DA_MIN	0.7	/* m/s^2: acceleration changes told from rounding */
+#define NE_DA_MIN	0.7	/* m/s^2: a change, not rounding */
 #define NE_QROUND	(NE_KMH / 3.4641016)	/* sd of rounding to 1 km/h */
 
 /*
@@ -189,7 +189,7 @@ ne_speed_noise(const struct fix *f, size_t n, const int *seg, double *tmp,
  */
 struct ne_work {
 	double			*Dx, *Dy, *e;
-	double			*C;	/* trapezoid errors, cumulative (ne_trap_fill) */
+	double			*C;	/* trapezoid errors, cumulative */
 	int			*seg;
 	size_t			*reach;
 	struct geo_plane	*plane;
@@ -297,7 +297,7 @@ ne_step_fix(const struct fix *f, size_t n, const int *seg, size_t k)
 	return -dt * dt * d1 * d2 / (2 * (d1 + d2));
 }
 
-/* The trapezoid errors summed along the path (C), so a pair's is a difference. */
+/* The trapezoid errors summed along the path (C): a pair's is a difference. */
 static void
 ne_trap_fill(struct ne_work *w, const struct fix *f, size_t n)
 {
@@ -559,7 +559,8 @@ noise_estimate(const struct fix *f, size_t n, const struct timing_cfg *tc,
 		ne_fit(ne, NE_QROUND * NE_QROUND, qhi * qhi);
 		/* only where the fit found no faster correlation to explain it */
 		if (ne->ne_tau >= NE_SLOW_TAU)
-			ne->ne_sigma = sqrt(ne_slow_var(ne, &w, f, n, qms * qms));
+			ne->ne_sigma = sqrt(ne_slow_var(ne, &w, f, n,
+			    qms * qms));
 		rc = 0;
 	}
 out:

@@ -297,7 +297,8 @@ test_gate_arc(void)
 	    90 + w * t0 * 180 / M_PI);
 	b = fx(R * sin(w * t1), R * cos(w * t1) - R, t1, 72,
 	    90 + w * t1 * 180 / M_PI);
-	ok(gate_cross(&g, &a, &b, &tc, &gc) == 1, "a pass through a bend crosses");
+	ok(gate_cross(&g, &a, &b, &tc, &gc) == 1,
+	    "a pass through a bend crosses");
 	ok(fabs(sec(gc.gc_t_lin_us)) > 0.001, "the chord crosses %.2f ms off",
 	    1000 * sec(gc.gc_t_lin_us));
 	ok(fabs(sec(gc.gc_t_acc_us)) < 0.0002, "the arc crosses %.3f ms off",
@@ -305,7 +306,8 @@ test_gate_arc(void)
 	b.f_flags &= ~FIX_HAS_HEADING;
 	gate_cross(&g, &a, &b, &tc, &gc);
 	ok(fabs(sec(gc.gc_t_acc_us)) > 0.001,
-	    "without a heading, the chord: %.2f ms off", 1000 * sec(gc.gc_t_acc_us));
+	    "without a heading, the chord: %.2f ms off",
+	    1000 * sec(gc.gc_t_acc_us));
 }
 
 int
