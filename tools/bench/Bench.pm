@@ -35,6 +35,8 @@ our $GROUP = 'processor';
 # decoded (the IO bag rendered per model family, ~2.6x the raw bag) included.
 our $COLS = 'device_id, ts, latitude, longitude, altitude, angle, satellites, speed, '
     . 'priority, event_io_id, attributes, decoded';
+# min_wal_size of the benchmark's clusters, MB; the warm-up fills that much WAL.
+my $WAL_KEEP_MB = 2048;
 my $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
 my $PAGE_KB = 4;
 
@@ -48,9 +50,16 @@ sub _pg_start
 	return Harness::Pg->start(conf => {
 		%{$o{relaxed} ? \%relaxed : \%durable},
 		shared_buffers => "'128MB'",	# PostgreSQL's default (the harness uses 32MB)
-		max_wal_size => "'1GB'",
+		# WAL sized for a backlog (OPERATIONS.md, "PostgreSQL for a backlog"): a 1M-row
+		# load writes about 1.2 GB of WAL.  With the defaults (min 80MB, max 1GB) whatever
+		# ran first had to create and zero-fill its segments inside COMMIT (XLogFileInit
+		# under XLogFlush: 8 % of PostgreSQL's samples late in a 1M drain) while the ceiling
+		# loads after it found them recycled; min_wal_size keeps them for every load.
+		min_wal_size => "'$WAL_KEEP_MB" . "MB'",
+		max_wal_size => "'4GB'",
 		track_commit_timestamp => 'on',
 		max_connections => 100,
+		%{$o{pg_set} // {}},
 	    },
 	    # timescale undef: the harness default ($PROCESSOR_TEST_TIMESCALE)
 	    defined $o{timescale} ? (timescale => $o{timescale}) : ());
@@ -64,7 +73,7 @@ sub servers
 	my (%o) = @_;
 	my $pg = _pg_start(%o);
 	my $r = Harness::Redis->start(conf => { 'maxmemory' => '0' });
-	my $env = { pg => $pg, redis => $r, relaxed => $o{relaxed} ? 1 : 0,
+	my $env = { pg => $pg, redis => $r, relaxed => $o{relaxed} ? 1 : 0, pg_set => $o{pg_set},
 	    dir => Harness::tmpdir('bench'), storage => $pg->timescale ? 'hypertable' : 'plain' };
 	$env->{by_storage}{$env->{storage}} = $env;
 	chmod 0755, $env->{dir};
@@ -85,7 +94,8 @@ sub storage_env
 		my ($ok, $why) = Harness::timescale_available();
 		die "hypertable storage: $why\n" unless $ok;
 	}
-	my $pg = _pg_start(relaxed => $base->{relaxed}, timescale => $storage eq 'hypertable' ? 1 : 0);
+	my $pg = _pg_start(relaxed => $base->{relaxed}, pg_set => $base->{pg_set},
+	    timescale => $storage eq 'hypertable' ? 1 : 0);
 	my $e = { %$base, pg => $pg, storage => $storage, base => $base };
 	delete $e->{by_storage};
 	return $base->{by_storage}{$storage} = $e;
@@ -111,18 +121,34 @@ sub storage_info
 	return \%i;
 }
 
-# A fresh cluster has no WAL segments to recycle: the first GB of WAL creates and zero-fills
-# new 16 MB files (fsynced with durability on), which slows whatever runs first.  Write
-# about 0.5 GB of WAL into a scratch table and drop it, so the drain and the ceiling loads
-# that follow find the same recycled segments.
+# A fresh cluster has no WAL segments to recycle: a load writing new WAL creates and
+# zero-fills 16 MB files (fsynced with durability on) inside its COMMITs, which slows
+# whatever runs first.  Write WAL into a scratch table until pg_wal holds min_wal_size
+# ($WAL_KEEP_MB MB, more than a 1M-row load writes), so the drain and the ceiling loads
+# that follow all find recycled segments (min_wal_size keeps them across checkpoints).
 sub warmup
 {
 	my ($env) = @_;
 	my $t0 = time;
-	$env->{pg}->psql("create table bench_warmup as select g, repeat('x', 400) as pad "
-	    . "from generate_series(1, 1000000) g; drop table bench_warmup; checkpoint",
-	    timeout => 600);
+	my $pg = $env->{pg};
+	my $want = int($WAL_KEEP_MB / 16);
+	for my $round (1 .. 20) {
+		last if wal_segments($env) >= $want;
+		$pg->psql("create table bench_warmup as select g, repeat('x', 400) as pad "
+		    . "from generate_series(1, 1000000) g; drop table bench_warmup", timeout => 600);
+	}
+	$pg->psql('checkpoint', timeout => 600);
+	my $have = wal_segments($env);
+	die "warm-up: pg_wal holds $have segments after the checkpoint, want $want\n"
+	    if $have < $want;
 	return time - $t0;
+}
+
+# WAL segment files in pg_wal (current and recycled ones).
+sub wal_segments
+{
+	my ($env) = @_;
+	return $env->{pg}->psql("select count(*) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}\$'") + 0;
 }
 
 # What the cluster runs with (SHOW), for the report.
@@ -131,7 +157,8 @@ sub settings
 	my ($env) = @_;
 	my %s;
 	for my $k (qw(server_version fsync synchronous_commit full_page_writes wal_level
-	    shared_buffers max_wal_size checkpoint_timeout track_commit_timestamp)) {
+	    shared_buffers min_wal_size max_wal_size checkpoint_timeout track_commit_timestamp),
+	    sort keys %{$env->{pg_set} // {}}) {
 		$s{$k} = $env->{pg}->psql("show $k");
 	}
 	($s{redis_version}) = ($env->{redis}->cmd('INFO', 'server') =~ /redis_version:(\S+)/);
@@ -298,6 +325,45 @@ sub pg_cpu
 	return $t;
 }
 
+# PostgreSQL's WAL and checkpoint counters (pg_stat_wal, pg_stat_bgwriter), cluster-wide:
+# two readings around a load tell how much WAL it wrote, how much of that was full-page
+# images (the first change of a page after a checkpoint), how many checkpoints ran in it
+# and how many buffers the backends had to write themselves.  Why a long load is slower
+# per row than a short one is in these.
+my @WAL_FIELDS = qw(wal_records wal_fpi wal_bytes wal_write wal_sync
+    checkpoints_timed checkpoints_req buffers_checkpoint buffers_clean buffers_backend
+    buffers_backend_fsync);
+sub pg_wal
+{
+	my ($env) = @_;
+	# unaligned output (-A): the fields come separated by '|'
+	my $r = eval { $env->{pg}->psql('select ' . join(', ', @WAL_FIELDS)
+	    . ' from pg_stat_wal, pg_stat_bgwriter') };
+	return undef unless defined $r;
+	my @v = split /\|/, $r;
+	return undef unless @v == @WAL_FIELDS;
+	my %h;
+	@h{@WAL_FIELDS} = @v;
+	$h{wal_segments} = eval { wal_segments($env) };
+	return \%h;
+}
+
+# The difference of two pg_wal readings, with WAL bytes and full-page images per row.
+sub pg_wal_delta
+{
+	my ($w0, $w1, $rows) = @_;
+	return undef unless $w0 && $w1;
+	my %d = map { $_ => $w1->{$_} - $w0->{$_} } @WAL_FIELDS;
+	# net segments added to pg_wal: > 0 means the load created (zero-filled) segments
+	$d{wal_segments_added} = $w1->{wal_segments} - $w0->{wal_segments}
+	    if defined $w0->{wal_segments} && defined $w1->{wal_segments};
+	if ($rows) {
+		$d{wal_bytes_per_row} = $d{wal_bytes} / $rows;
+		$d{fpi_per_1000_rows} = $d{wal_fpi} * 1000 / $rows;
+	}
+	return \%d;
+}
+
 sub pg_pids
 {
 	my ($env) = @_;
@@ -449,6 +515,7 @@ sub drain
 	my $rtrk = tracker(sub { $env->{redis}->pid });
 	$_->sample for $pgtrk, $rtrk;
 	my ($pg_cpu0, $r_cpu0) = (pg_cpu($env), $rtrk->cpu_total);
+	my $wal0 = pg_wal($env);
 	my (@series, $t_ready, $done, $metrics);
 	my $next_mem = 0;
 	while (1) {
@@ -475,6 +542,7 @@ sub drain
 	$_->sample for $pgtrk, $rtrk;
 	my $machine = cpu_share($ct0, cpu_times());
 	my $pg_cpu1 = pg_cpu($env);
+	my $wal1 = pg_wal($env);
 	my $secs = $done - $t0;
 	my $cpu = $trk->cpu_total;
 	my $rows = $env->{pg}->psql('select count(*) from positions');
@@ -516,6 +584,7 @@ sub drain
 		peak_rss_kb_max => (sort { $b <=> $a } map { $mem{$_}{hwm_kb} // 0 } @w)[0],
 		peak_rss_kb_total => eval { my $t = 0; $t += $mem{$_}{hwm_kb} // 0 for @w; $t },
 		machine_cpu => $machine,
+		wal => pg_wal_delta($wal0, $wal1, $rows),
 		devices_tracked => metric_sum($metrics, 'processor_devices_tracked'),
 		exit_code => $rc,
 		inserted_logged => $inserted,
@@ -646,13 +715,14 @@ sub ceiling
 	);
 	for my $k (qw(a b)) {
 		$res{storage} = _ceiling_table($env);
-		my ($c0, $ct0) = (pg_cpu($env), cpu_times());
+		my ($c0, $ct0, $w0) = (pg_cpu($env), cpu_times(), pg_wal($env));
 		my $t0 = time;
 		$pg->psql($sql{$k}, timeout => 1800);
 		my $secs = time - $t0;
-		my ($c1, $ct1) = (pg_cpu($env), cpu_times());
+		my ($c1, $ct1, $w1) = (pg_cpu($env), cpu_times(), pg_wal($env));
 		_ceiling_check($env, $k, $n);
 		$res{$k} = { seconds => $secs, rows_per_s => $n / $secs,
+		    wal => pg_wal_delta($w0, $w1, $n),
 		    pg_cpu_us_per_row => $n && defined $c0 && defined $c1 ? ($c1 - $c0) * 1e6 / $n : undef,
 		    machine_cpu => cpu_share($ct0, $ct1) };
 	}
