@@ -21,6 +21,7 @@
 
 #define CONFIG_ENV_PREFIX	"PROCESSOR_"
 #define CONFIG_WORKERS_MAX	64
+#define CONFIG_WORKERS_PER_CPU	2	/* workers = auto */
 #define CONFIG_NAME_MAX		128	/* stream, group, consumer prefix */
 #define CONFIG_WHY_MAX		256
 
@@ -1168,6 +1169,12 @@ config_sync_statement_timeout(const struct config *cf)
 	    cf->cf_client_timeout_ms;
 }
 
+/*
+ * auto: two workers per online CPU.  A worker has one write in flight, and
+ * its COMMIT waits for the WAL flush with the worker's CPU idle; with one
+ * worker per CPU the 2-core benchmark host stayed 78-82 % busy, with two per
+ * CPU 90-93 % at a better drain (docs/benchmark.md, issue 13).
+ */
 int
 config_workers(const struct config *cf)
 {
@@ -1177,6 +1184,7 @@ config_workers(const struct config *cf)
 		return cf->cf_workers;
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
-		return 1;
+		n = 1;
+	n *= CONFIG_WORKERS_PER_CPU;
 	return n > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX : (int)n;
 }

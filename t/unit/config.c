@@ -481,10 +481,10 @@ test_values(void)
 		is_string(cf.cf_chunk_interval, "1 week", "'1 weeks' normalized");
 		is_int(cf.cf_log_level, LOG_LVL_WARN, "warn means warning");
 		is_int(cf.cf_workers, 0, "auto is 0");
-		ok(config_workers(&cf) >= 1 && config_workers(&cf) <= 64 &&
-		    config_workers(&cf) == (sysconf(_SC_NPROCESSORS_ONLN) > 64 ? 64 :
-		    sysconf(_SC_NPROCESSORS_ONLN)),
-		    "config_workers resolves auto to the CPU count (%d)",
+		ok(config_workers(&cf) >= 2 && config_workers(&cf) <= 64 &&
+		    config_workers(&cf) == (2 * sysconf(_SC_NPROCESSORS_ONLN) > 64 ?
+		    64 : 2 * sysconf(_SC_NPROCESSORS_ONLN)),
+		    "config_workers resolves auto to twice the CPU count (%d)",
 		    config_workers(&cf));
 	} else
 		ok(0, "load with value overrides: %s", err);
