@@ -678,6 +678,17 @@ sub _ceiling_table
 	return $info->{storage};
 }
 
+# temp_buffers for a session that stages BYTES of binary COPY data: room for the whole
+# staging table (the heap takes about 1.5x the COPY data), so that ceiling (b) does not
+# write its temp table out and read it back; processor's staging table (one batch) always
+# fits in the default 8MB, and its fast path stages nothing.
+sub _stage_buffers
+{
+	my ($bytes) = @_;
+	my $mb = int(($bytes // 0) * 1.5 / 1048576) + 16;
+	return "set temp_buffers = '${mb}MB';\n";
+}
+
 sub _ceiling_check
 {
 	my ($env, $what, $n) = @_;
@@ -706,7 +717,7 @@ sub ceiling
 	    format => 'binary');
 	my %sql = (
 	    a => "\\copy positions_ceiling ($COLS) from '$file' with (format binary)\n",
-	    b => "begin;\n"
+	    b => _stage_buffers(-s $file) . "begin;\n"
 		. "create temp table stage (like positions_ceiling including defaults) on commit drop;\n"
 		. "\\copy stage ($COLS) from '$file' with (format binary)\n"
 		. "insert into positions_ceiling ($COLS) select $COLS from stage "
@@ -758,7 +769,9 @@ sub ceiling_parallel
 		my @sqlf = map { "$env->{dir}/ceiling-$k-$_.sql" } 0 .. $k - 1;
 		for my $j (0 .. $k - 1) {
 			open(my $fh, '>', $sqlf[$j]) or die "$sqlf[$j]: $!";
-			print $fh "begin;\n"
+			my $bytes = 0;
+			$bytes += -s $files[$_] for grep { $_ % $k == $j } 0 .. $m - 1;
+			print $fh _stage_buffers($bytes) . "begin;\n"
 			    . "create temp table stage (like positions_ceiling including defaults) on commit drop;\n";
 			print $fh "\\copy stage ($COLS) from '$files[$_]' with (format binary)\n"
 			    for grep { $_ % $k == $j } 0 .. $m - 1;
