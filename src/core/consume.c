@@ -532,6 +532,36 @@ consume_add_entry(struct consume *c, struct batch *b, const redisReply *e,
 }
 
 /*
+ * How far behind the stream this '>' read is (ws_read_age_ms, which the
+ * master turns into the evaluators' backlog signal): the age of its newest
+ * entry, by the XADD time in its id, when the read filled its COUNT (more
+ * entries were waiting); 0 when it got fewer (it reached the stream's
+ * end: whatever it read, nothing newer waits).  The newest entry, not the
+ * oldest: a read that met a burst of a few seconds' entries at the end of
+ * the stream is not behind.  Called before readbudget_observe resizes
+ * the COUNT the read asked for.
+ */
+static void
+consume_read_age(struct consume *c, const redisReply *entries)
+{
+	const redisReply	*e;
+	long long		 now_ms, id_ms;
+
+	c->c_stats->ws_read_age_ms = 0;
+	if (entries->elements == 0 ||
+	    entries->elements < readbudget_count(&c->c_rb))
+		return;
+	e = entries->element[entries->elements - 1];
+	if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
+	    e->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	id_ms = strtoll(e->element[0]->str, NULL, 10);
+	now_ms = (long long)(ev_time() * 1000.0);
+	if (id_ms > 0 && now_ms > id_ms)
+		c->c_stats->ws_read_age_ms = now_ms - id_ms;
+}
+
+/*
  * Add a reply's entries to b, then size the next read after them: the
  * largest entry of this reply decides how many the next may ask for.
  * hiredis 0.14's own read buffer needs no help: it holds about one
@@ -552,6 +582,8 @@ consume_add_entries(struct consume *c, struct batch *b,
 		if (bytes > largest)
 			largest = bytes;
 	}
+	if (!c->c_history)
+		consume_read_age(c, entries);
 	readbudget_observe(&c->c_rb, entries->elements, largest);
 	c->c_stats->ws_read_count = readbudget_count(&c->c_rb);
 	return 0;
@@ -563,8 +595,11 @@ consume_parse_read(struct consume *c, struct batch *b, const redisReply *r)
 {
 	const redisReply	*entries;
 
-	if (r->type == REDIS_REPLY_NIL)
+	if (r->type == REDIS_REPLY_NIL) {
+		if (!c->c_history)	/* BLOCK ran out: nothing waits */
+			c->c_stats->ws_read_age_ms = 0;
 		return 0;
+	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_ARRAY ||
 	    r->element[0]->elements != 2)

@@ -7,6 +7,7 @@ libprocessor_a_SOURCES += \
 	src/master/http.c src/master/http.h \
 	src/master/prom.c src/master/prom.h \
 	src/master/lag.c src/master/lag.h \
+	src/master/backlog.c src/master/backlog.h \
 	src/master/notify.c src/master/notify.h \
 	src/master/migrate.c src/master/migrate.h \
 	src/master/migrate_files.c src/master/migrate_files.h

@@ -47,6 +47,7 @@
 #include "control/control.h"
 #include "core/consume.h"
 #include "util/exitcodes.h"
+#include "master/backlog.h"
 #include "master/http.h"
 #include "master/lag.h"
 #include "util/log.h"
@@ -281,6 +282,7 @@ master_prom_input(struct prom_input *in, struct prom_worker *pw)
 	in->pi_revision = master_revision;
 	in->pi_reload_ok = m.m_reload_ok;
 	in->pi_last_commit_ms = m.m_last_commit_ms;
+	in->pi_backlog = backlog_behind(NULL);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	in->pi_now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	in->pi_configured = supervise_wanted();
@@ -472,6 +474,7 @@ static void
 master_worker_up(struct worker *w)
 {
 	control_worker_up(w);	/* control socket: a drained master drains it */
+	backlog_hello(w);	/* an evaluator respawned during a backlog */
 	master_roll();
 	master_check_ready();
 }
@@ -481,12 +484,14 @@ master_worker_stats(struct worker *w)
 {
 	if (w->w_stats.ws_last_commit_ms > m.m_last_commit_ms)
 		m.m_last_commit_ms = w->w_stats.ws_last_commit_ms;
+	backlog_update();
 	master_check_ready();
 }
 
 static void
 master_worker_gone(void)
 {
+	backlog_update();	/* a dead worker's read age no longer counts */
 	if (m.m_state == M_STOPPING) {
 		if (supervise_live() == 0)
 			ev_break(m.m_loop, EVBREAK_ALL);

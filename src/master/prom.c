@@ -79,6 +79,10 @@ static const struct prom_counter {
 	    offsetof(struct worker_stats, ws_race_results) },
 	{ "evaluation_errors", "Evaluations rolled back (retried).",
 	    offsetof(struct worker_stats, ws_race_errors) },
+	{ "race_deferred", "Evaluations of a marked device held back by "
+	    "catch-up pacing (behind the stream, evaluated less than "
+	    "catchup_interval_ms before).",
+	    offsetof(struct worker_stats, ws_race_deferred) },
 };
 
 static const char *const prom_werr_names[WERR_KIND_COUNT] = {
@@ -403,6 +407,29 @@ prom_health(struct buf *b, const struct prom_input *in)
 	}
 }
 
+/* How far behind the stream the workers read, and the master's verdict. */
+static void
+prom_backlog(struct buf *b, const struct prom_input *in)
+{
+	int	w;
+
+	prom_head(b, "processor_read_age_seconds", "gauge",
+	    "Age of the newest entry of the worker's last read when that read "
+	    "filled its COUNT (entries were waiting); 0 when it reached the "
+	    "stream's end. Per worker slot.");
+	for (w = 0; w < in->pi_nworkers; w++) {
+		buf_printf(b, "processor_read_age_seconds{worker=\"%d\"} ",
+		    in->pi_workers[w].pw_slot);
+		prom_double(b, (double)in->pi_workers[w].pw_stats.ws_read_age_ms /
+		    1000.0);
+		buf_putc(b, '\n');
+	}
+	prom_head(b, "processor_backlog", "gauge",
+	    "1 while the workers read more than a second behind the stream "
+	    "(the evaluators then pace devices by catchup_interval_ms).");
+	buf_printf(b, "processor_backlog %d\n", in->pi_backlog ? 1 : 0);
+}
+
 static void
 prom_group(struct buf *b, const struct prom_input *in)
 {
@@ -480,6 +507,7 @@ prom_render(struct buf *b, const struct prom_input *in)
 	    "evaluator's last configuration load).", in,
 	    offsetof(struct worker_stats, ws_race_skipped));
 	prom_workers(b, in);
+	prom_backlog(b, in);
 	prom_health(b, in);
 	prom_process(b, in);
 	prom_group(b, in);

@@ -32,6 +32,7 @@ struct prom_input {
 	int			 pi_reload_ok;	/* the last reload (or the start) worked */
 	int64_t			 pi_last_commit_ms;	/* Unix ms; 0 none yet */
 	int64_t			 pi_now_ms;	/* Unix ms, for ages */
+	int			 pi_backlog;	/* the workers are behind (backlog.h) */
 };
 
 /*

@@ -21,6 +21,7 @@ static const char *const ipc_names[MSG_TYPE_END] = {
 	[MSG_CLAIM] = "CLAIM",
 	[MSG_CLAIM_REPLY] = "CLAIM_REPLY",
 	[MSG_LOG_LEVEL] = "LOG_LEVEL",
+	[MSG_BACKLOG] = "BACKLOG",
 };
 
 const char *

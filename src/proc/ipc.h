@@ -25,6 +25,7 @@ enum ipc_type {
 	MSG_CLAIM,		/* master -> worker: struct control_msg_claim, sweep now */
 	MSG_CLAIM_REPLY,	/* worker -> master: struct control_msg_claim_reply */
 	MSG_LOG_LEVEL,		/* master -> child: struct control_msg_log_level */
+	MSG_BACKLOG,		/* master -> child: struct control_msg_backlog */
 	MSG_TYPE_END
 };
 

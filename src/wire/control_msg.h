@@ -1,4 +1,4 @@
-/* Payloads of the control messages between the master and a worker (MSG_DEVICE_*, MSG_CLAIM*, MSG_LOG_LEVEL). */
+/* Payloads of the control messages between the master and a worker (MSG_DEVICE_*, MSG_CLAIM*, MSG_LOG_LEVEL, MSG_BACKLOG). */
 #ifndef PROCESSOR_CONTROL_MSG_H
 #define PROCESSOR_CONTROL_MSG_H
 
@@ -46,6 +46,17 @@ struct control_msg_claim_reply {
 struct control_msg_log_level {
 	uint32_t	 ll_level;	/* enum log_level, LOG_LVL_DEBUG..LOG_LVL_ERROR */
 	uint32_t	 ll_reserved;
+};
+
+/*
+ * MSG_BACKLOG: whether the master's workers are behind the stream (the
+ * largest ws_read_age_ms over them above BACKLOG_AGE_MS); sent to every
+ * child when it changes and to each child as it says hello.
+ */
+struct control_msg_backlog {
+	uint32_t	 bl_behind;	/* 0 or 1 */
+	uint32_t	 bl_reserved;
+	int64_t		 bl_age_ms;	/* the largest read age when sent */
 };
 
 #endif

@@ -88,6 +88,7 @@ metrics_add(struct worker_stats *into, const struct worker_stats *from)
 	into->ws_race_removed += from->ws_race_removed;
 	into->ws_race_results += from->ws_race_results;
 	into->ws_race_errors += from->ws_race_errors;
+	into->ws_race_deferred += from->ws_race_deferred;
 	for (i = 0; i < HIST_KIND_COUNT; i++)
 		histogram_add(&into->ws_hist[i], &from->ws_hist[i]);
 	for (i = 0; i < METRICS_IO_UNKNOWN; i++)

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define METRICS_VERSION		7
+#define METRICS_VERSION		8
 #define HIST_BUCKETS		20	/* plus +Inf, kept in h_count */
 
 enum hist_kind {
@@ -67,6 +67,12 @@ struct worker_stats {
 	uint64_t	 ws_oversized;		/* entries over max_payload, not copied */
 	uint64_t	 ws_read_count;		/* COUNT of the next read, now */
 	uint64_t	 ws_batch_bytes;	/* memory held by batches, now */
+	/*
+	 * How far behind the stream the last read was: now - the ms of its
+	 * newest entry's id, when the read filled its COUNT (entries were
+	 * left waiting); 0 when it reached the stream's end.  Now.
+	 */
+	int64_t		 ws_read_age_ms;
 	/* evaluators (src/race/) */
 	uint64_t	 ws_race_stages;	/* device-stage evaluations */
 	uint64_t	 ws_race_late;		/* of which for late fixes */
@@ -76,6 +82,7 @@ struct worker_stats {
 	uint64_t	 ws_race_results;	/* stage results written */
 	uint64_t	 ws_race_skipped;	/* config rows skipped (last load) */
 	uint64_t	 ws_race_errors;	/* evaluations rolled back */
+	uint64_t	 ws_race_deferred;	/* evaluations held back by catch-up pacing */
 	struct io_unknown ws_io_unknown[METRICS_IO_UNKNOWN];	/* first ids seen */
 	uint64_t	 ws_io_unknown_other;	/* ids once the table is full */
 	struct histogram ws_hist[HIST_KIND_COUNT];

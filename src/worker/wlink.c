@@ -71,6 +71,7 @@ wlink_control(const struct ipc_hdr *h, const void *payload, size_t len)
 	struct control_msg_device_reply	r;
 	struct control_msg_claim		cl;
 	struct control_msg_log_level		ll;
+	struct control_msg_backlog		bl;
 
 	if (h->ih_type == MSG_LOG_LEVEL && len == sizeof(ll)) {
 		memcpy(&ll, payload, sizeof(ll));
@@ -83,6 +84,13 @@ wlink_control(const struct ipc_hdr *h, const void *payload, size_t len)
 		log_setlevel((enum log_level)ll.ll_level);
 		log_info("log level set to %s by the master",
 		    log_level_name((enum log_level)ll.ll_level));
+		return 0;
+	}
+	if (h->ih_type == MSG_BACKLOG && len == sizeof(bl)) {
+		memcpy(&bl, payload, sizeof(bl));
+		if (wlink.wl_cb.wc_backlog != NULL)	/* evaluators pace by it */
+			wlink.wl_cb.wc_backlog(wlink.wl_cb.wc_arg,
+			    bl.bl_behind != 0, bl.bl_age_ms);
 		return 0;
 	}
 	if (h->ih_type == MSG_DEVICE_QUERY && len == sizeof(q)) {
@@ -134,7 +142,7 @@ wlink_dispatch(struct ipc_chan *c, const struct ipc_hdr *h,
 	(void)c;
 	(void)arg;
 	if (h->ih_type == MSG_DEVICE_QUERY || h->ih_type == MSG_CLAIM ||
-	    h->ih_type == MSG_LOG_LEVEL)
+	    h->ih_type == MSG_LOG_LEVEL || h->ih_type == MSG_BACKLOG)
 		return wlink_control(h, payload, len);
 	if (len != 0) {
 		log_error("master sent %s with %zu payload bytes",

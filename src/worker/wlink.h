@@ -24,6 +24,8 @@ struct wlink_cb {
 		    struct control_msg_device_reply *out);
 	/* MSG_CLAIM: sweep now, then wlink_claim_done(id, ...) */
 	void	(*wc_claim)(void *, uint32_t id, uint32_t idle_ms);
+	/* MSG_BACKLOG: the workers are (1) or are no longer (0) behind */
+	void	(*wc_backlog)(void *, int behind, int64_t age_ms);
 	void	*wc_arg;
 };
 
