@@ -66,6 +66,7 @@ struct config {
 	int	 cf_evaluators;		/* evaluator processes; -1: auto */
 	int	 cf_refresh_ms;		/* re-read the event configuration */
 	int	 cf_late_window_s;	/* a closed stage is still timed this long */
+	int	 cf_catchup_interval_ms; /* behind the stream: a device at most once per; 0 off */
 	char	*cf_default_family;	/* IO family of unknown devices; "": the file's first */
 	int	 cf_stopped_kmh;	/* slower than this is stopped (alerts) */
 	int	 cf_stopped_s;		/* stopped this long on a stage: alert */

@@ -11,6 +11,7 @@ libprocessor_a_SOURCES += \
 	src/race/race_batch.c src/race/race_batch.h \
 	src/race/race_fixcache.c src/race/race_fixcache.h \
 	src/race/race_pg.c src/race/race_pg.h \
+	src/race/race_pace.c src/race/race_pace.h \
 	src/race/race_cli.c src/race/race_cli.h \
 	src/race/race_replay.c src/race/race_evidence.c \
 	src/race/race_modes.h src/race/gpx.h src/race/gpx.c \
@@ -26,3 +27,9 @@ check_PROGRAMS += t/unit/race-fixcache.t
 t_unit_race_fixcache_t_SOURCES = t/unit/race-fixcache.c
 t_unit_race_fixcache_t_CPPFLAGS = $(TAP_CPPFLAGS)
 t_unit_race_fixcache_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)
+
+# catch-up pacing's table (pure: no database)
+check_PROGRAMS += t/unit/race-pace.t
+t_unit_race_pace_t_SOURCES = t/unit/race-pace.c
+t_unit_race_pace_t_CPPFLAGS = $(TAP_CPPFLAGS)
+t_unit_race_pace_t_LDADD = $(TAP_LIBS) $(PROCESSOR_LIBS)

@@ -13,6 +13,7 @@
 
 #include "conf/config.h"
 #include "core/sink.h"
+#include "util/buf.h"
 #include "util/exitcodes.h"
 #include "util/log.h"
 #include "wire/metrics.h"
@@ -22,9 +23,9 @@
 #include "race/race_batch.h"
 #include "race/race_eval.h"
 #include "race/race_event.h"
-#include "race/race_event.h"
 #include "race/race_events.h"
 #include "race/race_fixcache.h"
+#include "race/race_pace.h"
 
 #define RACE_TICK_S		1.0	/* reconnect, refresh, and a poll besides NOTIFY */
 /*
@@ -50,6 +51,23 @@ static const char race_work_sql[] =
 	"(extract(epoch FROM max_ts) * 1000000)::int8 "
 	"FROM race_dirty ORDER BY marked_at LIMIT " RACE_ROUND_S;
 
+/*
+ * The same while pacing ($1: the held devices, race_pace.h): a round of
+ * the others, oldest first, so the held marks (the oldest, often) never
+ * take the places of the rest; then the held ones, flagged (column 6), to
+ * count them.  Their marks stay: nothing is lost, only delayed.
+ */
+static const char race_work_paced_sql[] =
+	"(SELECT device_id, gen, (extract(epoch FROM min_ts) * 1000000)::int8, "
+	"(extract(epoch FROM marked_at) * 1000000)::int8, "
+	"(extract(epoch FROM clock_timestamp()) * 1000000)::int8, "
+	"(extract(epoch FROM max_ts) * 1000000)::int8, false "
+	"FROM race_dirty WHERE device_id <> ALL($1::text[]) "
+	"ORDER BY marked_at LIMIT " RACE_ROUND_S ") UNION ALL "
+	"(SELECT device_id, 0, 0, (extract(epoch FROM marked_at) * 1000000)::int8, "
+	"(extract(epoch FROM clock_timestamp()) * 1000000)::int8, 0, true "
+	"FROM race_dirty WHERE device_id = ANY($1::text[])) ORDER BY 7, 4";
+
 struct race_proc {
 	struct ev_loop		*rp_loop;
 	const struct config	*rp_cf;
@@ -58,6 +76,10 @@ struct race_proc {
 	PGconn			*rp_conn;
 	struct race_event	 rp_ev;
 	struct race_fc		 rp_fc;		/* fixes read, per (device, stage) */
+	struct race_pace	 rp_pace;	/* evaluated lately, while behind */
+	int			 rp_behind;	/* the master says the workers are */
+	struct buf		 rp_held;	/* scratch: the held devices */
+	ev_timer		 rp_release;	/* the first held device is due */
 	char			 rp_bad[RACE_BAD][RACE_DEVICE_MAX + 1];
 	double			 rp_bad_until[RACE_BAD];	/* ev_now; 0: free */
 	struct race_events	*rp_events;	/* NULL: no events stream */
@@ -210,6 +232,23 @@ race_set_bad(struct race_proc *rp, const char *dev)
 	rp->rp_bad_until[use] = ev_now(rp->rp_loop) + RACE_BAD_S;
 }
 
+/* Pacing: while behind, with an interval configured. */
+static int
+race_pacing(const struct race_proc *rp)
+{
+	return rp->rp_behind && rp->rp_cf->cf_catchup_interval_ms > 0;
+}
+
+/* dev was evaluated: while pacing, hold it for the interval. */
+static void
+race_paced(struct race_proc *rp, const char *dev)
+{
+	if (race_pacing(rp) &&
+	    race_pace_evaluated(&rp->rp_pace, dev, ev_now(rp->rp_loop)) == -1)
+		log_warnx("evaluator: out of memory pacing device %s (evaluated "
+		    "at once instead)", dev);
+}
+
 /*
  * One marked device in its own transaction; 0 done or busy, -1 on a
  * connection-level failure.  A device that fails is kept out of the rounds
@@ -243,6 +282,7 @@ race_one(struct race_proc *rp, const PGresult *res, int i)
 	}
 	if (rc == RACE_EVAL_DONE) {
 		race_count(rp, &o);
+		race_paced(rp, dev);
 		metrics_observe(&rp->rp_stats.ws_hist[HIST_RACE_SECONDS],
 		    HIST_RACE_SECONDS, (double)(race_now_us() -
 		    strtoll(PQgetvalue(res, i, 3), NULL, 10)) / 1e6);
@@ -258,10 +298,12 @@ race_observe(struct race_proc *rp, const struct race_mark *m, size_t n)
 	size_t	i;
 
 	for (i = 0; i < n; i++)
-		if (m[i].rm_done)
+		if (m[i].rm_done) {
 			metrics_observe(&rp->rp_stats.ws_hist[HIST_RACE_SECONDS],
 			    HIST_RACE_SECONDS, (double)(now -
 			    m[i].rm_marked_us) / 1e6);
+			race_paced(rp, m[i].rm_device);
+		}
 }
 
 /*
@@ -273,12 +315,12 @@ race_observe(struct race_proc *rp, const struct race_mark *m, size_t n)
  * same marks again at once), -1 on a connection-level failure.
  */
 static int
-race_batch(struct race_proc *rp, const PGresult *res, double t0)
+race_batch(struct race_proc *rp, const PGresult *res, int n, double t0)
 {
 	struct race_mark	 m[RACE_ROUND];
 	struct race_outcome	 o;
 	char			 err[512], bad[RACE_ROUND];
-	int			 i, n = PQntuples(res), k = 0, done = 0;
+	int			 i, k = 0, done = 0;
 
 	memset(&o, 0, sizeof(o));
 	if (n > RACE_ROUND)
@@ -319,6 +361,62 @@ race_batch(struct race_proc *rp, const PGresult *res, double t0)
 	return done;
 }
 
+/* Run a round at t (ev_now's clock), unless one is due earlier. */
+static void
+race_release_at(struct race_proc *rp, double t)
+{
+	double	after = t - ev_now(rp->rp_loop);
+
+	if (ev_is_active(&rp->rp_release) &&
+	    ev_timer_remaining(rp->rp_loop, &rp->rp_release) <= after)
+		return;
+	ev_timer_stop(rp->rp_loop, &rp->rp_release);
+	ev_timer_set(&rp->rp_release, after > 0 ? after : 0., 0.);
+	ev_timer_start(rp->rp_loop, &rp->rp_release);
+}
+
+/*
+ * The round's marks: all of them, or while pacing all but the held
+ * devices' (counted once per evaluation they wait for), listed after the
+ * others; *n gets the number to evaluate, *next when the first held
+ * device is due (0: none held).  NULL when the connection failed.
+ */
+static PGresult *
+race_marks(struct race_proc *rp, int *n, double *next)
+{
+	PGresult	*res;
+	const char	*held;
+	int		 i;
+
+	*next = 0;
+	buf_reset(&rp->rp_held);
+	if (race_pacing(rp) && race_pace_held(&rp->rp_pace, ev_now(rp->rp_loop),
+	    rp->rp_cf->cf_catchup_interval_ms / 1000.0, &rp->rp_held,
+	    next) > 0) {
+		held = buf_cstr(&rp->rp_held);
+		res = held == NULL ? NULL : PQexecParams(rp->rp_conn,
+		    race_work_paced_sql, 1, NULL, &held, NULL, NULL, 0);
+	} else
+		res = PQexec(rp->rp_conn, race_work_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		race_disconnect(rp, res != NULL ? PQresultErrorMessage(res) :
+		    "out of memory");
+		PQclear(res);
+		return NULL;
+	}
+	*n = PQntuples(res);
+	if (PQnfields(res) > 6)
+		for (i = 0; i < PQntuples(res); i++)
+			if (*PQgetvalue(res, i, 6) == 't') {
+				if (*n == PQntuples(res))
+					*n = i;
+				if (race_pace_count(&rp->rp_pace,
+				    PQgetvalue(res, i, 0)))
+					rp->rp_stats.ws_race_deferred++;
+			}
+	return res;
+}
+
 /*
  * Evaluate the marked devices, oldest mark first, one round; returns 1
  * when work is probably left.
@@ -327,17 +425,15 @@ static int
 race_round(struct race_proc *rp)
 {
 	PGresult	*res;
-	double		 t0 = ev_time();
+	double		 t0 = ev_time(), next;
 	int		 n, done = 0;
 
-	res = PQexec(rp->rp_conn, race_work_sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		race_disconnect(rp, PQresultErrorMessage(res));
-		PQclear(res);
+	if ((res = race_marks(rp, &n, &next)) == NULL)
 		return 0;
-	}
-	n = PQntuples(res);
-	if (n > 0 && (done = race_batch(rp, res, t0)) == -1) {
+	if (next > 0 || (n > 0 && race_pacing(rp)))
+		race_release_at(rp, next > 0 ? next : ev_now(rp->rp_loop) +
+		    rp->rp_cf->cf_catchup_interval_ms / 1000.0);
+	if (n > 0 && (done = race_batch(rp, res, n, t0)) == -1) {
 		PQclear(res);
 		race_disconnect(rp, "evaluation failed");
 		return 0;
@@ -408,6 +504,37 @@ race_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	race_work(rp);
 }
 
+/* A held device is due: a round now includes it. */
+static void
+race_release_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	race_work(w->data);
+}
+
+/*
+ * MSG_BACKLOG.  Caught up: forget the held devices and run a round at
+ * once, which evaluates them with everything they accumulated.
+ */
+static void
+race_master_backlog(void *arg, int behind, int64_t age_ms)
+{
+	struct race_proc	*rp = arg;
+
+	if (behind == rp->rp_behind)
+		return;
+	rp->rp_behind = behind;
+	log_debug("evaluator: workers %s (read age %lld ms)%s", behind ?
+	    "behind" : "caught up", (long long)age_ms, behind &&
+	    rp->rp_cf->cf_catchup_interval_ms > 0 ? "; pacing devices" : "");
+	if (behind)
+		return;
+	race_pace_clear(&rp->rp_pace);
+	ev_timer_stop(rp->rp_loop, &rp->rp_release);
+	ev_idle_start(rp->rp_loop, &rp->rp_more);
+}
+
 static void
 race_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -469,8 +596,9 @@ race_watchers(struct race_proc *rp)
 	ev_timer_init(&rp->rp_tick, race_tick_cb, 0., RACE_TICK_S);
 	ev_io_init(&rp->rp_io, race_io_cb, -1, EV_READ);
 	ev_idle_init(&rp->rp_more, race_more_cb);
+	ev_timer_init(&rp->rp_release, race_release_cb, 0., 0.);
 	rp->rp_sigterm.data = rp->rp_sigint.data = rp->rp_tick.data = rp;
-	rp->rp_io.data = rp->rp_more.data = rp;
+	rp->rp_io.data = rp->rp_more.data = rp->rp_release.data = rp;
 	ev_signal_start(rp->rp_loop, &rp->rp_sigterm);
 	ev_signal_start(rp->rp_loop, &rp->rp_sigint);
 	ev_timer_start(rp->rp_loop, &rp->rp_tick);
@@ -494,10 +622,12 @@ race_main(const struct config *cf, int slot, int ipc_fd)
 	struct wlink_cb		cb = {
 		.wc_shutdown = race_master_shutdown,
 		.wc_master_gone = race_master_gone,
+		.wc_backlog = race_master_backlog,
 		.wc_arg = &rp,
 	};
 
 	memset(&rp, 0, sizeof(rp));
+	buf_init(&rp.rp_held);
 	rp.rp_cf = cf;
 	rp.rp_slot = slot;
 	rp.rp_stats.ws_version = METRICS_VERSION;
@@ -527,6 +657,8 @@ race_main(const struct config *cf, int slot, int ipc_fd)
 		PQfinish(rp.rp_conn);
 	race_event_free(&rp.rp_ev);
 	race_fc_clear(&rp.rp_fc);
+	race_pace_free(&rp.rp_pace);
+	buf_free(&rp.rp_held);
 	race_events_close(rp.rp_events);
 	ev_loop_destroy(rp.rp_loop);
 	return WORKER_EXIT_CLEAN;

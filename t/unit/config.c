@@ -36,7 +36,8 @@ static const char *const env_vars[] = {
 	"PROCESSOR_PROCESSOR_CIRCUIT_FAILURES", "PROCESSOR_PROCESSOR_WORKER_STALL_MS",
 	"PROCESSOR_HTTP_LISTEN", "PROCESSOR_CONTROL_SOCKET",
 	"PROCESSOR_DOMAIN_EVALUATORS", "PROCESSOR_DOMAIN_REFRESH_MS",
-	"PROCESSOR_DOMAIN_LATE_WINDOW_S", "PROCESSOR_DOMAIN_DEFAULT_FAMILY",
+	"PROCESSOR_DOMAIN_LATE_WINDOW_S", "PROCESSOR_DOMAIN_CATCHUP_INTERVAL_MS",
+	"PROCESSOR_DOMAIN_DEFAULT_FAMILY",
 	"PROCESSOR_DOMAIN_STOPPED_KMH",
 	"PROCESSOR_DOMAIN_STOPPED_S", "PROCESSOR_DOMAIN_SILENT_S",
 	"PROCESSOR_DOMAIN_EVENTS_STREAM", "PROCESSOR_DOMAIN_EVENTS_MAXLEN",
@@ -628,6 +629,9 @@ test_sources(void)
 	ci = item_of(&cf, "domain", "refresh_ms");
 	is_string(ci ? ci->ci_source : NULL, "default", "refresh_ms: default");
 	is_string(ci ? ci->ci_value : NULL, "10000", "refresh_ms: default value");
+	ci = item_of(&cf, "domain", "catchup_interval_ms");
+	is_string(ci ? ci->ci_value : NULL, "3000",
+	    "catchup_interval_ms: default value");
 	for (n = 0; config_item(&cf, n, &(struct config_item){ 0 }) == 0; n++)
 		;
 	is_int((long long)n, (long long)NVARS, "every key has an item");
@@ -655,7 +659,7 @@ main(void)
 {
 	if ((srcdir = getenv("PROCESSOR_SRCDIR")) == NULL)
 		srcdir = ".";
-	plan(273 + 3 + 5 + 7 + 2 * 5 + 3 + 3 + 2 * 3 + 6);
+	plan(273 + 3 + 5 + 7 + 2 * 5 + 3 + 3 + 2 * 3 + 6 + 2);
 	clean_env();
 	test_defaults();
 	test_full();
