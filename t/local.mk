@@ -27,7 +27,7 @@ EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	t/lib/Harness/Expect.pm \
 	t/lib/RaceTest.pm t/500-race-live.t t/501-race-config.t \
 	t/502-race-ctl.t t/503-decoded-io.t t/510-replay.t t/511-evidence.t t/512-backfill.t \
-	t/513-race-incremental.t t/514-race-isolation.t \
+	t/513-race-incremental.t t/514-race-isolation.t t/515-race-catchup.t \
 	t/530-alerts.t t/531-domain-events.t \
 	t/520-gpx-import.t t/521-check.t t/data/gpx/north.gpx t/data/gpx/east.gpx \
 	t/data/gpx/bad-not-xml.gpx t/data/gpx/bad-unclosed.gpx \

@@ -275,10 +275,13 @@ sub cmd
 
 # xadd_many(STREAM, [PAYLOAD, ...]): XADD STREAM * payload PAYLOAD for each, pipelined in
 # chunks of 1000 (one round trip each); returns the new ids in order.  Dies on an error reply.
+# With at_ms => MS the ids are MS-0, MS-1, ... instead of *: entries added MS (Unix ms), e.g.
+# an hour ago, for a backlog whose age does not depend on how fast the test runs.
 sub xadd_many
 {
-	my ($self, $stream, $payloads) = @_;
+	my ($self, $stream, $payloads, %o) = @_;
 	my @ids;
+	my $seq = 0;
 	local $SIG{PIPE} = 'IGNORE';
 	for (my $i = 0; $i < @$payloads; $i += 1000) {
 		my $end = $i + 999 < $#$payloads ? $i + 999 : $#$payloads;
@@ -286,8 +289,10 @@ sub xadd_many
 		for my $p (@$payloads[$i .. $end]) {
 			my $b = $p;
 			utf8::encode($b) if utf8::is_utf8($b);
+			my $id = defined $o{at_ms} ? "$o{at_ms}-" . $seq++ : '*';
 			$req .= "*5\r\n\$4\r\nXADD\r\n\$" . length($stream) . "\r\n$stream\r\n"
-			    . "\$1\r\n*\r\n\$7\r\npayload\r\n\$" . length($b) . "\r\n$b\r\n";
+			    . "\$" . length($id) . "\r\n$id\r\n\$7\r\npayload\r\n\$" . length($b)
+			    . "\r\n$b\r\n";
 		}
 		my $s = $self->_connect;
 		my $off = 0;
