@@ -396,7 +396,8 @@ sub start_processor
 		    $o{max_inflight} ? (max_inflight => $o{max_inflight}) : () },
 		redis => { batch_size => $o{batch_size} // 500, consumer_prefix => 'bench',
 		    $o{block_ms} // 200 ? (block_ms => $o{block_ms} // 200) : () },
-		domain => { evaluators => $o{evaluators} // 'auto', refresh_ms => 1000 },
+		domain => { evaluators => $o{evaluators} // 'auto', refresh_ms => 1000,
+		    defined $o{catchup_ms} ? (catchup_interval_ms => $o{catchup_ms}) : () },
 	    });
 }
 
@@ -653,6 +654,7 @@ sub domain_settle
 	my $m = scrape_metrics($p);
 	return { settle_seconds => time - $t0,
 	    evaluations => metric_sum($m, 'processor_fixes_evaluated_total'),
+	    deferred => metric_sum($m, 'processor_race_deferred_total'),
 	    timing_records => $env->{pg}->psql('select count(*) from timing_records') + 0,
 	    stage_results => $env->{pg}->psql('select count(*) from stage_results') + 0,
 	    latency => hist_quantiles($m, 'processor_timing_latency_seconds') };
