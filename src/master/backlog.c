@@ -45,7 +45,7 @@ backlog_update(void)
 	int				behind;
 
 	bk.bk_age_ms = backlog_age();
-	behind = bk.bk_age_ms > BACKLOG_AGE_MS;
+	behind = bk.bk_age_ms > METRICS_BEHIND_MS;
 	if (behind == bk.bk_behind)
 		return;
 	bk.bk_behind = behind;

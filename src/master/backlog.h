@@ -7,15 +7,9 @@
 struct worker;
 
 /*
- * Behind: the largest ws_read_age_ms over the children above this.  A
- * second because that is the latency the racing rules promise for a fix
- * (docs/benchmark.md, issue 11): reading more than a second behind, a new
- * fix already misses it, so pacing the evaluators costs nothing anyone
- * could have had; at the steady rate a read's newest entry is a few ms old.
+ * After each stats frame: recompute (behind: the largest read age over
+ * METRICS_BEHIND_MS, wire/metrics.h), and tell every child on a change.
  */
-#define BACKLOG_AGE_MS	1000
-
-/* After each stats frame: recompute, and tell every child on a change. */
 void	backlog_update(void);
 /* A child said hello: tell it the state if behind (it starts not behind). */
 void	backlog_hello(struct worker *);

@@ -50,7 +50,7 @@ struct control_msg_log_level {
 
 /*
  * MSG_BACKLOG: whether the master's workers are behind the stream (the
- * largest ws_read_age_ms over them above BACKLOG_AGE_MS); sent to every
+ * largest ws_read_age_ms over them above METRICS_BEHIND_MS); sent to every
  * child when it changes and to each child as it says hello.
  */
 struct control_msg_backlog {

@@ -6,6 +6,15 @@
 
 #define METRICS_VERSION		8
 #define HIST_BUCKETS		20	/* plus +Inf, kept in h_count */
+/*
+ * A worker reading more than this behind the stream (ws_read_age_ms) is
+ * behind: the master then paces the evaluators (master/backlog.c).  A
+ * second because that is the latency the racing rules promise a fix
+ * (docs/benchmark.md, issue 11): reading more than a second behind, a new
+ * fix misses it anyway, so pacing costs nothing anyone could have had; at
+ * a steady rate a read's newest entry is a few ms old.
+ */
+#define METRICS_BEHIND_MS	1000
 
 enum hist_kind {
 	HIST_BATCH_SIZE = 0,	/* records per batch */
@@ -72,7 +81,7 @@ struct worker_stats {
 	 * newest entry's id, when the read filled its COUNT (entries were
 	 * left waiting); 0 when it reached the stream's end.  Now.
 	 */
-	int64_t		 ws_read_age_ms;
+	int64_t		 ws_read_age_ms;	/* behind: > METRICS_BEHIND_MS */
 	/* evaluators (src/race/) */
 	uint64_t	 ws_race_stages;	/* device-stage evaluations */
 	uint64_t	 ws_race_late;		/* of which for late fixes */

@@ -28,6 +28,8 @@ static struct {
 	uint32_t		 wl_pid;
 	int			 wl_running;
 	uint64_t		 wl_batches;	/* ws_batches at the last snapshot */
+	ev_check		 wl_check;	/* after each loop iteration */
+	int			 wl_behind;	/* as the last snapshot said */
 } wlink;
 
 /*
@@ -176,6 +178,7 @@ wlink_closed(struct ipc_chan *c, int error, void *arg)
 	else
 		log_error("master link broken: %s", strerror(error));
 	ev_timer_stop(wlink.wl_loop, &wlink.wl_timer);
+	ev_check_stop(wlink.wl_loop, &wlink.wl_check);
 	ipc_close(c);
 	wlink.wl_running = 0;
 	wlink_call(wlink.wl_cb.wc_master_gone);
@@ -193,6 +196,26 @@ wlink_flush_stats(void)
 	if (ipc_compose(&wlink.wl_chan, MSG_STATS, wlink.wl_slot, wlink.wl_pid,
 	    wlink.wl_stats, sizeof(*wlink.wl_stats)) == -1)
 		log_warn("cannot queue stats for the master");
+}
+
+/*
+ * A read that finds the worker behind the stream, or caught up again, is
+ * sent at once rather than with the next snapshot: the evaluators pace by
+ * it, and a drain lasts seconds.
+ */
+static void
+wlink_check_cb(struct ev_loop *loop, ev_check *w, int revents)
+{
+	int	behind;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	behind = wlink.wl_stats->ws_read_age_ms > METRICS_BEHIND_MS;
+	if (behind == wlink.wl_behind)
+		return;
+	wlink.wl_behind = behind;
+	wlink_flush_stats();
 }
 
 static void
@@ -249,6 +272,8 @@ wlink_start(struct ev_loop *loop, int fd, int slot, const char *consumer,
 	ev_timer_init(&wlink.wl_timer, wlink_timer_cb, WLINK_STATS_INTERVAL,
 	    WLINK_STATS_INTERVAL);
 	ev_timer_start(loop, &wlink.wl_timer);
+	ev_check_init(&wlink.wl_check, wlink_check_cb);
+	ev_check_start(loop, &wlink.wl_check);
 	return 0;
 }
 
@@ -258,6 +283,7 @@ wlink_stop(void)
 	if (!wlink.wl_running)
 		return;
 	ev_timer_stop(wlink.wl_loop, &wlink.wl_timer);
+	ev_check_stop(wlink.wl_loop, &wlink.wl_check);
 	/* Final numbers, so the master's totals count the last batch. */
 	wlink_sample(wlink.wl_stats);
 	(void)ipc_compose(&wlink.wl_chan, MSG_STATS, wlink.wl_slot,
