@@ -177,7 +177,7 @@ static const struct config_key config_keys[] = {
 	{ "domain", "late_window_s", config_set_int, OFF(cf_late_window_s),
 	    0, 30 * 86400, "86400", 0 },
 	{ "domain", "catchup_interval_ms", config_set_int,
-	    OFF(cf_catchup_interval_ms), 0, 600000, "3000", 0 },
+	    OFF(cf_catchup_interval_ms), 0, 600000, "5000", 0 },
 	{ "domain", "default_family", config_set_name, OFF(cf_default_family),
 	    0, 0, "", CK_EMPTY_OK },
 	{ "domain", "stopped_kmh", config_set_int, OFF(cf_stopped_kmh),

@@ -630,7 +630,7 @@ test_sources(void)
 	is_string(ci ? ci->ci_source : NULL, "default", "refresh_ms: default");
 	is_string(ci ? ci->ci_value : NULL, "10000", "refresh_ms: default value");
 	ci = item_of(&cf, "domain", "catchup_interval_ms");
-	is_string(ci ? ci->ci_value : NULL, "3000",
+	is_string(ci ? ci->ci_value : NULL, "5000",
 	    "catchup_interval_ms: default value");
 	for (n = 0; config_item(&cf, n, &(struct config_item){ 0 }) == 0; n++)
 		;
