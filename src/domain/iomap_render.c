@@ -1,5 +1,6 @@
 /* The decoded column: an attributes bag rewritten with a family's keys, units and multipliers. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,11 @@
  * finds where keys and values end, it does not validate.  Per element it
  * costs one index lookup and a few copies; only a value that must be scaled
  * and is not an integer times a power of ten goes through a double.
+ *
+ * It runs for every stored row (the worker's sink decoder), so the common
+ * pieces avoid per-byte loops and library calls: a value's end is found
+ * eight bytes at a time, a decimal key is read as it is scanned, and short
+ * copies move whole 16-byte chunks where both buffers have the room.
  */
 struct render {
 	char	*r_out;
@@ -18,6 +24,8 @@ struct render {
 	size_t	 r_cap;
 	int	 r_full;
 };
+
+#define RENDER_CHUNK	16
 
 static void
 render_put(struct render *r, const char *s, size_t n)
@@ -28,6 +36,39 @@ render_put(struct render *r, const char *s, size_t n)
 	}
 	memcpy(r->r_out + r->r_len, s, n);
 	r->r_len += n;
+}
+
+/*
+ * render_put for n <= RENDER_CHUNK bytes at s, where RENDER_CHUNK bytes may
+ * be read from s (avail says how many can): a fixed-size copy, which the
+ * compiler turns into two moves, instead of a call that branches on n.  The
+ * bytes past n land in out's slack and are overwritten or never counted.
+ */
+static void
+render_short(struct render *r, const char *s, size_t n, size_t avail)
+{
+	if (n <= RENDER_CHUNK && avail >= RENDER_CHUNK &&
+	    r->r_cap - r->r_len >= RENDER_CHUNK) {
+		memcpy(r->r_out + r->r_len, s, RENDER_CHUNK);
+		r->r_len += n;
+		return;
+	}
+	render_put(r, s, n);
+}
+
+/* A dictionary text (ie_pre, ie_post): its whole array may be read. */
+static void
+render_text(struct render *r, const char *s, size_t n, size_t size)
+{
+	size_t	i;
+
+	if (size >= n + RENDER_CHUNK && r->r_cap - r->r_len >= n + RENDER_CHUNK) {
+		for (i = 0; i < n; i += RENDER_CHUNK)
+			memcpy(r->r_out + r->r_len + i, s + i, RENDER_CHUNK);
+		r->r_len += n;
+		return;
+	}
+	render_put(r, s, n);
 }
 
 static void
@@ -68,6 +109,65 @@ render_string(const char *p, const char *end)
 	return NULL;
 }
 
+static const char *
+render_scalar_bytes(const char *p, const char *end)
+{
+	while (p < end && *p != ',' && *p != '}' && *p != ']' &&
+	    !render_isws(*p))
+		p++;
+	return p;
+}
+
+/*
+ * The end of a number or literal: the first ',', '}', ']' or white space.
+ * Eight bytes at a time (the classic "has a zero byte" test on the word
+ * xor each delimiter, and "has a byte below 0x21"): the lowest flagged byte
+ * is always a true match, so counting its trailing zero bits finds it.
+ */
+static const char *
+render_scalar(const char *p, const char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t	 ones = UINT64_C(0x0101010101010101);
+	const uint64_t	 high = UINT64_C(0x8080808080808080);
+	uint64_t	 x, c, b, k, m;
+
+	for (; end - p >= 8; p += 8) {
+		memcpy(&x, p, 8);
+		c = x ^ (ones * ',');
+		b = x ^ (ones * '}');
+		k = x ^ (ones * ']');
+		m = (((c - ones) & ~c) | ((b - ones) & ~b) | ((k - ones) & ~k) |
+		    ((x - ones * 0x21) & ~x)) & high;
+		if (m != 0)
+			return p + __builtin_ctzll(m) / 8;
+	}
+#endif
+	return render_scalar_bytes(p, end);
+}
+
+/*
+ * k on a key's opening quote: just past the closing one (NULL when there is
+ * none), with *id the decimal IO id the codec keeps ("239") or -1 for any
+ * other key.  Digits are read as they are scanned; a key that turns out not
+ * to be an id is scanned again as a string.
+ */
+static const char *
+render_key(const char *k, const char *end, long *id)
+{
+	const char	*p = k + 1;
+	long		 v = 0;
+
+	while (p < end && p - k <= 5 && (unsigned char)(*p - '0') < 10)
+		v = v * 10 + (*p++ - '0');
+	if (p < end && *p == '"' && p > k + 1 && !(k[1] == '0' && p > k + 2)) {
+		*id = v <= 65535 ? v : -1;
+		return p + 1;
+	}
+	*id = -1;
+	return render_string(k, end);
+}
+
 /* Just past the value at p, or NULL. */
 static const char *
 render_value(const char *p, const char *end)
@@ -78,12 +178,8 @@ render_value(const char *p, const char *end)
 		return NULL;
 	if (*p == '"')
 		return render_string(p, end);
-	if (*p != '{' && *p != '[') {
-		while (p < end && *p != ',' && *p != '}' && *p != ']' &&
-		    !render_isws(*p))
-			p++;
-		return p;
-	}
+	if (*p != '{' && *p != '[')
+		return render_scalar(p, end);
 	for (; p < end; p++) {
 		if (*p == '"') {
 			if ((p = render_string(p, end)) == NULL)
@@ -95,23 +191,6 @@ render_value(const char *p, const char *end)
 			return p + 1;
 	}
 	return NULL;
-}
-
-/* A decimal IO id as the codec keeps it ("239"); -1 for any other key. */
-static long
-render_id(const char *k, size_t n)
-{
-	long	id = 0;
-	size_t	i;
-
-	if (n == 0 || n > 5 || (k[0] == '0' && n > 1))
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (k[i] < '0' || k[i] > '9')
-			return -1;
-		id = id * 10 + (k[i] - '0');
-	}
-	return id <= 65535 ? id : -1;
 }
 
 /* 1 for an integer's text: an optional minus and digits only. */
@@ -216,19 +295,25 @@ render_bool(struct render *r, const char *v, size_t n)
 		render_put(r, "false", 5);
 }
 
-/* A mapped element: key, then the value in the entry's type, then its unit. */
+/*
+ * A mapped element: key, then the value in the entry's type, then its unit.
+ * avail: how many bytes of the bag may be read from v.
+ */
 static void
 render_known(struct render *r, const struct iomap_entry *e, const char *v,
-    size_t n)
+    size_t n, size_t avail)
 {
-	render_put(r, e->ie_pre, e->ie_prelen);
+	render_text(r, e->ie_pre, e->ie_prelen, sizeof(e->ie_pre));
 	if (!render_isnum(v, n) || e->ie_type == IOT_RAW)
-		render_put(r, v, n);
+		render_short(r, v, n, avail);
 	else if (e->ie_type == IOT_BOOL)
 		render_bool(r, v, n);
+	else if (e->ie_scale == 0)
+		render_short(r, v, n, avail);
 	else
 		render_number(r, e, v, n);
-	render_put(r, e->ie_post, e->ie_postlen);
+	if (e->ie_postlen > 0)
+		render_text(r, e->ie_post, e->ie_postlen, sizeof(e->ie_post));
 }
 
 static void
@@ -272,7 +357,7 @@ iomap_render(const struct iomap_family *fam, const char *attrs, size_t len,
 			break;
 		if (*p == ',' && !first)
 			p = render_ws(p + 1, end);
-		if (p == end || *p != '"' || (ke = render_string(p, end)) == NULL)
+		if (p == end || *p != '"' || (ke = render_key(p, end, &id)) == NULL)
 			return -2;
 		k = p;
 		p = render_ws(ke, end);
@@ -285,13 +370,12 @@ iomap_render(const struct iomap_family *fam, const char *attrs, size_t len,
 		if (!first)
 			render_put(&r, ",", 1);
 		first = 0;
-		id = render_id(k + 1, (size_t)(ke - k - 2));
 		e = NULL;
 		if (id >= 0 && fam != NULL && (size_t)id < fam->if_nbyid &&
 		    fam->if_byid[id] != 0)
 			e = &fam->if_ent[fam->if_byid[id] - 1];
 		if (e != NULL) {
-			render_known(&r, e, v, (size_t)(ve - v));
+			render_known(&r, e, v, (size_t)(ve - v), (size_t)(end - v));
 			continue;
 		}
 		if (id >= 0)
@@ -300,7 +384,7 @@ iomap_render(const struct iomap_family *fam, const char *attrs, size_t len,
 			render_put(&r, k, (size_t)(ke - k));
 			render_put(&r, ":", 1);
 		}
-		render_put(&r, v, (size_t)(ve - v));
+		render_short(&r, v, (size_t)(ve - v), (size_t)(end - v));
 	}
 	render_put(&r, "}", 1);
 	return r.r_full ? -1 : (int)r.r_len;

@@ -188,6 +188,28 @@ test_render(const struct iomap *im)
 	    "\"ignition\":true,\"movement\":true,"
 	    "\"total_odometer\":{\"value\":null,\"unit\":\"m\"},\"hdop\":-0.3}",
 	    "edge values: small, round, zero, fractional, literals");
+	render(fmb, "{\"16\" :\t123456789012345 ,\"66\":\n12743\r,\"7\":"
+	    "1234567890123456789012345,\"65535\":1,\"65536\":2,\"123456\":3,"
+	    "\"07\":4,\"0\":5,\"9a\":6,\"239\":1}", out, sizeof(out), unk, &nunk);
+	is_string(out, "{\"total_odometer\":{\"value\":123456789012345,"
+	    "\"unit\":\"m\"},\"external_voltage\":{\"value\":12.743,"
+	    "\"unit\":\"V\"},\"io7\":1234567890123456789012345,\"io65535\":1,"
+	    "\"65536\":2,\"123456\":3,\"07\":4,\"io0\":5,\"9a\":6,"
+	    "\"ignition\":true}",
+	    "values ending in white space or longer than a word; ids of 1..5 "
+	    "digits, other digit keys kept");
+	ok(nunk == 3 && unk[0] == 7 && unk[1] == 65535 && unk[2] == 0,
+	    "unknown ids: 7, 65535, 0");
+	render(fmb, "{\"240\":1}", out, sizeof(out), unk, &nunk);
+	is_string(out, "{\"movement\":true}", "a one-element bag (value at the end)");
+	render(fmb, "{\"16\":12345678901234567890}", out, sizeof(out), unk, &nunk);
+	is_string(out, "{\"total_odometer\":{\"value\":12345678901234567890,"
+	    "\"unit\":\"m\"}}", "a long last value");
+	n = render(fmb, "{\"16\":5}", out, 40, unk, &nunk);
+	is_int(n, -1, "one byte short of the output: -1");
+	n = render(fmb, "{\"16\":5}", out, 41, unk, &nunk);
+	ok(n == 41 && strcmp(out, "{\"total_odometer\":{\"value\":5,"
+	    "\"unit\":\"m\"}}") == 0, "a buffer of exactly the output's size");
 	n = render(fmb, bag, out, 40, unk, &nunk);
 	is_int(n, -1, "too small a buffer: -1");
 	n = render(fmb, "[1]", out, sizeof(out), unk, &nunk);
