@@ -8,7 +8,8 @@
  * With -m DICT (an IO dictionary file, data/io/teltonika.tsv) it also times
  * iomap_render, the decoded column, over the bags the codec wrote, with the
  * dictionary's first family as the worker would use it by default
- * (callgrind: --toggle-collect=iomap_render).  -d prints each record's
+ * (callgrind: --toggle-collect=iomap_render).  -d prints what the codec
+ * made of each record (fields and bag, or the verdict) and, with -m, each
  * decoded column, one per line, instead of timing (to compare two builds).
  */
 #include "autoconf.h"
@@ -42,8 +43,32 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench-codec -f payloads [-i iterations] [-n max_records] [-w]"
-	    " [-m io_dictionary [-d]]\n");
+	    " [-m io_dictionary] [-d]\n");
 	exit(64);
+}
+
+/* One line per record: every field of the position and the bag, or the verdict. */
+static void
+dump_decoded(const struct rec *recs, size_t nrec)
+{
+	struct buf		 attrs;
+	struct position		 p;
+	struct codec_error	 err;
+	size_t			 i;
+
+	buf_init(&attrs);
+	for (i = 0; i < nrec; i++) {
+		buf_reset(&attrs);
+		if (codec_decode(recs[i].r_p, recs[i].r_len, NULL, &p, &attrs, &err) == -1) {
+			printf("%zu %s %s\n", i, codec_reason_code(err.ce_reason), err.ce_msg);
+			continue;
+		}
+		printf("%zu %s %" PRId64 " %.17g %.17g %.17g %.17g %d %d %d %d %u %.*s\n",
+		    i, p.p_device, p.p_ts_us, p.p_lat, p.p_lon, p.p_altitude, p.p_speed,
+		    (int)p.p_event_io, p.p_angle, p.p_satellites, p.p_priority,
+		    (unsigned)p.p_has, (int)p.p_attrs_len, p.p_attrs);
+	}
+	buf_free(&attrs);
 }
 
 /*
@@ -160,15 +185,17 @@ main(int argc, char *argv[])
 		fprintf(stderr, "bench-codec: no payload lines in %s\n", file);
 		return 1;
 	}
+	if (dump)
+		dump_decoded(recs, nrec);
 	buf_init(&attrs);
-	if (warm) {
+	if (warm && !dump) {
 		for (i = 0; i < nrec; i++) {
 			buf_reset(&attrs);
 			(void)codec_decode(recs[i].r_p, recs[i].r_len, NULL, &pos, &attrs, &err);
 		}
 	}
 	t0 = now_s();
-	for (it = 0; it < iters; it++) {
+	for (it = 0; it < (dump ? 0 : iters); it++) {
 		for (i = 0; i < nrec; i++) {
 			buf_reset(&attrs);	/* the pipeline reuses one buffer per batch */
 			if (codec_decode(recs[i].r_p, recs[i].r_len, NULL, &pos, &attrs, &err) == 0)
