@@ -466,107 +466,128 @@ write_connect(struct write *w)
 	write_poll_connect(w);
 }
 
-static void
-put16(struct buf *b, int16_t v)
+/*
+ * The binary COPY stream is written with a cursor into space reserved once
+ * per row: each field is a fixed-size store, not a call that checks the
+ * buffer's room again (this runs for every stored row).
+ */
+static char *
+put16(char *o, int16_t v)
 {
 	uint16_t	n = htons((uint16_t)v);
 
-	buf_append(b, &n, 2);
+	memcpy(o, &n, 2);
+	return o + 2;
 }
 
-static void
-put32(struct buf *b, int32_t v)
+static char *
+put32(char *o, int32_t v)
 {
 	uint32_t	n = htonl((uint32_t)v);
 
-	buf_append(b, &n, 4);
+	memcpy(o, &n, 4);
+	return o + 4;
 }
 
-static void
-put64(struct buf *b, int64_t v)
+static char *
+put64(char *o, int64_t v)
 {
-	put32(b, (int32_t)((uint64_t)v >> 32));
-	put32(b, (int32_t)((uint64_t)v & 0xffffffffu));
+	o = put32(o, (int32_t)((uint64_t)v >> 32));
+	return put32(o, (int32_t)((uint64_t)v & 0xffffffffu));
 }
 
-static void
-put_f8(struct buf *b, double d)
+static char *
+put_bytes(char *o, const void *p, size_t n)
+{
+	memcpy(o, p, n);
+	return o + n;
+}
+
+static char *
+put_f8(char *o, double d)
 {
 	int64_t	v;
 
 	memcpy(&v, &d, 8);
-	put32(b, 8);
-	put64(b, v);
+	o = put32(o, 8);
+	return put64(o, v);
 }
 
-static void
-put_f4(struct buf *b, int present, double d)
+static char *
+put_f4(char *o, int present, double d)
 {
 	float	f = (float)d;
 	int32_t	v;
 
-	if (!present) {
-		put32(b, -1);
-		return;
-	}
+	if (!present)
+		return put32(o, -1);
 	memcpy(&v, &f, 4);
-	put32(b, 4);
-	put32(b, v);
+	o = put32(o, 4);
+	return put32(o, v);
 }
 
-static void
-put_i2(struct buf *b, int present, int v)
+static char *
+put_i2(char *o, int present, int v)
 {
-	if (!present) {
-		put32(b, -1);
-		return;
-	}
-	put32(b, 2);
-	put16(b, (int16_t)v);
+	if (!present)
+		return put32(o, -1);
+	o = put32(o, 2);
+	return put16(o, (int16_t)v);
 }
 
-static void
-write_encode_row(struct buf *out, const struct position *p)
+/* jsonb binary format: a version byte (1) then the JSON text; NULL for none. */
+static char *
+put_jsonb(char *o, const char *text, size_t len)
 {
-	size_t	dlen = strlen(p->p_device);
+	if (text == NULL)
+		return put32(o, -1);
+	o = put32(o, (int32_t)len + 1);
+	*o++ = 1;
+	return put_bytes(o, text, len);
+}
 
-	put16(out, POSITION_NCOLS);
-	put32(out, (int32_t)dlen);
-	buf_append(out, p->p_device, dlen);
-	put32(out, 8);
-	put64(out, p->p_ts_us - PG_EPOCH_OFFSET_US);
-	put_f8(out, p->p_lat);
-	put_f8(out, p->p_lon);
-	put_f4(out, p->p_has & POS_HAS_ALTITUDE, p->p_altitude);
-	put_i2(out, p->p_has & POS_HAS_ANGLE, p->p_angle);
-	put_i2(out, p->p_has & POS_HAS_SATELLITES, p->p_satellites);
-	put_f4(out, p->p_has & POS_HAS_SPEED, p->p_speed);
-	put_i2(out, p->p_has & POS_HAS_PRIORITY, p->p_priority);
+/*
+ * The most one row takes besides its device and its two jsonb texts: the
+ * column count, twelve lengths, and the largest value of each fixed column
+ * (timestamp and two float8, two float4, three int2, one int4) plus the two
+ * jsonb version bytes.
+ */
+#define WRITE_ROW_FIXED	(2 + 12 * 4 + 3 * 8 + 2 * 4 + 3 * 2 + 4 + 2)
+
+static int
+write_encode_row(struct buf *out, const struct batch *b, size_t i)
+{
+	const struct position	*p = &b->b_entries[i].be_pos;
+	size_t			 dlen = strlen(p->p_device), declen;
+	const char		*dec = batch_decoded(b, i, &declen);
+	char			*o, *start;
+
+	if (buf_reserve(out, WRITE_ROW_FIXED + dlen + p->p_attrs_len +
+	    declen) == -1)
+		return -1;
+	o = start = out->b_data + out->b_len;
+	o = put16(o, POSITION_NCOLS);
+	o = put32(o, (int32_t)dlen);
+	o = put_bytes(o, p->p_device, dlen);
+	o = put32(o, 8);
+	o = put64(o, p->p_ts_us - PG_EPOCH_OFFSET_US);
+	o = put_f8(o, p->p_lat);
+	o = put_f8(o, p->p_lon);
+	o = put_f4(o, p->p_has & POS_HAS_ALTITUDE, p->p_altitude);
+	o = put_i2(o, p->p_has & POS_HAS_ANGLE, p->p_angle);
+	o = put_i2(o, p->p_has & POS_HAS_SATELLITES, p->p_satellites);
+	o = put_f4(o, p->p_has & POS_HAS_SPEED, p->p_speed);
+	o = put_i2(o, p->p_has & POS_HAS_PRIORITY, p->p_priority);
 	if (p->p_has & POS_HAS_EVENT_IO) {
-		put32(out, 4);
-		put32(out, p->p_event_io);
+		o = put32(o, 4);
+		o = put32(o, p->p_event_io);
 	} else
-		put32(out, -1);
-	/* jsonb binary format: a version byte (1) then the JSON text */
-	put32(out, (int32_t)p->p_attrs_len + 1);
-	buf_putc(out, 1);
-	buf_append(out, p->p_attrs, p->p_attrs_len);
-}
-
-/* positions.decoded: the sink decoder's text as binary jsonb, or NULL. */
-static void
-write_encode_decoded(struct buf *out, const struct batch *b, size_t i)
-{
-	const char	*d;
-	size_t		 len;
-
-	if ((d = batch_decoded(b, i, &len)) == NULL) {
-		put32(out, -1);
-		return;
-	}
-	put32(out, (int32_t)len + 1);
-	buf_putc(out, 1);
-	buf_append(out, d, len);
+		o = put32(o, -1);
+	/* attributes is never NULL: the codec writes {} for an absent bag */
+	o = put_jsonb(o, p->p_attrs_len > 0 ? p->p_attrs : "", p->p_attrs_len);
+	o = put_jsonb(o, dec, declen);
+	out->b_len += (size_t)(o - start);
+	return 0;
 }
 
 int
@@ -574,21 +595,25 @@ write_encode_copy(struct buf *out, const struct batch *b, const uint32_t *idx,
     size_t n)
 {
 	static const char	 sig[11] = "PGCOPY\n\377\r\n";
+	char			*o;
 	size_t			 i;
 
-	/* Reserve once for the typical row so the loop rarely reallocates. */
-	if (buf_reserve(out, 19 + n * 160) == -1)
+	/* signature, flags, header extension length */
+	if (buf_reserve(out, sizeof(sig) + 8) == -1)
 		return -1;
-	buf_append(out, sig, sizeof(sig));
-	put32(out, 0);		/* flags */
-	put32(out, 0);		/* header extension length */
-	for (i = 0; i < n; i++) {
-		write_encode_row(out, &b->b_entries[idx[i]].be_pos);
-		write_encode_decoded(out, b, idx[i]);
-	}
-	put16(out, -1);
-	/* buf_append only fails on ENOMEM; check once at the end */
-	return buf_reserve(out, 0);
+	o = out->b_data + out->b_len;
+	o = put_bytes(o, sig, sizeof(sig));
+	o = put32(o, 0);
+	o = put32(o, 0);
+	out->b_len += sizeof(sig) + 8;
+	for (i = 0; i < n; i++)
+		if (write_encode_row(out, b, idx[i]) == -1)
+			return -1;
+	if (buf_reserve(out, 2) == -1)
+		return -1;
+	put16(out->b_data + out->b_len, -1);
+	out->b_len += 2;
+	return 0;
 }
 
 static void
