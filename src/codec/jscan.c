@@ -341,10 +341,13 @@ jscan_utf8(struct jscan *j, const unsigned char **pp)
 
 /*
  * Bytes that end the fast scan of a string, eight at a time: '"', '\\',
- * controls and anything non-ASCII (checked one by one afterwards).
+ * controls and anything non-ASCII (checked one by one afterwards).  The
+ * mask flags them in each byte's high bit; a borrow only ever starts at a
+ * flagged byte, so the lowest flag is exact and, on a little-endian
+ * machine, its trailing zero bits count the plain bytes before it.
  */
-static int
-jscan_plain8(const unsigned char *p)
+static uint64_t
+jscan_stop8(const unsigned char *p)
 {
 	const uint64_t	 ones = UINT64_C(0x0101010101010101);
 	const uint64_t	 high = UINT64_C(0x8080808080808080);
@@ -354,7 +357,26 @@ jscan_plain8(const unsigned char *p)
 	q = x ^ (ones * '"');
 	b = x ^ (ones * '\\');
 	return (((q - ones) & ~q) | ((b - ones) & ~b) |
-	    ((x - ones * 0x20) & ~x) | x) & high ? 0 : 1;
+	    ((x - ones * 0x20) & ~x) | x) & high;
+}
+
+/* Past the plain bytes at p: most strings end in their first word. */
+static const unsigned char *
+jscan_plain_run(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t	 m;
+
+	for (; end - p >= 8; p += 8)
+		if ((m = jscan_stop8(p)) != 0) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + __builtin_ctzll(m) / 8;
+#else
+			break;
+#endif
+		}
+	while (p < end && jscan_plain[*p])
+		p++;
+	return p;
 }
 
 int
@@ -365,10 +387,7 @@ jscan_string(struct jscan *j, struct jscan_str *s)
 	unsigned char		 c;
 
 	for (;;) {
-		while (end - p >= 8 && jscan_plain8(p))
-			p += 8;
-		while (p < end && jscan_plain[*p])
-			p++;
+		p = jscan_plain_run(p, end);
 		if (p >= end)
 			return jscan_fail(j, CODEC_BAD_JSON,
 			    "truncated: unterminated string at end of payload");
@@ -399,6 +418,32 @@ jscan_digit(const unsigned char *p, const unsigned char *end)
 	return p < end && (unsigned char)(*p - '0') < 10;
 }
 
+/*
+ * Past the digits at p, eight bytes at a time on a little-endian machine: a
+ * byte is flagged when byte + 0x46 or byte - 0x30 has its high bit set (not
+ * '0'..'9'); a carry or borrow only starts at a flagged byte, so the lowest
+ * flag is exact.  Numbers end where their value ends, rarely at a word's.
+ */
+static const unsigned char *
+jscan_digits(const unsigned char *p, const unsigned char *end)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t	 ones = UINT64_C(0x0101010101010101);
+	uint64_t	 x, m;
+
+	for (; end - p >= 8; p += 8) {
+		memcpy(&x, p, 8);
+		m = ((x + ones * 0x46) | (x - ones * 0x30)) &
+		    UINT64_C(0x8080808080808080);
+		if (m != 0)
+			return p + __builtin_ctzll(m) / 8;
+	}
+#endif
+	while (jscan_digit(p, end))
+		p++;
+	return p;
+}
+
 int
 jscan_number(struct jscan *j, struct jscan_num *n)
 {
@@ -419,8 +464,7 @@ jscan_number(struct jscan *j, struct jscan_num *n)
 	if (*p == '0')
 		p++;
 	else
-		while (jscan_digit(p, end))
-			p++;
+		p = jscan_digits(p, end);
 	n->jn_idig = (size_t)(p - (const unsigned char *)n->jn_p) -
 	    (size_t)n->jn_neg;
 	n->jn_int = 1;
@@ -429,8 +473,7 @@ jscan_number(struct jscan *j, struct jscan_num *n)
 		if (!jscan_digit(++p, end))
 			goto bad;
 		q = p;
-		while (jscan_digit(p, end))
-			p++;
+		p = jscan_digits(p, end);
 		n->jn_fdig = (size_t)(p - q);
 	}
 	if (p < end && (*p == 'e' || *p == 'E')) {
