@@ -56,15 +56,16 @@ render_short(struct render *r, const char *s, size_t n, size_t avail)
 	render_put(r, s, n);
 }
 
-/* A dictionary text (ie_pre, ie_post): its whole array may be read. */
+/*
+ * A dictionary text (ie_pre, ie_post, at least 2 chunks long): its whole
+ * array may be read, and most texts fit two chunks.
+ */
 static void
 render_text(struct render *r, const char *s, size_t n, size_t size)
 {
-	size_t	i;
-
-	if (size >= n + RENDER_CHUNK && r->r_cap - r->r_len >= n + RENDER_CHUNK) {
-		for (i = 0; i < n; i += RENDER_CHUNK)
-			memcpy(r->r_out + r->r_len + i, s + i, RENDER_CHUNK);
+	if (n <= 2 * RENDER_CHUNK && size >= 2 * RENDER_CHUNK &&
+	    r->r_cap - r->r_len >= 2 * RENDER_CHUNK) {
+		memcpy(r->r_out + r->r_len, s, 2 * RENDER_CHUNK);
 		r->r_len += n;
 		return;
 	}
@@ -88,9 +89,12 @@ render_isws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The codec's bags have no white space: test once before looping. */
 static const char *
 render_ws(const char *p, const char *end)
 {
+	if (p < end && (unsigned char)*p > ' ')
+		return p;
 	while (p < end && render_isws(*p))
 		p++;
 	return p;
@@ -147,6 +151,51 @@ render_scalar(const char *p, const char *end)
 }
 
 /*
+ * The value of the nd (1..8) decimal digits in the low bytes of the
+ * little-endian word x: the digits are moved to the top, so the word reads
+ * as eight digits with leading zeros, and combined in three multiplications
+ * (the eight-digit parse of fast_float and simdjson).
+ */
+static uint32_t
+render_digits8(uint64_t x, int nd)
+{
+	const uint64_t	 mask = UINT64_C(0x000000FF000000FF);
+	const uint64_t	 mul1 = 100 + (UINT64_C(1000000) << 32);
+	const uint64_t	 mul2 = 1 + (UINT64_C(10000) << 32);
+	uint64_t	 d;
+
+	d = (x - UINT64_C(0x3030303030303030)) << (8 * (8 - nd));
+	d = d * 10 + (d >> 8);
+	d = ((d & mask) * mul1 + ((d >> 16) & mask) * mul2) >> 32;
+	return (uint32_t)d;
+}
+
+/* A key's leading digits and their value, a word at a time; -1: use bytes. */
+static int
+render_keyword(const char *p, const char *end, long *v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t	 ones = UINT64_C(0x0101010101010101);
+	uint64_t	 x, m;
+	int		 nd;
+
+	if (end - p < 8)
+		return -1;
+	memcpy(&x, p, 8);
+	/* not '0'..'9': byte + 0x46 or byte - 0x30 has its high bit set */
+	m = ((x + ones * 0x46) | (x - ones * 0x30)) & (ones * 0x80);
+	nd = m != 0 ? __builtin_ctzll(m) / 8 : 8;
+	*v = nd > 0 && nd <= 5 ? (long)render_digits8(x, nd) : 0;
+	return nd;
+#else
+	(void)p;
+	(void)end;
+	(void)v;
+	return -1;
+#endif
+}
+
+/*
  * k on a key's opening quote: just past the closing one (NULL when there is
  * none), with *id the decimal IO id the codec keeps ("239") or -1 for any
  * other key.  Digits are read as they are scanned; a key that turns out not
@@ -157,9 +206,13 @@ render_key(const char *k, const char *end, long *id)
 {
 	const char	*p = k + 1;
 	long		 v = 0;
+	int		 nd;
 
-	while (p < end && p - k <= 5 && (unsigned char)(*p - '0') < 10)
-		v = v * 10 + (*p++ - '0');
+	if ((nd = render_keyword(p, end, &v)) >= 0)
+		p += nd > 5 ? 5 : nd;
+	else
+		while (p < end && p - k <= 5 && (unsigned char)(*p - '0') < 10)
+			v = v * 10 + (*p++ - '0');
 	if (p < end && *p == '"' && p > k + 1 && !(k[1] == '0' && p > k + 2)) {
 		*id = v <= 65535 ? v : -1;
 		return p + 1;
