@@ -240,17 +240,20 @@ codec_ts_window(struct jscan *j, const struct codec_limits *lim, int64_t ts_us,
 
 	if (lim->cl_now_us <= 0)
 		return 0;
-	jscan_excerpt(tok, len, val, sizeof(val));
 	if (lim->cl_max_future_us > 0 &&
-	    ts_us - lim->cl_now_us > lim->cl_max_future_us)
+	    ts_us - lim->cl_now_us > lim->cl_max_future_us) {
+		jscan_excerpt(tok, len, val, sizeof(val));
 		return jscan_poison(j, CODEC_TS_WINDOW, "timestamp %s is more "
 		    "than %lld ms ahead of the clock (max_future_ms)", val,
 		    (long long)(lim->cl_max_future_us / 1000));
+	}
 	if (lim->cl_max_past_us > 0 &&
-	    lim->cl_now_us - ts_us > lim->cl_max_past_us)
+	    lim->cl_now_us - ts_us > lim->cl_max_past_us) {
+		jscan_excerpt(tok, len, val, sizeof(val));
 		return jscan_poison(j, CODEC_TS_WINDOW, "timestamp %s is more "
 		    "than %lld days in the past (max_past_days)", val,
 		    (long long)(lim->cl_max_past_us / 86400000000LL));
+	}
 	return 0;
 }
 
