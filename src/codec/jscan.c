@@ -603,7 +603,7 @@ jscan_mix(uint64_t h, uint64_t w)
  * into the same words first, so equal keys hash equal however written.
  */
 static uint32_t
-jscan_hash(const struct jscan_str *s)
+jscan_hash(const struct jscan_str *s, const unsigned char *limit)
 {
 	const unsigned char	*p = s->js_raw, *end = p + s->js_len;
 	unsigned char		 u[4];
@@ -618,7 +618,21 @@ jscan_hash(const struct jscan_str *s)
 #endif
 			h = jscan_mix(h, w);
 		}
-		for (w = 0; p < end; p++, n++)
+		/*
+		 * The last 0..7 bytes: one load masked to them where the
+		 * payload goes on long enough (a key is followed by at
+		 * least its quote and colon), else byte by byte.
+		 */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (limit - p >= 8) {
+			memcpy(&w, p, 8);
+			n = (size_t)(end - p);
+			w = n == 0 ? 0 : w & (~UINT64_C(0) >> (64 - 8 * n));
+			p = end;
+		} else
+#endif
+			w = 0;
+		for (; p < end; p++, n++)
 			w |= (uint64_t)*p << (8 * n);
 		total = s->js_len;
 	} else
@@ -702,7 +716,7 @@ jscan_key(struct jscan *j, int base, uint64_t *seen, struct jscan_str *s)
 		return jscan_unexpected(j, "a string key");
 	if (jscan_string(j, s) == -1)
 		return -1;
-	h = jscan_hash(s);
+	h = jscan_hash(s, j->j_end);
 	/* A 64-bit filter per object skips the scan for most fresh keys. */
 	if ((*seen & (UINT64_C(1) << (h & 63))) &&
 	    j->j_nkeys - base < JSCAN_LINEAR_KEYS)
