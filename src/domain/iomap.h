@@ -19,18 +19,22 @@
 #define IOT_ENUM	4
 #define IOT_RAW		5	/* identifiers: kept as given, never scaled */
 
+/*
+ * What iomap_render reads for every element comes first, so that one
+ * element touches two or three cache lines, not four.
+ */
 struct iomap_entry {
-	uint16_t	 ie_id;
 	int		 ie_type;
-	double		 ie_mult;
-	char		 ie_key[IOMAP_KEY_MAX];
-	char		 ie_unit[IOMAP_UNIT_MAX];	/* "" for none */
 	/* for iomap_render, set by iomap_finish */
 	int		 ie_scale;	/* ie_mult is 10^ie_scale, or IOMAP_SCALE_NONE */
 	size_t		 ie_prelen;
 	size_t		 ie_postlen;
 	char		 ie_pre[IOMAP_KEY_MAX * 2 + 16];	/* "key": or "key":{"value": */
 	char		 ie_post[IOMAP_UNIT_MAX * 2 + 16];	/* "" or ,"unit":"V"} */
+	double		 ie_mult;
+	uint16_t	 ie_id;
+	char		 ie_key[IOMAP_KEY_MAX];
+	char		 ie_unit[IOMAP_UNIT_MAX];	/* "" for none */
 };
 
 #define IOMAP_SCALE_NONE	100
