@@ -978,8 +978,9 @@ sub steady
 
 # --- codec -------------------------------------------------------------------------------
 
-# ns/record (tools/bench/bench-codec over tools/gen payloads) and, if valgrind is there,
-# instructions/record (callgrind, collecting only inside codec_decode).
+# ns/record (tools/bench/bench-codec over tools/gen payloads), the same for iomap_render over
+# the bags it wrote and, if valgrind is there, instructions/record (callgrind, collecting only
+# inside codec_decode).
 sub codec
 {
 	my ($env, %o) = @_;
@@ -989,8 +990,10 @@ sub codec
 	    "'$b/tools/gen' -q -o -n " . ($o{records} // 20000) . " -d 1000 -S 1"
 	    . ($o{shape} ? " -k $o{shape}" : '') . " > '$file'"]);
 	die "gen -o failed: $err\n" if $rc;
+	# -m: also time iomap_render (the decoded column) with the shipped dictionary
 	($rc, $out, $err) = Harness::run_cmd(["$b/tools/bench/bench-codec", '-f', $file,
-	    '-i', $o{iterations} // 20], timeout => 600);
+	    '-i', $o{iterations} // 20, '-m', Harness::srcdir() . '/data/io/teltonika.tsv'],
+	    timeout => 600);
 	die "bench-codec failed: $err\n" if $rc;
 	my $res = JSON::PP::decode_json((grep { /^\{/ } split /\n/, $out)[0]);
 	if (my $vg = Harness::which('valgrind')) {
