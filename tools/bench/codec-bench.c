@@ -209,17 +209,17 @@ main(int argc, char *argv[])
 	if (mapfile != NULL && (render_ns = bench_render(mapfile, recs, nrec,
 	    warm && !dump ? iters : 1, dump, &rendered)) < 0)
 		return 1;
-	if (dump)
-		return 0;
-	printf("{\"records\":%zu,\"iterations\":%ld,\"decoded\":%" PRIu64 ",\"ok\":%" PRIu64
-	    ",\"rejected\":%" PRIu64 ",\"bytes_per_record\":%.1f,\"seconds\":%.6f"
-	    ",\"ns_per_record\":%.1f,\"mb_per_s\":%.1f",
-	    nrec, iters, decoded, ok, bad, (double)bytes / (double)nrec, dt,
-	    dt * 1e9 / (double)decoded, (double)bytes * (double)iters / dt / 1e6);
-	if (mapfile != NULL)
-		printf(",\"rendered\":%" PRIu64 ",\"render_ns_per_record\":%.1f",
-		    rendered, render_ns);
-	printf("}\n");
+	if (!dump) {
+		printf("{\"records\":%zu,\"iterations\":%ld,\"decoded\":%" PRIu64 ",\"ok\":%" PRIu64
+		    ",\"rejected\":%" PRIu64 ",\"bytes_per_record\":%.1f,\"seconds\":%.6f"
+		    ",\"ns_per_record\":%.1f,\"mb_per_s\":%.1f",
+		    nrec, iters, decoded, ok, bad, (double)bytes / (double)nrec, dt,
+		    dt * 1e9 / (double)decoded, (double)bytes * (double)iters / dt / 1e6);
+		if (mapfile != NULL)
+			printf(",\"rendered\":%" PRIu64 ",\"render_ns_per_record\":%.1f",
+			    rendered, render_ns);
+		printf("}\n");
+	}
 	buf_free(&attrs);
 	for (i = 0; i < nrec; i++)
 		free(recs[i].r_p);
