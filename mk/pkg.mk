@@ -28,7 +28,8 @@ dist_sql_DATA = \
 	sql/0003_events.sql \
 	sql/0004_backfill.sql \
 	sql/0005_timing_history.sql \
-	sql/0006_race_mark_keys.sql
+	sql/0006_race_mark_keys.sql \
+	sql/0007_race_marks.sql
 # Not dist_: src/domain/local.mk already puts them in EXTRA_DIST.  The
 # migration runner only reads NNNN_name.sql files directly in sql/, so this
 # subdirectory is never applied.

@@ -93,18 +93,34 @@ is(metric($p, 'processor_rows_inserted_total'), 12, '12 new rows in all');
 is($r->xlen("$S:dlq"), 0, 'nothing dead-lettered');
 is($p->stop, 0, 'clean exit');
 
-# 4. processor_race_mark_keys: only timed devices, exact microseconds, gen grows, range widens.
+# 4. processor_race_mark_keys appends the batch's mark (sql/0007); processor_race_fold turns
+# the appended marks into race_dirty: only timed devices, exact microseconds, gen grows,
+# range widens, each appended row folded once.
 $pg->psql("insert into race_devices values ('fp-1'), ('fp-2')");
 my $dirty = sub { $pg->psql("select device_id || '|' || gen || '|' || "
     . "(extract(epoch from min_ts) * 1000000)::int8 || '|' || "
     . "(extract(epoch from max_ts) * 1000000)::int8 from race_dirty order by 1") };
+my $appended = sub { $pg->psql("select devices::text || ' ' || min_us::text || ' ' || max_us::text "
+    . 'from race_marks order by id') };
 $pg->psql(q{select processor_race_mark_keys('{"fp-1","fp-2","fp-3"}',
     '{1700000000000001,1700000001000000,5}', '{1700000002000007,1700000001000000,6}')});
+is($appended->(), '{fp-1,fp-2,fp-3} {1700000000000001,1700000001000000,5} '
+    . '{1700000002000007,1700000001000000,6}', 'the batch appended as it was passed');
+is($dirty->(), '', 'nothing in race_dirty before a fold');
+is($pg->psql('select processor_race_fold(100)'), 1, 'one appended mark folded');
+is($appended->(), '', 'and gone from race_marks');
 is($dirty->(), "fp-1|1|1700000000000001|1700000002000007\nfp-2|1|1700000001000000|1700000001000000",
     'timed devices marked with their oldest and newest fix, to the microsecond');
 $pg->psql(q{select processor_race_mark_keys('{"fp-2"}', '{1700000000500000}', '{1700000003000000}')});
+$pg->psql(q{select processor_race_mark_keys('{"fp-2","fp-1"}', '{1700000004000000,1700000002000008}',
+    '{1700000004000000,1700000002000008}')});
+is($pg->psql('select processor_race_fold(1)'), 1, 'a fold takes at most its limit');
 is($dirty->(), "fp-1|1|1700000000000001|1700000002000007\nfp-2|2|1700000000500000|1700000003000000",
     'a second mark widens the range and bumps gen');
+is($pg->psql('select processor_race_fold(100)'), 1, 'the rest on the next fold');
+is($dirty->(), "fp-1|2|1700000000000001|1700000002000008\nfp-2|3|1700000000500000|1700000004000000",
+    'each appended mark folded once');
+is($pg->psql('select processor_race_fold(100)'), 0, 'nothing left to fold');
 
 # 5. processor_race_mark (the staged path) marks through the same function: the staged rows'
 # devices, each once, with their oldest and newest fix to the microsecond.
@@ -114,6 +130,11 @@ $pg->psql(q{create temp table positions_stage (device_id text, ts timestamptz);
 	('fp-1', 'epoch'::timestamptz + 1700000001000000 * interval '1 microsecond'),
 	('fp-3', 'epoch'::timestamptz + 1700000000000000 * interval '1 microsecond');
     select processor_race_mark();});
-is($dirty->(), "fp-1|2|1699999999000003|1700000002000007\nfp-2|2|1700000000500000|1700000003000000",
+is($pg->psql("select count(*) || ' ' || string_agg(d || ':' || lo || ':' || hi, ' ' order by d) "
+    . 'from race_marks, unnest(devices, min_us, max_us) u(d, lo, hi)'),
+    '2 fp-1:1699999999000003:1700000001000000 fp-3:1700000000000000:1700000000000000',
+    'the staged path appends its devices once each, oldest and newest fix');
+is($pg->psql('select processor_race_fold(100)'), 1, 'folded');
+is($dirty->(), "fp-1|3|1699999999000003|1700000002000008\nfp-2|3|1700000000500000|1700000004000000",
     'the staged path widens fp-1 and bumps its gen; an untimed device is not marked');
 done_testing;

@@ -68,6 +68,16 @@ static const char race_work_paced_sql[] =
 	"(extract(epoch FROM clock_timestamp()) * 1000000)::int8, 0, true "
 	"FROM race_dirty WHERE device_id = ANY($1::text[])) ORDER BY 7, 4";
 
+/*
+ * The workers append one race_marks row per batch; a round first folds them
+ * into race_dirty (sql/0007): one upsert per device for all the batches
+ * since the last round, by the evaluator, instead of one per device and
+ * batch by workers that waited on each other's rows.
+ */
+#define RACE_FOLD_ROWS	"2000"	/* batches folded per round, at most */
+static const char race_fold_sql[] =
+	"SELECT processor_race_fold(" RACE_FOLD_ROWS ")";
+
 struct race_proc {
 	struct ev_loop		*rp_loop;
 	const struct config	*rp_cf;
@@ -389,6 +399,14 @@ race_marks(struct race_proc *rp, int *n, double *next)
 	int		 i;
 
 	*next = 0;
+	res = PQexec(rp->rp_conn, race_fold_sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		race_disconnect(rp, res != NULL ? PQresultErrorMessage(res) :
+		    "out of memory");
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
 	buf_reset(&rp->rp_held);
 	if (race_pacing(rp) && race_pace_held(&rp->rp_pace, ev_now(rp->rp_loop),
 	    rp->rp_cf->cf_catchup_interval_ms / 1000.0, &rp->rp_held,

@@ -124,7 +124,7 @@ sub settled
 {
 	my ($pg, $n) = @_;
 	my $got = $pg->psql('select (select count(*) from positions) || \',\' || '
-	    . '(select count(*) from race_dirty)');
+	    . '((select count(*) from race_dirty) + (select count(*) from race_marks))');
 	my ($rows, $dirty) = split /,/, $got;
 	return $rows == $n && $dirty == 0;
 }
@@ -156,7 +156,7 @@ sub reset
 {
 	my ($pg, $r) = @_;
 	$pg->psql('truncate positions, timing_records, stage_results, race_penalties, '
-	    . 'race_cursor, race_dirty');
+	    . 'race_cursor, race_dirty, race_marks');
 	$r->cmd('DEL', 'telemetry:t', 'telemetry:t:dlq');
 }
 

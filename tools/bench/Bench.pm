@@ -187,7 +187,7 @@ sub reset_data
 	$env->{redis}->cmd('DEL', $STREAM, "$STREAM:dlq");
 	my $has = $env->{pg}->psql("select to_regclass('public.positions') is not null");
 	$env->{pg}->psql('truncate positions') if $has eq 't';
-	$env->{pg}->psql('truncate race_dirty, race_cursor, race_penalties')
+	$env->{pg}->psql('truncate race_dirty, race_marks, race_cursor, race_penalties')
 	    if $env->{pg}->psql("select to_regclass('public.race_dirty') is not null") eq 't';
 	$env->{pg}->psql('truncate timing_records, stage_results')
 	    if $env->{pg}->psql("select to_regclass('public.stage_results') is not null") eq 't';
@@ -640,13 +640,14 @@ sub load_event
 }
 
 # After a drain with the racing rules on: how long until every marked device was
-# evaluated (race_dirty empty), and what the evaluator did.
+# evaluated (race_dirty and race_marks empty), and what the evaluator did.
 sub domain_settle
 {
 	my ($env, $p, %o) = @_;
 	my $t0 = time;
 	my $deadline = $t0 + ($o{timeout} // 1800);
-	while ($env->{pg}->psql('select count(*) from race_dirty') > 0) {
+	while ($env->{pg}->psql('select (select count(*) from race_dirty) + '
+	    . '(select count(*) from race_marks)') > 0) {
 		die "domain: evaluation not settled after " . ($o{timeout} // 1800) . " s\n"
 		    if time > $deadline;
 		sleep 0.2;
