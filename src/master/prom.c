@@ -425,7 +425,7 @@ prom_backlog(struct buf *b, const struct prom_input *in)
 		buf_putc(b, '\n');
 	}
 	prom_head(b, "processor_backlog", "gauge",
-	    "1 while the workers read more than a second behind the stream "
+	    "1 while the workers read more than 250 ms behind the stream "
 	    "(the evaluators then pace devices by catchup_interval_ms).");
 	buf_printf(b, "processor_backlog %d\n", in->pi_backlog ? 1 : 0);
 }
