@@ -385,8 +385,21 @@ race_release_at(struct race_proc *rp, double t)
 	ev_timer_start(rp->rp_loop, &rp->rp_release);
 }
 
+/* res if it has rows; else the connection is dropped and NULL returned. */
+static PGresult *
+race_rows(struct race_proc *rp, PGresult *res)
+{
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		return res;
+	race_disconnect(rp, res != NULL ? PQresultErrorMessage(res) :
+	    "out of memory");
+	PQclear(res);
+	return NULL;
+}
+
 /*
- * The round's marks: all of them, or while pacing all but the held
+ * The round's marks, after folding the batches' appended marks into
+ * race_dirty (race_fold_sql): all of them, or while pacing all but the held
  * devices' (counted once per evaluation they wait for), listed after the
  * others; *n gets the number to evaluate, *next when the first held
  * device is due (0: none held).  NULL when the connection failed.
@@ -399,13 +412,8 @@ race_marks(struct race_proc *rp, int *n, double *next)
 	int		 i;
 
 	*next = 0;
-	res = PQexec(rp->rp_conn, race_fold_sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		race_disconnect(rp, res != NULL ? PQresultErrorMessage(res) :
-		    "out of memory");
-		PQclear(res);
+	if ((res = race_rows(rp, PQexec(rp->rp_conn, race_fold_sql))) == NULL)
 		return NULL;
-	}
 	PQclear(res);
 	buf_reset(&rp->rp_held);
 	if (race_pacing(rp) && race_pace_held(&rp->rp_pace, ev_now(rp->rp_loop),
@@ -416,12 +424,8 @@ race_marks(struct race_proc *rp, int *n, double *next)
 		    race_work_paced_sql, 1, NULL, &held, NULL, NULL, 0);
 	} else
 		res = PQexec(rp->rp_conn, race_work_sql);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		race_disconnect(rp, res != NULL ? PQresultErrorMessage(res) :
-		    "out of memory");
-		PQclear(res);
+	if ((res = race_rows(rp, res)) == NULL)
 		return NULL;
-	}
 	*n = PQntuples(res);
 	if (PQnfields(res) > 6)
 		for (i = 0; i < PQntuples(res); i++)
