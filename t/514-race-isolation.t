@@ -45,8 +45,9 @@ $r->xadd_many('telemetry:t', [map { $_->{json} } @recs]);
 
 ok(wait_until(sub {
 	$pg->psql('select (select count(*) from positions) || \',\' || '
+	    . "(select count(*) from race_marks) || ',' || "
 	    . "coalesce((select string_agg(device_id, ',') from race_dirty), '')")
-	    eq scalar(@recs) . ",$bad" }, timeout => 120, desc => 'only the refused device left'),
+	    eq scalar(@recs) . ",0,$bad" }, timeout => 120, desc => 'only the refused device left'),
     'every fix stored; every device evaluated but the refused one, whose mark stays');
 is($pg->psql("select count(*) from stage_results where stage_id = $stage and entry_id <> "
     . $bad_entry), $N - 1, 'a stage result for every other entry');
