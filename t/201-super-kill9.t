@@ -14,6 +14,9 @@ my ($r, $pg, $p) = Harness::stack(ready => 60,
 
 sub metrics { $p->metrics // {} }
 
+# Slow batches (20 ms each), so that the load lasts seconds and the victim is caught
+# holding entries: unslowed, 60 000 records can be stored before the kill.
+$pg->slow_writes(0.02);
 my $sum = Harness::gen(redis => $r, n => 60_000, devices => 300);
 ok(wait_until(sub { $pg->psql('select count(*) from positions') > 5000 }, timeout => 60,
     desc => 'some rows'), 'load under way');
