@@ -32,6 +32,10 @@ my $p = start();
 ok($p->wait_ready(60), 'processor ready');
 ok(wait_until(sub { $pg->psql('select count(*) from positions') == $g->{valid} - 10 },
     timeout => 30, desc => 'rows'), 'every entry but the dead consumer\'s is stored');
+# A row is stored before its entry is acknowledged: wait for the XACKs too, so that the
+# pending count below shows what the refused deletes did, not a batch still settling.
+ok(wait_until(sub { $r->pending($S, 'processor') == 10 }, timeout => 30, desc => 'acked'),
+    'and acknowledged: only the dead consumer\'s 10 are pending');
 
 my ($rc, $j) = ctl_json($p, 'consumers');
 is($rc, 0, 'consumers exits 0');
