@@ -1172,10 +1172,11 @@ config_sync_statement_timeout(const struct config *cf)
 }
 
 /*
- * auto: two workers per online CPU.  A worker has one write in flight, and
- * its COMMIT waits for the WAL flush with the worker's CPU idle; with one
- * worker per CPU the 2-core benchmark host stayed 78-82 % busy, with two per
- * CPU 90-93 % at a better drain (docs/benchmark.md, issue 13).
+ * auto: two workers per online CPU.  A worker has one write in flight and
+ * idles while PostgreSQL extends the table (relation extension lock) and
+ * flushes the WAL for it; with one worker per CPU the 2-core benchmark host
+ * stayed 78-82 % busy, with two per CPU 87-92 % at a better drain
+ * (docs/benchmark.md, issue 13).
  */
 int
 config_workers(const struct config *cf)
