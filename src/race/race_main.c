@@ -44,11 +44,15 @@
 #define RACE_BAD		16
 #define RACE_BAD_S		30.0
 
+/* A mark as race_batch reads it: device, gen, min_ts, marked_at, now, max_ts. */
+#define RACE_MARK_COLS							\
+	"device_id, gen, (extract(epoch FROM min_ts) * 1000000)::int8, "	\
+	"(extract(epoch FROM marked_at) * 1000000)::int8, "		\
+	"(extract(epoch FROM clock_timestamp()) * 1000000)::int8, "	\
+	"(extract(epoch FROM max_ts) * 1000000)::int8"
+
 static const char race_work_sql[] =
-	"SELECT device_id, gen, (extract(epoch FROM min_ts) * 1000000)::int8, "
-	"(extract(epoch FROM marked_at) * 1000000)::int8, "
-	"(extract(epoch FROM clock_timestamp()) * 1000000)::int8, "
-	"(extract(epoch FROM max_ts) * 1000000)::int8 "
+	"SELECT " RACE_MARK_COLS " "
 	"FROM race_dirty ORDER BY marked_at LIMIT " RACE_ROUND_S;
 
 /*
@@ -58,10 +62,7 @@ static const char race_work_sql[] =
  * count them.  Their marks stay: nothing is lost, only delayed.
  */
 static const char race_work_paced_sql[] =
-	"(SELECT device_id, gen, (extract(epoch FROM min_ts) * 1000000)::int8, "
-	"(extract(epoch FROM marked_at) * 1000000)::int8, "
-	"(extract(epoch FROM clock_timestamp()) * 1000000)::int8, "
-	"(extract(epoch FROM max_ts) * 1000000)::int8, false "
+	"(SELECT " RACE_MARK_COLS ", false "
 	"FROM race_dirty WHERE device_id <> ALL($1::text[]) "
 	"ORDER BY marked_at LIMIT " RACE_ROUND_S ") UNION ALL "
 	"(SELECT device_id, 0, 0, (extract(epoch FROM marked_at) * 1000000)::int8, "
