@@ -113,7 +113,14 @@ my %n;
 $n{$_->{key}}++ for @alerts;
 is(scalar(grep { $n{$_} > 1 } keys %n), 0, 'every alert key once');
 my ($stopped) = grep { $_->{type} eq 'stopped_on_stage' } @alerts;
-like($stopped->{data} // '', qr/"stopped_s": 1[45]/, 'the stop lasted 14-15 s by the fixes');
+# Raised by whichever evaluation first saw 10 s of the stop: the phase-1 fixes reach the
+# database in batches, so that evaluation may have seen 10 to 15 s of it, never less.
+my $sd = $JSON->decode($stopped->{data} // '{}');
+ok(defined $sd->{stopped_s} && $sd->{stopped_s} >= 10 && $sd->{stopped_s} <= 15,
+    'stopped_s in the event: 10-15 s by the fixes') or diag("data $stopped->{data}");
+is($pg->psql(q{select (extract(epoch from since) * 1000)::bigint from race_alerts where entry_id = }
+    . $entry{$D} . q{ and kind = 'stopped'}), $hold + $shift,
+    'the alert is since the first fix of the stop, to the millisecond');
 for my $a (@alerts) {
 	diag('e.g. ' . join(' ', map { "$_=$a->{$_}" } sort keys %$a));
 }
