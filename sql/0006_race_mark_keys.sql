@@ -3,8 +3,8 @@
 -- keys is stored yet (the writer's fast path, docs/benchmark.md), so
 -- pg_temp.positions_stage is empty then; the worker passes the batch's
 -- devices with their oldest and newest fix instead (microseconds since the
--- Unix epoch, one element per device).  Same marking and NOTIFY as
--- processor_race_mark() in 0002.
+-- Unix epoch, one element per device).  processor_race_mark() of 0002
+-- marks through it too (below).
 CREATE FUNCTION processor_race_mark_keys(devices text[], min_us int8[],
     max_us int8[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -24,5 +24,23 @@ BEGIN
 	IF FOUND THEN
 		PERFORM pg_notify('processor_race', '');
 	END IF;
+END
+$$;
+
+-- The staged path marks the same way: processor_race_mark() (0002) now hands
+-- the staged rows' devices to processor_race_mark_keys, so the marking
+-- statement is written once.
+CREATE OR REPLACE FUNCTION processor_race_mark() RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM race_devices) THEN
+		RETURN;
+	END IF;
+	PERFORM processor_race_mark_keys(array_agg(s.device_id),
+	    array_agg(s.lo), array_agg(s.hi))
+	FROM (SELECT device_id,
+		(extract(epoch FROM min(ts)) * 1000000)::int8 AS lo,
+		(extract(epoch FROM max(ts)) * 1000000)::int8 AS hi
+	    FROM pg_temp.positions_stage GROUP BY device_id) s;
 END
 $$;

@@ -69,21 +69,3 @@ BEGIN
 	RETURN n;
 END
 $$;
-
--- The staged path marks the same way: processor_race_mark() (0002) hands the
--- staged rows' devices to processor_race_mark_keys, so the marking is written
--- once (here, not in 0006: an applied migration never changes).
-CREATE OR REPLACE FUNCTION processor_race_mark() RETURNS void
-    LANGUAGE plpgsql AS $$
-BEGIN
-	IF NOT EXISTS (SELECT 1 FROM race_devices) THEN
-		RETURN;
-	END IF;
-	PERFORM processor_race_mark_keys(array_agg(s.device_id),
-	    array_agg(s.lo), array_agg(s.hi))
-	FROM (SELECT device_id,
-		(extract(epoch FROM min(ts)) * 1000000)::int8 AS lo,
-		(extract(epoch FROM max(ts)) * 1000000)::int8 AS hi
-	    FROM pg_temp.positions_stage GROUP BY device_id) s;
-END
-$$;
