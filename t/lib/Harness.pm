@@ -430,6 +430,42 @@ sub tail
 	return join("\n", @l);
 }
 
+=item migration_checksum(FILE), shipped_migrations()
+
+A migration file's checksum as the master records it (FNV-1a 64,
+src/master/migrate_files.c; t/unit/core.c pins a value); the released migrations,
+file name => checksum, from t/migrations.shipped.
+
+=cut
+
+sub migration_checksum
+{
+	my ($path) = @_;
+	open(my $fh, '<:raw', $path) or die "$path: $!\n";
+	local $/;
+	my $data = <$fh> // '';
+	# h = (h ^ byte) * (2^40 + 0x1b3) mod 2^64, in two 32-bit halves: no overflow
+	my ($hi, $lo) = (0xcbf29ce4, 0x84222325);
+	for my $c (unpack('C*', $data)) {
+		$lo ^= $c;
+		my $l = $lo * 0x1b3;
+		my $h = $hi * 0x1b3 + ($l >> 32) + (($lo << 8) & 0xffffffff);
+		($hi, $lo) = ($h & 0xffffffff, $l & 0xffffffff);
+	}
+	return sprintf('fnv1a64:%08x%08x', $hi, $lo);
+}
+
+sub shipped_migrations
+{
+	my %m;
+	for (split /\n/, slurp(srcdir() . '/t/migrations.shipped')) {
+		next if /^\s*(#|$)/;
+		my ($name, $sum) = split;
+		$m{$name} = $sum;
+	}
+	return \%m;
+}
+
 =item which(NAME)
 
 Absolute path of NAME on PATH (and in /usr/lib/postgresql/*/bin), or undef.
