@@ -2,6 +2,7 @@
 # tests are registered by the folder they test).
 EXTRA_DIST += t/lib/Harness.pm t/lib/Harness/Redis.pm t/lib/Harness/Pg.pm \
 	t/lib/Harness/Processor.pm t/lib/CtlTest.pm t/010-harness.t \
+	t/011-migrations-shipped.t t/012-upgrade.t t/migrations.shipped \
 	t/110-hypertable.t scripts/build-timescaledb \
 	scripts/deps scripts/test scripts/quickstart .ci/run OPERATIONS.md \
 	t/100-pipeline.t t/300-poison-zoo.t t/310-delivery-limit.t \
