@@ -261,6 +261,20 @@ race_paced(struct race_proc *rp, const char *dev)
 }
 
 /*
+ * While pacing, a device marked for the first time waits an interval too:
+ * 1 when it is held from now (its mark stays in race_dirty).
+ */
+static int
+race_hold_first(struct race_proc *rp, const char *dev)
+{
+	if (!race_pacing(rp) ||
+	    race_pace_first(&rp->rp_pace, dev, ev_now(rp->rp_loop)) != 1)
+		return 0;
+	rp->rp_stats.ws_race_deferred++;
+	return 1;
+}
+
+/*
  * One marked device in its own transaction; 0 done or busy, -1 on a
  * connection-level failure.  A device that fails is kept out of the rounds
  * for RACE_BAD_S.
@@ -321,7 +335,7 @@ race_observe(struct race_proc *rp, const struct race_mark *m, size_t n)
  * The round's devices in one transaction, but those that failed lately
  * alone; if the round fails, all of them one by one (for at most
  * RACE_BUDGET_S), so that a device whose evaluation fails holds up only
- * itself.  1 when a device was evaluated, 0 when all were busy with another
+ * itself.  1 when a device was evaluated or held, 0 when all were busy with another
  * evaluator (then wait for the next NOTIFY or tick rather than read the
  * same marks again at once), -1 on a connection-level failure.
  */
@@ -339,6 +353,10 @@ race_batch(struct race_proc *rp, const PGresult *res, int n, double t0)
 	for (i = 0; i < n; i++) {
 		if ((bad[i] = (char)race_is_bad(rp, PQgetvalue(res, i, 0))))
 			continue;
+		if (race_hold_first(rp, PQgetvalue(res, i, 0))) {
+			done = 1;	/* the next round reads the others */
+			continue;
+		}
 		m[k].rm_device = PQgetvalue(res, i, 0);
 		m[k].rm_gen = strtoll(PQgetvalue(res, i, 1), NULL, 10);
 		m[k].rm_min_ts_us = strtoll(PQgetvalue(res, i, 2), NULL, 10);

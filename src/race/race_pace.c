@@ -53,26 +53,53 @@ race_pace_free(struct race_pace *p)
 	p->pc_used = 0;
 }
 
-int
-race_pace_evaluated(struct race_pace *p, const char *dev, double now)
+/* dev's slot, taken if it had none (*fresh = 1); NULL when out of memory. */
+static struct race_pace_slot *
+pace_slot(struct race_pace *p, const char *dev, int *fresh)
 {
 	struct race_pace_slot	*s;
 
+	*fresh = 0;
 	if (p->pc_slot == NULL &&
 	    (p->pc_slot = calloc(RACE_PACE_SLOTS, sizeof(*p->pc_slot))) == NULL)
-		return -1;
+		return NULL;
 	/* open addressing without deletion: start over well before full */
 	if (p->pc_used >= RACE_PACE_SLOTS / 2)
 		race_pace_clear(p);
 	if ((s = pace_find(p, dev)) == NULL)
-		return -1;
+		return NULL;
 	if (s->ps_device[0] == '\0') {
 		snprintf(s->ps_device, sizeof(s->ps_device), "%s", dev);
 		p->pc_used++;
+		*fresh = 1;
 	}
+	return s;
+}
+
+int
+race_pace_evaluated(struct race_pace *p, const char *dev, double now)
+{
+	struct race_pace_slot	*s;
+	int			 fresh;
+
+	if ((s = pace_slot(p, dev, &fresh)) == NULL)
+		return -1;
 	s->ps_at = now;
 	s->ps_counted = 0;
 	return 0;
+}
+
+int
+race_pace_first(struct race_pace *p, const char *dev, double now)
+{
+	struct race_pace_slot	*s;
+	int			 fresh;
+
+	if ((s = pace_slot(p, dev, &fresh)) == NULL || !fresh)
+		return 0;
+	s->ps_at = now;
+	s->ps_counted = 1;	/* the caller counts this deferral */
+	return 1;
 }
 
 /* An element of a text[] literal, quoted (device ids are any text). */

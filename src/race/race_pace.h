@@ -37,6 +37,13 @@ void	race_pace_free(struct race_pace *);
 /* dev was evaluated at now; -1 when out of memory (then nothing is held). */
 int	race_pace_evaluated(struct race_pace *, const char *dev, double now);
 /*
+ * dev is marked while behind: 1 when it was not held, and is held from now
+ * (its first evaluation waits an interval too: during a backlog shorter than
+ * the interval a device is evaluated once, when it ends); 0 when it was
+ * held already or out of memory (evaluate it).
+ */
+int	race_pace_first(struct race_pace *, const char *dev, double now);
+/*
  * The devices held at now (evaluated less than interval seconds before),
  * appended to arr as a PostgreSQL text[] literal; their number, and in
  * *next the earliest time one of them is released (0 when none).

@@ -52,6 +52,33 @@ test_hold(void)
 	buf_free(&b);
 }
 
+/* A device first marked while behind is held from then, once; an evaluated one is not. */
+static void
+test_first(void)
+{
+	struct race_pace	p;
+	struct buf		b;
+	double			next;
+	size_t			n;
+
+	memset(&p, 0, sizeof(p));
+	buf_init(&b);
+	is_int(race_pace_first(&p, "car-1", 5.0), 1, "first mark: held");
+	is_int(race_pace_first(&p, "car-1", 6.0), 0, "marked again: already held");
+	is_string(held(&p, 7.0, &b, &n, &next), "{\"car-1\"}", "held from its first mark");
+	is_double(next, 8.0, 1e-9, "due at its first mark + 3 s, not the second");
+	is_int(race_pace_count(&p, "car-1"), 0, "that first wait is not counted again");
+	is_string(held(&p, 8.0, &b, &n, &next), "{}", "released at the interval");
+	race_pace_evaluated(&p, "car-1", 8.5);
+	is_int(race_pace_first(&p, "car-1", 9.0), 0, "evaluated since: held by that");
+	is_double((held(&p, 9.0, &b, &n, &next), next), 11.5, 1e-9,
+	    "due at its evaluation + 3 s");
+	race_pace_clear(&p);
+	is_int(race_pace_first(&p, "car-1", 20.0), 1, "cleared (caught up): held again");
+	race_pace_free(&p);
+	buf_free(&b);
+}
+
 /* More devices than half the table: it starts over, nothing is lost but the holds. */
 static void
 test_full(void)
@@ -85,6 +112,7 @@ main(void)
 {
 	plan_lazy();
 	test_hold();
+	test_first();
 	test_full();
 	return tap_done();
 }
