@@ -30,6 +30,13 @@ struct evidence {
 	const struct timing_record	*ev_tr;
 };
 
+/* The square the drawing shows, in metres of the gate's plane, and its unit. */
+struct evidence_view {
+	double	vw_minx, vw_miny;	/* lower left corner */
+	double	vw_w, vw_h;		/* width; height, with the caption */
+	double	vw_u;			/* one drawing unit: a 400th of the width */
+};
+
 static const char *
 evidence_kind(int kind)
 {
@@ -151,22 +158,14 @@ evidence_scale_len(double w)
 	return w / 5 >= 5 * p ? 5 * p : w / 5 >= 2 * p ? 2 * p : p;
 }
 
-/*
- * A to-scale drawing in the gate's local plane (metres east and north of
- * its end A; SVG y grows down, so north is -y): the line, the fixes shown,
- * the path between the bracketing fixes, the crossing and its 95 % bound
- * as a length of path (speed x time bound).
- */
-static int
-evidence_svg(const struct evidence *e, const char *path, const char *title)
+/* The square around the gate and the fixes shown, a tenth wider each side. */
+static void
+evidence_svg_view(const struct evidence *e, struct evidence_view *vw)
 {
 	const struct gate	*g = e->ev_gate;
-	struct geo_xy		 p, x, q;
-	double			 minx, maxx, miny, maxy, w, h, u, len, dx, dy, d;
-	char			 ts[40];
+	struct geo_xy		 p;
+	double			 minx, maxx, miny, maxy, w;
 	size_t			 i;
-	FILE			*f;
-	int			 k;
 
 	minx = fmin(g->g_a.xy_x, g->g_b.xy_x);
 	maxx = fmax(g->g_a.xy_x, g->g_b.xy_x);
@@ -182,21 +181,32 @@ evidence_svg(const struct evidence *e, const char *path, const char *title)
 		maxy = fmax(maxy, p.xy_y);
 	}
 	w = fmax(maxx - minx, maxy - miny) * 1.2 + 2;
-	minx = (minx + maxx) / 2 - w / 2;
-	miny = (miny + maxy) / 2 - w / 2;
-	h = w * 1.15;	/* room for the caption below */
-	u = w / 400;	/* one drawing unit: a 400th of the width */
-	if ((f = fopen(path, "w")) == NULL)
-		return -1;
+	vw->vw_minx = (minx + maxx) / 2 - w / 2;
+	vw->vw_miny = (miny + maxy) / 2 - w / 2;
+	vw->vw_w = w;
+	vw->vw_h = w * 1.15;	/* room for the caption below */
+	vw->vw_u = w / 400;
+}
+
+/* The XML prologue, the title, the background and the gate line A-B. */
+static void
+evidence_svg_head(FILE *f, const struct evidence *e,
+    const struct evidence_view *vw, const char *title)
+{
+	const struct gate	*g = e->ev_gate;
+	double			 u = vw->vw_u;
+
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"180mm\" "
-	    "height=\"%.0fmm\" viewBox=\"%.3f %.3f %.3f %.3f\">\n", 180 * h / w,
-	    minx, -(miny + w), w, h);
+	    "height=\"%.0fmm\" viewBox=\"%.3f %.3f %.3f %.3f\">\n",
+	    180 * vw->vw_h / vw->vw_w, vw->vw_minx, -(vw->vw_miny + vw->vw_w),
+	    vw->vw_w, vw->vw_h);
 	fputs("<title>", f);
 	evidence_svg_text(f, title);
 	fputs("</title>\n", f);
 	fprintf(f, "<rect id=\"background\" x=\"%.3f\" y=\"%.3f\" width=\"%.3f\" "
-	    "height=\"%.3f\" fill=\"white\"/>\n", minx, -(miny + w), w, h);
+	    "height=\"%.3f\" fill=\"white\"/>\n", vw->vw_minx,
+	    -(vw->vw_miny + vw->vw_w), vw->vw_w, vw->vw_h);
 	fprintf(f, "<line id=\"gate\" x1=\"%.3f\" y1=\"%.3f\" x2=\"%.3f\" "
 	    "y2=\"%.3f\" stroke=\"black\" stroke-width=\"%.3f\"/>\n",
 	    g->g_a.xy_x, -g->g_a.xy_y, g->g_b.xy_x, -g->g_b.xy_y, 2 * u);
@@ -204,27 +214,61 @@ evidence_svg(const struct evidence *e, const char *path, const char *title)
 	    "<text x=\"%.3f\" y=\"%.3f\" font-size=\"%.3f\">B</text>\n",
 	    g->g_a.xy_x + 3 * u, -g->g_a.xy_y, 12 * u, g->g_b.xy_x + 3 * u,
 	    -g->g_b.xy_y, 12 * u);
+}
+
+/* The fixes shown, the bracketing two in blue, each labelled with its time. */
+static void
+evidence_svg_fixes(FILE *f, const struct evidence *e, double u)
+{
+	struct geo_xy	p;
+	char		ts[40];
+	size_t		i;
+	int		bracket;
+
 	fprintf(f, "<g id=\"fixes\">\n");
 	for (i = e->ev_lo; i <= e->ev_hi; i++) {
 		evidence_xy(e, &e->ev_fix[i], &p);
 		if (!isfinite(p.xy_x))
 			continue;
+		bracket = i == e->ev_i0 || i == e->ev_i0 + 1;
 		fprintf(f, "<circle class=\"fix%s\" cx=\"%.3f\" cy=\"%.3f\" "
 		    "r=\"%.3f\" fill=\"%s\"><title>%s</title></circle>\n",
-		    i == e->ev_i0 || i == e->ev_i0 + 1 ? " bracket" : "",
-		    p.xy_x, -p.xy_y, 4 * u, i == e->ev_i0 || i == e->ev_i0 + 1 ?
-		    "blue" : "grey", race_cli_ts(e->ev_fix[i].f_ts_us, ts,
-		    sizeof(ts)));
+		    bracket ? " bracket" : "", p.xy_x, -p.xy_y, 4 * u,
+		    bracket ? "blue" : "grey", race_cli_ts(e->ev_fix[i].f_ts_us,
+		    ts, sizeof(ts)));
 		fprintf(f, "<text x=\"%.3f\" y=\"%.3f\" font-size=\"%.3f\">%s"
 		    "</text>\n", p.xy_x + 6 * u, -p.xy_y - 2 * u, 9 * u, ts + 11);
 	}
-	fprintf(f, "</g>\n<polyline id=\"path\" fill=\"none\" stroke=\"blue\" "
+	fprintf(f, "</g>\n");
+}
+
+/* The path between the bracketing fixes, as 32 straight pieces. */
+static void
+evidence_svg_path(FILE *f, const struct evidence *e, double u)
+{
+	struct geo_xy	p;
+	int		k;
+
+	fprintf(f, "<polyline id=\"path\" fill=\"none\" stroke=\"blue\" "
 	    "stroke-width=\"%.3f\" points=\"", u);
 	for (k = 0; k <= 32; k++) {
 		evidence_path(e, k / 32.0, &p);
 		fprintf(f, "%s%.3f,%.3f", k ? " " : "", p.xy_x, -p.xy_y);
 	}
 	fputs("\"/>\n", f);
+}
+
+/*
+ * The crossing and its 95 % bound: the length of chord the car covers in
+ * the time bound, each side of the crossing along the chord.
+ */
+static void
+evidence_svg_crossing(FILE *f, const struct evidence *e, double u)
+{
+	struct geo_xy	p, x, q;
+	double		len, dx, dy, d;
+	char		ts[40];
+
 	evidence_cross(e, &x);
 	evidence_xy(e, &e->ev_fix[e->ev_i0], &p);
 	evidence_xy(e, &e->ev_fix[e->ev_i0 + 1], &q);
@@ -245,7 +289,15 @@ evidence_svg(const struct evidence *e, const char *path, const char *title)
 	fprintf(f, "<circle id=\"crossing\" cx=\"%.3f\" cy=\"%.3f\" r=\"%.3f\" "
 	    "fill=\"red\"><title>%s</title></circle>\n", x.xy_x, -x.xy_y, 3 * u,
 	    race_cli_ts(e->ev_tr->tr_t_us, ts, sizeof(ts)));
-	len = evidence_scale_len(w);
+}
+
+/* The scale bar and north arrow, the caption below the square, the end. */
+static void
+evidence_svg_foot(FILE *f, const struct evidence_view *vw, const char *title)
+{
+	double	minx = vw->vw_minx, miny = vw->vw_miny, w = vw->vw_w;
+	double	u = vw->vw_u, len = evidence_scale_len(w);
+
 	fprintf(f, "<g id=\"scale\"><line x1=\"%.3f\" y1=\"%.3f\" x2=\"%.3f\" "
 	    "y2=\"%.3f\" stroke=\"black\" stroke-width=\"%.3f\"/>"
 	    "<text x=\"%.3f\" y=\"%.3f\" font-size=\"%.3f\">%g m</text>"
@@ -257,6 +309,28 @@ evidence_svg(const struct evidence *e, const char *path, const char *title)
 	    "font-size=\"%.3f\">", minx + 10 * u, -miny + 0.07 * w, 11 * u);
 	evidence_svg_text(f, title);
 	fprintf(f, "</text>\n</svg>\n");
+}
+
+/*
+ * A to-scale drawing in the gate's local plane (metres east and north of
+ * its end A; SVG y grows down, so north is -y): the line, the fixes shown,
+ * the path between the bracketing fixes, the crossing and its 95 % bound
+ * as a length of path (speed x time bound).
+ */
+static int
+evidence_svg(const struct evidence *e, const char *path, const char *title)
+{
+	struct evidence_view	 vw;
+	FILE			*f;
+
+	evidence_svg_view(e, &vw);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	evidence_svg_head(f, e, &vw, title);
+	evidence_svg_fixes(f, e, vw.vw_u);
+	evidence_svg_path(f, e, vw.vw_u);
+	evidence_svg_crossing(f, e, vw.vw_u);
+	evidence_svg_foot(f, &vw, title);
 	return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -374,27 +448,24 @@ evidence_usage(void)
 	    "--stage S --gate G [--pass N] [--svg FILE]\n");
 }
 
+/* Entry and gate line into e: the gate's index, or -1 having said why. */
 static int
-evidence_run(PGconn *conn, const struct race_event *ev,
-    const struct race_stage *rs, int64_t entry, int64_t gate, int pass,
-    const char *svg)
+evidence_find(const struct race_event *ev, const struct race_stage *rs,
+    int64_t entry, int64_t gate, struct evidence *e)
 {
-	struct evidence		 e;
-	struct race_rules	*ru;
-	char			 err[512], title[512], ts[40];
-	size_t			 i;
-	int			 k, rc = RACE_CLI_FAIL;
+	size_t	i;
+	int	k;
 
-	memset(&e, 0, sizeof(e));
-	e.ev_rs = rs;
+	memset(e, 0, sizeof(*e));
+	e->ev_rs = rs;
 	for (i = 0; i < ev->ev_nentries; i++)
 		if (ev->ev_entries[i].re_id == entry &&
 		    ev->ev_entries[i].re_event == rs->rs_event)
-			e.ev_re = &ev->ev_entries[i];
-	if (e.ev_re == NULL) {
+			e->ev_re = &ev->ev_entries[i];
+	if (e->ev_re == NULL) {
 		fprintf(stderr, "processor evidence: entry %" PRId64 ": no such "
 		    "entry in the event of stage %" PRId64 "\n", entry, rs->rs_id);
-		return RACE_CLI_FAIL;
+		return -1;
 	}
 	for (k = 0; k < rs->rs_stage.st_ngate; k++)
 		if (rs->rs_gate_id[k] == gate)
@@ -403,10 +474,78 @@ evidence_run(PGconn *conn, const struct race_event *ev,
 		fprintf(stderr, "processor evidence: gate %" PRId64 ": not a "
 		    "timed start, split or finish line of stage %" PRId64 "\n",
 		    gate, rs->rs_id);
-		return RACE_CLI_FAIL;
+		return -1;
 	}
-	e.ev_gate = &rs->rs_stage.st_gate[k].sg_gate;
-	e.ev_kind = rs->rs_stage.st_gate[k].sg_kind;
+	e->ev_gate = &rs->rs_stage.st_gate[k].sg_gate;
+	e->ev_kind = rs->rs_stage.st_gate[k].sg_kind;
+	return k;
+}
+
+/*
+ * The record of the pass at gate k and the fixes shown around it into e; 0,
+ * or -1 having said there is none.
+ */
+static int
+evidence_crossing(struct evidence *e, const struct race_rules *ru, int k,
+    int pass)
+{
+	size_t	i;
+
+	for (i = 0; i < ru->ru_nrec; i++)
+		if (ru->ru_rec[i].tr_gate == k && ru->ru_rec[i].tr_pass == pass)
+			e->ev_tr = &ru->ru_rec[i];
+	if (e->ev_tr == NULL) {
+		fprintf(stderr, "processor evidence: entry %" PRId64 " has no pass "
+		    "%d of gate %" PRId64 " in the %zu stored fixes of stage %"
+		    PRId64 "\n", e->ev_re->re_id, pass, e->ev_rs->rs_gate_id[k],
+		    ru->ru_nfix, e->ev_rs->rs_id);
+		return -1;
+	}
+	e->ev_fix = ru->ru_fix;
+	e->ev_nfix = ru->ru_nfix;
+	for (i = 0; i + 1 < ru->ru_nfix; i++)
+		if (ru->ru_fix[i].f_ts_us == e->ev_tr->tr_fix0_us)
+			break;
+	e->ev_i0 = i;
+	e->ev_lo = i > EVIDENCE_AROUND ? i - EVIDENCE_AROUND : 0;
+	e->ev_hi = i + 1 + EVIDENCE_AROUND < ru->ru_nfix ?
+	    i + 1 + EVIDENCE_AROUND : ru->ru_nfix - 1;
+	return 0;
+}
+
+/* The drawing into the file svg, captioned; 0, or -1 having said why. */
+static int
+evidence_draw(const struct evidence *e, int pass, const char *svg)
+{
+	char	title[512], ts[40];
+
+	snprintf(title, sizeof(title), "Car %s, stage %s, %s gate %" PRId64
+	    " pass %d: %s UTC +/- %.1f ms (%s)", e->ev_re->re_car,
+	    e->ev_rs->rs_name, evidence_kind(e->ev_kind),
+	    e->ev_rs->rs_gate_id[e->ev_tr->tr_gate], pass,
+	    race_cli_ts(e->ev_tr->tr_t_us, ts, sizeof(ts)), e->ev_tr->tr_unc_ms,
+	    stage_method_name(e->ev_tr->tr_flags));
+	if (evidence_svg(e, svg, title) == -1) {
+		fprintf(stderr, "processor evidence: %s: cannot write the "
+		    "drawing\n", svg);
+		return -1;
+	}
+	printf("drawing:   %s\n", svg);
+	return 0;
+}
+
+static int
+evidence_run(PGconn *conn, const struct race_event *ev,
+    const struct race_stage *rs, int64_t entry, int64_t gate, int pass,
+    const char *svg)
+{
+	struct evidence		 e;
+	struct race_rules	*ru;
+	char			 err[512];
+	int			 k, rc = RACE_CLI_FAIL;
+
+	if ((k = evidence_find(ev, rs, entry, gate, &e)) == -1)
+		return RACE_CLI_FAIL;
 	if ((ru = calloc(1, sizeof(*ru))) == NULL) {
 		fprintf(stderr, "processor evidence: out of memory\n");
 		return RACE_CLI_FAIL;
@@ -416,40 +555,13 @@ evidence_run(PGconn *conn, const struct race_event *ev,
 		fprintf(stderr, "processor evidence: %s\n", err);
 		goto done;
 	}
-	for (i = 0; i < ru->ru_nrec; i++)
-		if (ru->ru_rec[i].tr_gate == k && ru->ru_rec[i].tr_pass == pass)
-			e.ev_tr = &ru->ru_rec[i];
-	if (e.ev_tr == NULL) {
-		fprintf(stderr, "processor evidence: entry %" PRId64 " has no pass "
-		    "%d of gate %" PRId64 " in the %zu stored fixes of stage %"
-		    PRId64 "\n", entry, pass, gate, ru->ru_nfix, rs->rs_id);
+	if (evidence_crossing(&e, ru, k, pass) == -1)
 		goto done;
-	}
-	e.ev_fix = ru->ru_fix;
-	e.ev_nfix = ru->ru_nfix;
-	for (i = 0; i + 1 < ru->ru_nfix; i++)
-		if (ru->ru_fix[i].f_ts_us == e.ev_tr->tr_fix0_us)
-			break;
-	e.ev_i0 = i;
-	e.ev_lo = i > EVIDENCE_AROUND ? i - EVIDENCE_AROUND : 0;
-	e.ev_hi = i + 1 + EVIDENCE_AROUND < ru->ru_nfix ?
-	    i + 1 + EVIDENCE_AROUND : ru->ru_nfix - 1;
 	evidence_print(&e, pass);
 	if (evidence_stored(conn, &e, pass) == -1)
 		goto done;
-	if (svg != NULL) {
-		snprintf(title, sizeof(title), "Car %s, stage %s, %s gate %"
-		    PRId64 " pass %d: %s UTC +/- %.1f ms (%s)", e.ev_re->re_car,
-		    rs->rs_name, evidence_kind(e.ev_kind), gate, pass,
-		    race_cli_ts(e.ev_tr->tr_t_us, ts, sizeof(ts)),
-		    e.ev_tr->tr_unc_ms, stage_method_name(e.ev_tr->tr_flags));
-		if (evidence_svg(&e, svg, title) == -1) {
-			fprintf(stderr, "processor evidence: %s: cannot write the "
-			    "drawing\n", svg);
-			goto done;
-		}
-		printf("drawing:   %s\n", svg);
-	}
+	if (svg != NULL && evidence_draw(&e, pass, svg) == -1)
+		goto done;
 	rc = RACE_CLI_OK;
 done:
 	race_rules_free(ru);
