@@ -185,23 +185,27 @@ static const char gpx_event_sql[] =
 	"SELECT id FROM events WHERE $1 ~ '^[0-9]{1,18}$' AND id = $1::int8 "
 	"AND NOT EXISTS (SELECT 1 FROM events WHERE code = $1) LIMIT 1";
 
+/* A statement that returns no rows; 0, or -1 having said why. */
 static int
-gpx_write(PGconn *conn, const struct gpx_args *a, const struct gpx_book *bk,
-    const struct gpx_gate *g, size_t n)
+gpx_command(PGconn *conn, const char *sql, int n, const char *const *params,
+    const char *what)
 {
 	PGresult	*res;
-	struct buf	 geo;
-	const char	*p[7];
-	char		 event[24], stage[24], order[16], limit[32], open[16];
-	char		 name[GPX_NAME_MAX + 16];
-	size_t		 i;
-	int		 created = 0;
 
-	if ((res = gpx_exec(conn, "BEGIN", 0, NULL, PGRES_COMMAND_OK,
-	    "BEGIN")) == NULL)
-		return RACE_EXIT_TEMPFAIL;
+	if ((res = gpx_exec(conn, sql, n, params, PGRES_COMMAND_OK, what)) ==
+	    NULL)
+		return -1;
 	PQclear(res);
-	p[0] = a->a_event;
+	return 0;
+}
+
+/* The id of the event --event names into event; an exit code. */
+static int
+gpx_event_id(PGconn *conn, const struct gpx_args *a, char *event, size_t len)
+{
+	const char	*p[1] = { a->a_event };
+	PGresult	*res;
+
 	if ((res = gpx_exec(conn, gpx_event_sql, 1, p, PGRES_TUPLES_OK,
 	    "reading events")) == NULL)
 		return RACE_EXIT_TEMPFAIL;
@@ -211,15 +215,32 @@ gpx_write(PGconn *conn, const struct gpx_args *a, const struct gpx_book *bk,
 		PQclear(res);
 		return RACE_EXIT_DATAERR;
 	}
-	snprintf(event, sizeof(event), "%s", PQgetvalue(res, 0, 0));
+	snprintf(event, len, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	snprintf(open, sizeof(open), "%d", a->a_stage);
+	return RACE_EXIT_OK;
+}
+
+/*
+ * The id of stage --stage of the event into stage, its row locked until
+ * COMMIT; a stage the event lacks is created, named after the roadbook
+ * (*created set).  0, or -1 having said why.
+ */
+static int
+gpx_stage_id(PGconn *conn, const struct gpx_args *a, const struct gpx_book *bk,
+    const char *event, char *stage, size_t len, int *created)
+{
+	PGresult	*res;
+	const char	*p[3];
+	char		 order[16], name[GPX_NAME_MAX + 16];
+
+	snprintf(order, sizeof(order), "%d", a->a_stage);
 	p[0] = event;
-	p[1] = open;
+	p[1] = order;
 	if ((res = gpx_exec(conn, "SELECT id FROM stages WHERE event_id = $1 "
 	    "AND stage_order = $2 FOR UPDATE", 2, p, PGRES_TUPLES_OK,
 	    "reading stages")) == NULL)
-		return RACE_EXIT_TEMPFAIL;
+		return -1;
+	*created = 0;
 	if (PQntuples(res) == 0) {
 		PQclear(res);
 		snprintf(name, sizeof(name), "%s", bk->gb_name);
@@ -229,12 +250,24 @@ gpx_write(PGconn *conn, const struct gpx_args *a, const struct gpx_book *bk,
 		if ((res = gpx_exec(conn, "INSERT INTO stages (event_id, "
 		    "stage_order, name) VALUES ($1, $2, $3) RETURNING id", 3, p,
 		    PGRES_TUPLES_OK, "creating the stage")) == NULL)
-			return RACE_EXIT_TEMPFAIL;
-		created = 1;
+			return -1;
+		*created = 1;
 	}
-	snprintf(stage, sizeof(stage), "%s", PQgetvalue(res, 0, 0));
+	snprintf(stage, len, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
-	p[0] = stage;
+	return 0;
+}
+
+/*
+ * A stage that has gates is refused, unless --replace and no timing record
+ * of the stage refers to them: then they are deleted.  An exit code.
+ */
+static int
+gpx_make_room(PGconn *conn, const struct gpx_args *a, const char *stage)
+{
+	const char	*p[1] = { stage };
+	PGresult	*res;
+
 	if ((res = gpx_exec(conn, "SELECT (SELECT count(*) FROM gates WHERE "
 	    "stage_id = $1), (SELECT count(*) FROM timing_records WHERE "
 	    "stage_id = $1)", 1, p, PGRES_TUPLES_OK, "reading gates")) == NULL)
@@ -249,15 +282,34 @@ gpx_write(PGconn *conn, const struct gpx_args *a, const struct gpx_book *bk,
 		return RACE_EXIT_DATAERR;
 	}
 	PQclear(res);
-	if (a->a_replace && (res = gpx_exec(conn, "DELETE FROM gates WHERE "
-	    "stage_id = $1", 1, p, PGRES_COMMAND_OK, "deleting gates")) != NULL)
-		PQclear(res);
+	/*
+	 * A failed DELETE has said why and aborted the transaction: the first
+	 * gate's INSERT fails on it and the import ends in RACE_EXIT_TEMPFAIL.
+	 */
+	if (a->a_replace)
+		(void)gpx_command(conn, "DELETE FROM gates WHERE stage_id = $1", 1,
+		    p, "deleting gates");
+	return RACE_EXIT_OK;
+}
+
+/* The gates as rows of the stage, in order; 0, or -1 having said why. */
+static int
+gpx_insert(PGconn *conn, const char *stage, const struct gpx_gate *g,
+    size_t n)
+{
+	struct buf	 geo;
+	const char	*p[7];
+	char		 order[16], limit[32];
+	size_t		 i;
+	int		 rc;
+
+	p[0] = stage;
 	for (i = 0; i < n; i++) {
 		buf_init(&geo);
 		if (gpx_geometry(&g[i], &geo) == -1) {
 			buf_free(&geo);
 			fprintf(stderr, "processor: out of memory\n");
-			return RACE_EXIT_TEMPFAIL;
+			return -1;
 		}
 		snprintf(order, sizeof(order), "%d", g[i].gg_order);
 		snprintf(limit, sizeof(limit), "%.3f", g[i].gg_limit);
@@ -267,19 +319,40 @@ gpx_write(PGconn *conn, const struct gpx_args *a, const struct gpx_book *bk,
 		p[4] = buf_cstr(&geo);
 		p[5] = gpx_direction(g[i].gg_kind);
 		p[6] = g[i].gg_kind == GG_SPEED_ZONE ? limit : NULL;
-		res = gpx_exec(conn, "INSERT INTO gates (stage_id, kind, "
+		rc = gpx_command(conn, "INSERT INTO gates (stage_id, kind, "
 		    "gate_order, name, geometry, direction, speed_limit_kmh) "
 		    "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)", 7, p,
-		    PGRES_COMMAND_OK, "inserting a gate");
+		    "inserting a gate");
 		buf_free(&geo);
-		if (res == NULL)
-			return RACE_EXIT_TEMPFAIL;
-		PQclear(res);
+		if (rc == -1)
+			return -1;
 	}
-	if ((res = gpx_exec(conn, "COMMIT", 0, NULL, PGRES_COMMAND_OK,
-	    "COMMIT")) == NULL)
+	return 0;
+}
+
+/*
+ * The stage and its gates in one transaction: nothing is written unless
+ * all is (the caller's PQfinish rolls back an open one).
+ */
+static int
+gpx_write(PGconn *conn, const struct gpx_args *a, const struct gpx_book *bk,
+    const struct gpx_gate *g, size_t n)
+{
+	char	event[24], stage[24];
+	int	rc, created;
+
+	if (gpx_command(conn, "BEGIN", 0, NULL, "BEGIN") == -1)
 		return RACE_EXIT_TEMPFAIL;
-	PQclear(res);
+	if ((rc = gpx_event_id(conn, a, event, sizeof(event))) != RACE_EXIT_OK)
+		return rc;
+	if (gpx_stage_id(conn, a, bk, event, stage, sizeof(stage),
+	    &created) == -1)
+		return RACE_EXIT_TEMPFAIL;
+	if ((rc = gpx_make_room(conn, a, stage)) != RACE_EXIT_OK)
+		return rc;
+	if (gpx_insert(conn, stage, g, n) == -1 ||
+	    gpx_command(conn, "COMMIT", 0, NULL, "COMMIT") == -1)
+		return RACE_EXIT_TEMPFAIL;
 	printf("imported %zu gates into stage %d (id %s%s) of event %s\n", n,
 	    a->a_stage, stage, created ? ", created" : "", a->a_event);
 	return RACE_EXIT_OK;
