@@ -17,6 +17,9 @@ struct gpx_build {
 	const struct gpx_opts	*b_opts;
 	struct gpx_gate		*b_gate;
 	size_t			 b_ngate;
+	struct gpx_gate		*b_zone;	/* the speed zone open, if any */
+	size_t			 b_zone_from;	/* the waypoint of its <dz> */
+	int			 b_dss, b_ass;	/* the start, the finish seen */
 	char			*b_err;
 	size_t			 b_errlen;
 };
@@ -221,18 +224,94 @@ gpx_zone_ring(struct gpx_build *b, struct gpx_gate *g, size_t from, size_t to)
 	return 0;
 }
 
+/* <fz>: the open speed zone ends at waypoint i and gets its ring. */
+static int
+gpx_build_zone_end(struct gpx_build *b, size_t i)
+{
+	const struct gpx_wpt	*w = &b->b_book->gb_wpt[i];
+
+	if (b->b_zone == NULL)
+		return gpx_build_fail(b, w->gw_line, "<fz> without a speed zone "
+		    "start <dz> before it");
+	if (gpx_zone_ring(b, b->b_zone, b->b_zone_from, i) == -1)
+		return -1;
+	b->b_zone = NULL;
+	return 0;
+}
+
+/* <dz>: a speed zone opens; its ring waits for the <fz>. */
+static int
+gpx_build_zone_start(struct gpx_build *b, size_t i)
+{
+	const struct gpx_wpt	*w = &b->b_book->gb_wpt[i];
+
+	if (b->b_zone != NULL)
+		return gpx_build_fail(b, w->gw_line, "<dz> inside the speed zone "
+		    "started at line %d", b->b_zone->gg_line);
+	b->b_zone = gpx_new_gate(b, GG_SPEED_ZONE, w, "dz");
+	b->b_zone->gg_limit = w->gw_speed;
+	b->b_zone_from = i;
+	return 0;
+}
+
 /*
- * In file order, per <wpt>: fz (ends the open zone), dss, the waypoint,
- * dz (opens a zone; its gate takes this place in the order), ass.
+ * Waypoint i, in this order: fz (ends the open zone), dss, the waypoint,
+ * dz (opens a zone; its gate takes this place in the order), ass.  One
+ * start, then one finish; waypoints and zones only between the two.
  */
+static int
+gpx_build_wpt(struct gpx_build *b, size_t i)
+{
+	const struct gpx_wpt	*w = &b->b_book->gb_wpt[i];
+
+	if ((w->gw_flags & GW_FZ) && gpx_build_zone_end(b, i) == -1)
+		return -1;
+	if (w->gw_flags & GW_DSS) {
+		if (b->b_dss)
+			return gpx_build_fail(b, w->gw_line, "a second <dss>");
+		if (gpx_line_gate(b, i, GG_START, "dss") == -1)
+			return -1;
+		b->b_dss = 1;
+	}
+	if ((w->gw_wp[0] || (w->gw_flags & GW_DZ)) && (!b->b_dss || b->b_ass))
+		return gpx_build_fail(b, w->gw_line, "<%s> %s the stage",
+		    w->gw_wp[0] ? w->gw_wp : "dz", b->b_dss ? "after the "
+		    "<ass> that ends" : "before the <dss> that starts");
+	if (w->gw_wp[0])
+		gpx_waypoint_gate(b, w);
+	if ((w->gw_flags & GW_DZ) && gpx_build_zone_start(b, i) == -1)
+		return -1;
+	if (w->gw_flags & GW_ASS) {
+		if (!b->b_dss || b->b_ass)
+			return gpx_build_fail(b, w->gw_line, "<ass> %s", b->b_ass ?
+			    "a second time" : "before any <dss>");
+		if (gpx_line_gate(b, i, GG_FINISH, "ass") == -1)
+			return -1;
+		b->b_ass = 1;
+	}
+	return 0;
+}
+
+/* The whole book read: no speed zone left open, a start and a finish. */
+static int
+gpx_build_check(struct gpx_build *b)
+{
+	if (b->b_zone != NULL)
+		return gpx_build_fail(b, b->b_zone->gg_line, "speed zone start "
+		    "<dz> without an end <fz>");
+	if (!b->b_dss || !b->b_ass)
+		return gpx_build_fail(b, 0, "no <%s>: a stage needs its start "
+		    "<dss> and its finish <ass>", b->b_dss ? "ass" : "dss");
+	return 0;
+}
+
+/* The gates of the book, one <wpt> after the other in file order. */
 int
 gpx_gates(const struct gpx_book *bk, const struct gpx_opts *o,
     struct gpx_gate **out, size_t *nout, char *err, size_t errlen)
 {
 	struct gpx_build	 b;
-	struct gpx_gate		*zone = NULL;
-	size_t			 i, zone_from = 0;
-	int			 dss = 0, ass = 0;
+	size_t			 i;
 
 	*out = NULL;
 	*nout = 0;
@@ -246,68 +325,11 @@ gpx_gates(const struct gpx_book *bk, const struct gpx_opts *o,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (i = 0; i < bk->gb_nwpt; i++) {
-		const struct gpx_wpt *w = &bk->gb_wpt[i];
-		int	inside = dss && !ass;
-
-		if (w->gw_flags & GW_FZ) {
-			if (zone == NULL) {
-				gpx_build_fail(&b, w->gw_line, "<fz> without a "
-				    "speed zone start <dz> before it");
-				goto fail;
-			}
-			if (gpx_zone_ring(&b, zone, zone_from, i) == -1)
-				goto fail;
-			zone = NULL;
-		}
-		if (w->gw_flags & GW_DSS) {
-			if (dss) {
-				gpx_build_fail(&b, w->gw_line, "a second <dss>");
-				goto fail;
-			}
-			if (gpx_line_gate(&b, i, GG_START, "dss") == -1)
-				goto fail;
-			dss = inside = 1;
-		}
-		if ((w->gw_wp[0] || (w->gw_flags & GW_DZ)) && !inside) {
-			gpx_build_fail(&b, w->gw_line, "<%s> %s the stage",
-			    w->gw_wp[0] ? w->gw_wp : "dz", dss ? "after the "
-			    "<ass> that ends" : "before the <dss> that starts");
+	for (i = 0; i < bk->gb_nwpt; i++)
+		if (gpx_build_wpt(&b, i) == -1)
 			goto fail;
-		}
-		if (w->gw_wp[0])
-			gpx_waypoint_gate(&b, w);
-		if (w->gw_flags & GW_DZ) {
-			if (zone != NULL) {
-				gpx_build_fail(&b, w->gw_line, "<dz> inside the "
-				    "speed zone started at line %d", zone->gg_line);
-				goto fail;
-			}
-			zone = gpx_new_gate(&b, GG_SPEED_ZONE, w, "dz");
-			zone->gg_limit = w->gw_speed;
-			zone_from = i;
-		}
-		if (w->gw_flags & GW_ASS) {
-			if (!dss || ass) {
-				gpx_build_fail(&b, w->gw_line, "<ass> %s", ass ?
-				    "a second time" : "before any <dss>");
-				goto fail;
-			}
-			if (gpx_line_gate(&b, i, GG_FINISH, "ass") == -1)
-				goto fail;
-			ass = 1;
-		}
-	}
-	if (zone != NULL) {
-		gpx_build_fail(&b, zone->gg_line, "speed zone start <dz> without "
-		    "an end <fz>");
+	if (gpx_build_check(&b) == -1)
 		goto fail;
-	}
-	if (!dss || !ass) {
-		gpx_build_fail(&b, 0, "no <%s>: a stage needs its start <dss> "
-		    "and its finish <ass>", dss ? "ass" : "dss");
-		goto fail;
-	}
 	*out = b.b_gate;
 	*nout = b.b_ngate;
 	return 0;
