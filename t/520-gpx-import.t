@@ -142,6 +142,18 @@ like($err, qr/already has 5 gates; --replace/, 'and says how to replace them');
 ($rc, $out, $err) = import_gpx('north.gpx', '--stage', 1, '--replace');
 is($rc, 0, '--replace re-imports stage 1') or diag($err);
 is(counts(), '2/11', 'two stages, eleven gates');
+# The DELETE of --replace refused (here by a trigger): its error, nothing inserted after it.
+my $gates1 = $pg->psql('select string_agg(id::text, \',\' order by id) from gates');
+$pg->psql(q{create function no_delete() returns trigger language plpgsql as
+    $$begin raise exception 'gates are frozen'; end$$;
+    create trigger frozen before delete on gates for each row execute function no_delete()});
+($rc, $out, $err) = import_gpx('north.gpx', '--stage', 1, '--replace');
+is($rc, 75, '--replace whose DELETE fails: 75');
+like($err, qr/deleting gates: .*gates are frozen/, 'the DELETE\'s error is named');
+unlike($err, qr/transaction is aborted|inserting/, 'and no INSERT is tried after it');
+is($pg->psql('select string_agg(id::text, \',\' order by id) from gates'), $gates1,
+    'the gates as they were');
+$pg->psql('drop trigger frozen on gates; drop function no_delete()');
 
 # --- malformed roadbooks: line and reason, nothing written -------------------------------
 my @bad = (

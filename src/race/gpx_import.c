@@ -282,13 +282,10 @@ gpx_make_room(PGconn *conn, const struct gpx_args *a, const char *stage)
 		return RACE_EXIT_DATAERR;
 	}
 	PQclear(res);
-	/*
-	 * A failed DELETE has said why and aborted the transaction: the first
-	 * gate's INSERT fails on it and the import ends in RACE_EXIT_TEMPFAIL.
-	 */
-	if (a->a_replace)
-		(void)gpx_command(conn, "DELETE FROM gates WHERE stage_id = $1", 1,
-		    p, "deleting gates");
+	/* a failed DELETE has said why; nothing is inserted after it */
+	if (a->a_replace && gpx_command(conn, "DELETE FROM gates WHERE "
+	    "stage_id = $1", 1, p, "deleting gates") == -1)
+		return RACE_EXIT_TEMPFAIL;
 	return RACE_EXIT_OK;
 }
 
