@@ -8,7 +8,9 @@ libprocessor_a_SOURCES += \
 	src/race/race.h src/race/race_main.c \
 	src/race/race_event.c src/race/race_event.h \
 	src/race/race_eval.c src/race/race_eval.h \
-	src/race/race_batch.c src/race/race_batch.h \
+	src/race/race_batch.c src/race/race_batch.h src/race/race_batch_int.h \
+	src/race/race_batch_arr.c src/race/race_batch_read.c \
+	src/race/race_batch_compute.c src/race/race_batch_store.c \
 	src/race/race_fixcache.c src/race/race_fixcache.h \
 	src/race/race_pg.c src/race/race_pg.h \
 	src/race/race_pace.c src/race/race_pace.h \
