@@ -240,19 +240,17 @@ backfill_count(struct backfill *bf)
 }
 
 /*
- * The job's row: created, or found and resumed, or (finished, or
- * --restart) started over.  A session advisory lock keeps a second run of
- * the same job out while this one lives.
+ * The job's advisory lock, a session one: it keeps a second run of the same
+ * job out while this one lives.  A run killed a moment ago may hold it
+ * until its backend notices, so it is tried for five seconds.
  */
 static int
-backfill_job(struct backfill *bf, const char *to, int restart)
+backfill_lock(struct backfill *bf)
 {
-	const char	*params[4] = { bf->bf_job, to, NULL, NULL };
-	char		 total[24];
+	const char	*params[1] = { bf->bf_job };
 	PGresult	*res;
-	int		 fresh, locked, tries;
+	int		 locked, tries;
 
-	/* a run killed a moment ago may hold it until its backend notices */
 	for (tries = 0;; tries++) {
 		if ((res = backfill_exec(bf, "locking the job", "SELECT "
 		    "pg_try_advisory_lock(hashtext('processor backfill'), "
@@ -261,7 +259,7 @@ backfill_job(struct backfill *bf, const char *to, int restart)
 		locked = *PQgetvalue(res, 0, 0) == 't';
 		PQclear(res);
 		if (locked)
-			break;
+			return 0;
 		if (tries == 25) {
 			fprintf(stderr, "processor backfill: job \"%s\" is "
 			    "running elsewhere\n", bf->bf_job);
@@ -269,38 +267,31 @@ backfill_job(struct backfill *bf, const char *to, int restart)
 		}
 		usleep(200000);
 	}
-	if (restart) {
-		if ((res = backfill_exec(bf, "--restart", "DELETE FROM "
-		    "backfill_jobs WHERE job = $1", 1, params,
-		    PGRES_COMMAND_OK)) == NULL)
-			return -1;
-		PQclear(res);
-	}
-	if ((res = backfill_exec(bf, "reading the job", "SELECT upto::text, "
-	    "coalesce(last_device, ''), coalesce(last_ts::text, ''), examined, "
-	    "changed, coalesce(total, -1), finished_at IS NOT NULL "
-	    "FROM backfill_jobs WHERE job = $1", 1, params,
-	    PGRES_TUPLES_OK)) == NULL)
-		return -1;
-	fresh = PQntuples(res) == 0 || *PQgetvalue(res, 0, 6) == 't';
-	if (!fresh) {
-		snprintf(bf->bf_upto, sizeof(bf->bf_upto), "%s",
-		    PQgetvalue(res, 0, 0));
-		snprintf(bf->bf_dev, sizeof(bf->bf_dev), "%s",
-		    PQgetvalue(res, 0, 1));
-		snprintf(bf->bf_ts, sizeof(bf->bf_ts), "%s",
-		    PQgetvalue(res, 0, 2));
-		bf->bf_examined = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-		bf->bf_changed = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-		bf->bf_total = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-		PQclear(res);
-		printf("resuming job \"%s\": %" PRId64 " rows examined, %"
-		    PRId64 " changed so far\n", bf->bf_job, bf->bf_examined,
-		    bf->bf_changed);
-		fflush(stdout);
-		return 0;
-	}
-	PQclear(res);
+}
+
+/* An unfinished job's row (read by backfill_job): where to go on from. */
+static void
+backfill_resume(struct backfill *bf, const PGresult *res)
+{
+	snprintf(bf->bf_upto, sizeof(bf->bf_upto), "%s", PQgetvalue(res, 0, 0));
+	snprintf(bf->bf_dev, sizeof(bf->bf_dev), "%s", PQgetvalue(res, 0, 1));
+	snprintf(bf->bf_ts, sizeof(bf->bf_ts), "%s", PQgetvalue(res, 0, 2));
+	bf->bf_examined = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	bf->bf_changed = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	bf->bf_total = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	printf("resuming job \"%s\": %" PRId64 " rows examined, %" PRId64
+	    " changed so far\n", bf->bf_job, bf->bf_examined, bf->bf_changed);
+	fflush(stdout);
+}
+
+/* A new job's row (or a finished one's, reset): its bound and row count. */
+static int
+backfill_create(struct backfill *bf, const char *to)
+{
+	const char	*params[3] = { bf->bf_job, to, NULL };
+	char		 total[24];
+	PGresult	*res;
+
 	/* without --to, rows stored from now on are decoded live */
 	if ((res = backfill_exec(bf, "the upper bound", "SELECT "
 	    "coalesce($1::timestamptz, now())::text", 1, params + 1,
@@ -320,6 +311,40 @@ backfill_job(struct backfill *bf, const char *to, int restart)
 	    "updated_at = now(), finished_at = NULL", 3, params,
 	    PGRES_COMMAND_OK)) == NULL)
 		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * The job's row: created, or found and resumed, or (finished, or
+ * --restart) started over, under the job's lock (backfill_lock).
+ */
+static int
+backfill_job(struct backfill *bf, const char *to, int restart)
+{
+	const char	*params[1] = { bf->bf_job };
+	PGresult	*res;
+
+	if (backfill_lock(bf) == -1)
+		return -1;
+	if (restart) {
+		if ((res = backfill_exec(bf, "--restart", "DELETE FROM "
+		    "backfill_jobs WHERE job = $1", 1, params,
+		    PGRES_COMMAND_OK)) == NULL)
+			return -1;
+		PQclear(res);
+	}
+	if ((res = backfill_exec(bf, "reading the job", "SELECT upto::text, "
+	    "coalesce(last_device, ''), coalesce(last_ts::text, ''), examined, "
+	    "changed, coalesce(total, -1), finished_at IS NOT NULL "
+	    "FROM backfill_jobs WHERE job = $1", 1, params,
+	    PGRES_TUPLES_OK)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0 || *PQgetvalue(res, 0, 6) == 't') {
+		PQclear(res);
+		return backfill_create(bf, to);
+	}
+	backfill_resume(bf, res);
 	PQclear(res);
 	return 0;
 }
@@ -383,19 +408,18 @@ backfill_progress(struct backfill *bf, int last)
 }
 
 /*
- * One chunk of device dev after the resume point: read up to N rows
- * (outside any transaction), render them, then one transaction writes the
- * rows whose decoded value differs and the progress.  1 when the device has
- * no more rows, 0 when it may, -1 on error.
+ * Read up to N rows of device dev after the resume point (outside any
+ * transaction) and render them into bf_ts_arr and bf_dec_arr, moving the
+ * resume point to the last; their number, 0 when the device has no more,
+ * -1 on error.
  */
 static int
-backfill_chunk(struct backfill *bf, const char *dev)
+backfill_read(struct backfill *bf, const char *dev)
 {
-	char		 lim[24], ex[24], ch[24];
-	const char	*params[5] = { dev, bf->bf_ts[0] ? bf->bf_ts : bf->bf_from,
-			    bf->bf_upto, lim, NULL };
-	PGresult	*res, *up;
-	int64_t		 n, changed;
+	char		 lim[24];
+	const char	*params[4] = { dev, bf->bf_ts[0] ? bf->bf_ts : bf->bf_from,
+			    bf->bf_upto, lim };
+	PGresult	*res;
 	int		 i, rows;
 
 	snprintf(lim, sizeof(lim), "%" PRId64, bf->bf_chunk);
@@ -410,7 +434,7 @@ backfill_chunk(struct backfill *bf, const char *dev)
 		return -1;
 	if ((rows = PQntuples(res)) == 0) {
 		PQclear(res);
-		return 1;
+		return 0;
 	}
 	buf_reset(&bf->bf_ts_arr);
 	buf_reset(&bf->bf_dec_arr);
@@ -430,6 +454,21 @@ backfill_chunk(struct backfill *bf, const char *dev)
 	snprintf(bf->bf_ts, sizeof(bf->bf_ts), "%s",
 	    PQgetvalue(res, rows - 1, 0));
 	PQclear(res);
+	return rows;
+}
+
+/*
+ * One transaction writes the rows read whose decoded value differs and the
+ * job's progress; the counts move only once it commits.
+ */
+static int
+backfill_write(struct backfill *bf, const char *dev, int rows)
+{
+	char		 ex[24], ch[24];
+	const char	*params[3] = { dev, NULL, NULL };
+	const char	*pp[5] = { bf->bf_job, dev, bf->bf_ts, ex, ch };
+	PGresult	*res;
+	int64_t		 changed;
 
 	if ((res = backfill_exec(bf, "BEGIN", "BEGIN", 0, NULL,
 	    PGRES_COMMAND_OK)) == NULL)
@@ -437,43 +476,53 @@ backfill_chunk(struct backfill *bf, const char *dev)
 	PQclear(res);
 	params[1] = buf_cstr(&bf->bf_ts_arr);
 	params[2] = buf_cstr(&bf->bf_dec_arr);
-	up = backfill_exec(bf, "updating a chunk", "UPDATE positions p SET "
-	    "decoded = v.d::jsonb FROM unnest($2::timestamptz[], $3::text[]) "
-	    "AS v(ts, d) WHERE p.device_id = $1 AND p.ts = v.ts AND "
-	    "p.decoded IS DISTINCT FROM v.d::jsonb", 3, params,
-	    PGRES_COMMAND_OK);
-	if (up == NULL)
+	if ((res = backfill_exec(bf, "updating a chunk", "UPDATE positions p "
+	    "SET decoded = v.d::jsonb FROM unnest($2::timestamptz[], "
+	    "$3::text[]) AS v(ts, d) WHERE p.device_id = $1 AND "
+	    "p.ts = v.ts AND p.decoded IS DISTINCT FROM v.d::jsonb", 3, params,
+	    PGRES_COMMAND_OK)) == NULL)
 		goto fail;
-	changed = strtoll(PQcmdTuples(up), NULL, 10);
-	PQclear(up);
-	n = rows;
-	snprintf(ex, sizeof(ex), "%" PRId64, n);
+	changed = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	snprintf(ex, sizeof(ex), "%d", rows);
 	snprintf(ch, sizeof(ch), "%" PRId64, changed);
-	{
-		const char *pp[5] = { bf->bf_job, dev, bf->bf_ts, ex, ch };
-
-		up = backfill_exec(bf, "saving the progress", "UPDATE "
-		    "backfill_jobs SET last_device = $2, last_ts = $3, "
-		    "examined = examined + $4, changed = changed + $5, "
-		    "updated_at = now() WHERE job = $1", 5, pp,
-		    PGRES_COMMAND_OK);
-	}
-	if (up == NULL)
+	if ((res = backfill_exec(bf, "saving the progress", "UPDATE "
+	    "backfill_jobs SET last_device = $2, last_ts = $3, "
+	    "examined = examined + $4, changed = changed + $5, "
+	    "updated_at = now() WHERE job = $1", 5, pp,
+	    PGRES_COMMAND_OK)) == NULL)
 		goto fail;
-	PQclear(up);
+	PQclear(res);
 	if ((res = backfill_exec(bf, "COMMIT", "COMMIT", 0, NULL,
 	    PGRES_COMMAND_OK)) == NULL)
 		return -1;
 	PQclear(res);
-	bf->bf_examined += n;
+	bf->bf_examined += rows;
 	bf->bf_changed += changed;
-	bf->bf_run_examined += n;
+	bf->bf_run_examined += rows;
 	bf->bf_run_changed += changed;
-	backfill_progress(bf, 0);
-	return rows < bf->bf_chunk ? 1 : 0;
+	return 0;
  fail:
 	PQclear(PQexec(bf->bf_conn, "ROLLBACK"));
 	return -1;
+}
+
+/*
+ * One chunk of device dev after the resume point: read up to N rows,
+ * render them, write those whose decoded value differs.  1 when the device
+ * has no more rows, 0 when it may, -1 on error.
+ */
+static int
+backfill_chunk(struct backfill *bf, const char *dev)
+{
+	int	rows;
+
+	if ((rows = backfill_read(bf, dev)) <= 0)
+		return rows == 0 ? 1 : -1;
+	if (backfill_write(bf, dev, rows) == -1)
+		return -1;
+	backfill_progress(bf, 0);
+	return rows < bf->bf_chunk ? 1 : 0;
 }
 
 static int
@@ -545,8 +594,73 @@ backfill_ts(struct backfill *bf, const char *opt, const char *in, char *out,
 	return 0;
 }
 
-int
-race_backfill_main(const struct config *cf, int argc, char **argv)
+/* The command line: what the job is, besides bf_device and bf_chunk. */
+struct backfill_args {
+	const char	*ba_family;
+	const char	*ba_from;
+	const char	*ba_to;
+	char		 ba_nto[64];	/* --to normalized (backfill_ts) */
+	int		 ba_restart;
+};
+
+/* backfill_args and backfill_setup: all is well, go on (not an exit status) */
+#define BACKFILL_GO	-1
+
+/* One option into bf and a; BACKFILL_GO, or the exit status. */
+static int
+backfill_opt(struct backfill *bf, struct backfill_args *a, int ch)
+{
+	switch (ch) {
+	case 'F':
+	case 'd':	/* one or the other: backfill_misuse */
+		*(ch == 'F' ? &a->ba_family : &bf->bf_device) = optarg;
+		break;
+	case 'f':
+	case 't':	/* both or neither: backfill_misuse */
+		*(ch == 'f' ? &a->ba_from : &a->ba_to) = optarg;
+		break;
+	case 'n':
+		if (race_cli_number(optarg, 1, BACKFILL_CHUNK_MAX,
+		    &bf->bf_chunk) == -1) {
+			fprintf(stderr, "processor backfill: --chunk: "
+			    "1 to %d rows\n", BACKFILL_CHUNK_MAX);
+			return RACE_CLI_USAGE;
+		}
+		break;
+	case 'r':
+		a->ba_restart = 1;
+		break;
+	case 'h':
+		backfill_usage(stdout);
+		return RACE_CLI_OK;
+	default:
+		backfill_usage(stderr);
+		return RACE_CLI_USAGE;
+	}
+	return BACKFILL_GO;
+}
+
+/* What is wrong with the options as a whole; NULL when nothing is. */
+static const char *
+backfill_misuse(const struct backfill *bf, const struct backfill_args *a,
+    int extra)
+{
+	if (extra)
+		return "unexpected argument";
+	if ((a->ba_family == NULL) == (bf->bf_device == NULL))
+		return "one of --family and --device";
+	if ((a->ba_from == NULL) != (a->ba_to == NULL))
+		return "--from and --to go together";
+	if (bf->bf_device != NULL &&
+	    strlen(bf->bf_device) > POSITION_DEVICE_MAX)
+		return "--device: too long";
+	return NULL;
+}
+
+/* "decoded" and the options into bf and a; BACKFILL_GO, or the exit status. */
+static int
+backfill_args(struct backfill *bf, struct backfill_args *a, int argc,
+    char **argv)
 {
 	static const struct option longopts[] = {
 		{ "family", required_argument, NULL, 'F' },
@@ -558,14 +672,9 @@ race_backfill_main(const struct config *cf, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct backfill		 bf;
-	struct iomap		 file;
-	const char		*family = NULL, *from = NULL, *to = NULL;
-	char			 err[256], nto[64] = "";
-	int			 ch, restart = 0, file_ok, rc = RACE_CLI_FAIL;
+	const char	*why;
+	int		 ch, rc;
 
-	memset(&bf, 0, sizeof(bf));
-	bf.bf_chunk = BACKFILL_CHUNK;
 	optind = 1;
 	if (argc < 2 || strcmp(argv[1], "decoded") != 0) {
 		fprintf(stderr, "processor backfill: what to backfill: "
@@ -576,57 +685,78 @@ race_backfill_main(const struct config *cf, int argc, char **argv)
 	argc--;
 	argv++;
 	while ((ch = getopt_long(argc, argv, "F:d:f:t:n:rh", longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'F':
-			family = optarg;
-			break;
-		case 'd':
-			bf.bf_device = optarg;
-			break;
-		case 'f':
-			from = optarg;
-			break;
-		case 't':
-			to = optarg;
-			break;
-		case 'n':
-			if (race_cli_number(optarg, 1, BACKFILL_CHUNK_MAX,
-			    &bf.bf_chunk) == -1) {
-				fprintf(stderr, "processor backfill: --chunk: "
-				    "1 to %d rows\n", BACKFILL_CHUNK_MAX);
-				return RACE_CLI_USAGE;
-			}
-			break;
-		case 'r':
-			restart = 1;
-			break;
-		case 'h':
-			backfill_usage(stdout);
-			return RACE_CLI_OK;
-		default:
-			backfill_usage(stderr);
-			return RACE_CLI_USAGE;
-		}
-	}
-	if (optind != argc || (family == NULL) == (bf.bf_device == NULL) ||
-	    (from == NULL) != (to == NULL) || (bf.bf_device != NULL &&
-	    strlen(bf.bf_device) > POSITION_DEVICE_MAX)) {
-		fprintf(stderr, "processor backfill: %s\n", optind != argc ?
-		    "unexpected argument" : (family == NULL) ==
-		    (bf.bf_device == NULL) ? "one of --family and --device" :
-		    (from == NULL) != (to == NULL) ? "--from and --to go "
-		    "together" : "--device: too long");
+	    NULL)) != -1)
+		if ((rc = backfill_opt(bf, a, ch)) != BACKFILL_GO)
+			return rc;
+	if ((why = backfill_misuse(bf, a, optind != argc)) != NULL) {
+		fprintf(stderr, "processor backfill: %s\n", why);
 		backfill_usage(stderr);
 		return RACE_CLI_USAGE;
 	}
+	return BACKFILL_GO;
+}
+
+/*
+ * The IO dictionary (io_mappings, else file), the family, the job's name,
+ * the devices to walk and the job's row; BACKFILL_GO, or the exit status.
+ */
+static int
+backfill_setup(struct backfill *bf, const struct backfill_args *a,
+    const struct config *cf, const struct iomap *file)
+{
+	if (race_iodict_load(&bf->bf_dict, bf->bf_conn, file,
+	    cf->cf_default_family) == -1) {
+		fprintf(stderr, "processor backfill: cannot load the IO "
+		    "dictionary\n");
+		return RACE_CLI_FAIL;
+	}
+	if (bf->bf_dict.rx_map == NULL) {
+		fprintf(stderr, "processor backfill: io_mappings is empty and "
+		    "the file did not load: nothing to decode with\n");
+		return RACE_CLI_FAIL;
+	}
+	if (a->ba_family != NULL && (bf->bf_fam =
+	    iomap_family(bf->bf_dict.rx_map, a->ba_family)) == NULL) {
+		fprintf(stderr, "processor backfill: --family %s: not in the IO "
+		    "dictionary (%s)\n", a->ba_family, bf->bf_dict.rx_table ?
+		    "io_mappings" : "the file");
+		return RACE_CLI_USAGE;
+	}
+	snprintf(bf->bf_job, sizeof(bf->bf_job), "decoded %s=%s%s%s%s%s",
+	    a->ba_family ? "family" : "device", a->ba_family ? a->ba_family :
+	    bf->bf_device, a->ba_from ? " from=" : "", a->ba_from ?
+	    bf->bf_from : "", a->ba_to ? " to=" : "",
+	    a->ba_to ? a->ba_nto : "");
+	if (backfill_list(bf) == -1) {
+		fprintf(stderr, "processor backfill: out of memory\n");
+		return RACE_CLI_FAIL;
+	}
+	if (backfill_job(bf, a->ba_to ? a->ba_nto : NULL, a->ba_restart) == -1)
+		return RACE_CLI_FAIL;
+	return BACKFILL_GO;
+}
+
+int
+race_backfill_main(const struct config *cf, int argc, char **argv)
+{
+	struct backfill		 bf;
+	struct backfill_args	 a;
+	struct iomap		 file;
+	char			 err[256];
+	int			 file_ok, rc;
+
+	memset(&bf, 0, sizeof(bf));
+	memset(&a, 0, sizeof(a));
+	bf.bf_chunk = BACKFILL_CHUNK;
+	if ((rc = backfill_args(&bf, &a, argc, argv)) != BACKFILL_GO)
+		return rc;
 	if ((bf.bf_conn = race_cli_connect(cf, "backfill")) == NULL)
 		return RACE_CLI_FAIL;
 	bf.bf_tty = isatty(2);
 	snprintf(bf.bf_from, sizeof(bf.bf_from), "-infinity");
-	if (from != NULL && (backfill_ts(&bf, "--from", from, bf.bf_from,
-	    sizeof(bf.bf_from)) == -1 || backfill_ts(&bf, "--to", to, nto,
-	    sizeof(nto)) == -1)) {
+	if (a.ba_from != NULL && (backfill_ts(&bf, "--from", a.ba_from,
+	    bf.bf_from, sizeof(bf.bf_from)) == -1 || backfill_ts(&bf, "--to",
+	    a.ba_to, a.ba_nto, sizeof(a.ba_nto)) == -1)) {
 		PQfinish(bf.bf_conn);
 		return RACE_CLI_USAGE;
 	}
@@ -634,42 +764,15 @@ race_backfill_main(const struct config *cf, int argc, char **argv)
 	if (!(file_ok = race_iodict_file(&file, err, sizeof(err)) == 0))
 		fprintf(stderr, "processor backfill: IO dictionary file: %s\n",
 		    err);
-	if (race_iodict_load(&bf.bf_dict, bf.bf_conn, file_ok ? &file : NULL,
-	    cf->cf_default_family) == -1) {
-		fprintf(stderr, "processor backfill: cannot load the IO "
-		    "dictionary\n");
-		goto done;
+	rc = backfill_setup(&bf, &a, cf, file_ok ? &file : NULL);
+	if (rc == BACKFILL_GO) {
+		race_cli_catch_stop();
+		buf_init(&bf.bf_ts_arr);
+		buf_init(&bf.bf_dec_arr);
+		rc = backfill_run(&bf);
+		buf_free(&bf.bf_ts_arr);
+		buf_free(&bf.bf_dec_arr);
 	}
-	if (bf.bf_dict.rx_map == NULL) {
-		fprintf(stderr, "processor backfill: io_mappings is empty and "
-		    "the file did not load: nothing to decode with\n");
-		goto done;
-	}
-	if (family != NULL &&
-	    (bf.bf_fam = iomap_family(bf.bf_dict.rx_map, family)) == NULL) {
-		fprintf(stderr, "processor backfill: --family %s: not in the IO "
-		    "dictionary (%s)\n", family, bf.bf_dict.rx_table ?
-		    "io_mappings" : "the file");
-		rc = RACE_CLI_USAGE;
-		goto done;
-	}
-	snprintf(bf.bf_job, sizeof(bf.bf_job), "decoded %s=%s%s%s%s%s",
-	    family ? "family" : "device", family ? family : bf.bf_device,
-	    from ? " from=" : "", from ? bf.bf_from : "", to ? " to=" : "",
-	    to ? nto : "");
-	if (backfill_list(&bf) == -1) {
-		fprintf(stderr, "processor backfill: out of memory\n");
-		goto done;
-	}
-	if (backfill_job(&bf, to ? nto : NULL, restart) == -1)
-		goto done;
-	race_cli_catch_stop();
-	buf_init(&bf.bf_ts_arr);
-	buf_init(&bf.bf_dec_arr);
-	rc = backfill_run(&bf);
-	buf_free(&bf.bf_ts_arr);
-	buf_free(&bf.bf_dec_arr);
- done:
 	free(bf.bf_out);
 	free(bf.bf_list);
 	race_iodict_free(&bf.bf_dict);
