@@ -101,7 +101,7 @@ int	race_replay_device(PGconn *, const struct race_event *,
 	    int mode, struct race_diff *, char *err, size_t errlen);
 
 /*
- * What one device's evaluation and a round's (race_batch.c) share, so both
+ * What one device's evaluation and a round's (race_batch*.c) share, so both
  * write byte-identical rows: a fix from RACE_FIX_COLS at column c of row
  * i; the SQL values of a timing record, of a stage result (start_time ..
  * low_confidence) and of zone k's penalty evidence (prefix first; 0 and
