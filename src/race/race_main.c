@@ -542,7 +542,14 @@ race_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	while ((n = PQnotifies(rp->rp_conn)) != NULL)
 		PQfreemem(n);
-	race_work(rp);
+	/*
+	 * While pacing, a round per committed batch would only fold that
+	 * batch's marks and hold its new devices: the tick's round (every
+	 * RACE_TICK_S) and the release timer do that for all the batches
+	 * since, one upsert per device instead of one per device and batch.
+	 */
+	if (!race_pacing(rp))
+		race_work(rp);
 }
 
 /* A held device is due: a round now includes it. */
