@@ -67,27 +67,41 @@ static const char batch_unmark_sql[] =
 	"m.device_id AND NOT m.same AND d.marked_at < 'epoch'::timestamptz + "
 	"$4::int8 * interval '1 microsecond'";
 
+/*
+ * The start of a round's write into bt_sql: "WITH v(cols) AS (the rows, or
+ * the typed empty row none), k(entry_id, stage_id) AS (VALUES the round's
+ * pairs", left open for the caller's next clause.
+ */
+static void
+batch_with_rows(struct batch *b, const char *cols, const char *none,
+    const struct buf *rows)
+{
+	buf_reset(&b->bt_sql);
+	buf_puts(&b->bt_sql, "WITH v(");
+	buf_puts(&b->bt_sql, cols);
+	buf_puts(&b->bt_sql, ") AS (");
+	if (rows->b_len == 0)
+		buf_puts(&b->bt_sql, none);
+	else {
+		buf_puts(&b->bt_sql, "VALUES ");
+		buf_append(&b->bt_sql, rows->b_data, rows->b_len);
+	}
+	buf_puts(&b->bt_sql, "), k(entry_id, stage_id) AS (VALUES ");
+	buf_append(&b->bt_sql, b->bt_keys.b_data, b->bt_keys.b_len);
+}
+
 /* The timing records of every pair: as race_store_records, all at once. */
 static int
 batch_store_records(struct batch *b)
 {
 	PGresult	*res;
 
-	buf_reset(&b->bt_sql);
-	buf_puts(&b->bt_sql, "WITH v(entry_id, stage_id, gate_id, pass_number, "
+	batch_with_rows(b, "entry_id, stage_id, gate_id, pass_number, "
 	    "crossing_time, uncertainty_ms, fix_before, fix_after, fraction, "
-	    "speed_kmh, direction, final, low_confidence) AS (");
-	if (b->bt_rec.b_len == 0)
-		buf_puts(&b->bt_sql, "SELECT NULL::int8, NULL::int8, NULL::int8, "
-		    "NULL::int4, NULL::timestamptz, NULL::real, NULL::timestamptz, "
-		    "NULL::timestamptz, NULL::real, NULL::real, NULL::int2, "
-		    "NULL::bool, NULL::bool WHERE false");
-	else {
-		buf_puts(&b->bt_sql, "VALUES ");
-		buf_append(&b->bt_sql, b->bt_rec.b_data, b->bt_rec.b_len);
-	}
-	buf_puts(&b->bt_sql, "), k(entry_id, stage_id) AS (VALUES ");
-	buf_append(&b->bt_sql, b->bt_keys.b_data, b->bt_keys.b_len);
+	    "speed_kmh, direction, final, low_confidence", "SELECT NULL::int8, "
+	    "NULL::int8, NULL::int8, NULL::int4, NULL::timestamptz, NULL::real, "
+	    "NULL::timestamptz, NULL::timestamptz, NULL::real, NULL::real, "
+	    "NULL::int2, NULL::bool, NULL::bool WHERE false", &b->bt_rec);
 	buf_puts(&b->bt_sql, "), del AS (DELETE FROM timing_records t USING k "
 	    "WHERE t.entry_id = k.entry_id AND t.stage_id = k.stage_id AND NOT "
 	    "EXISTS (SELECT 1 FROM v WHERE v.entry_id = t.entry_id AND "
@@ -114,21 +128,12 @@ batch_store_penalties(struct batch *b)
 {
 	PGresult	*res;
 
-	buf_reset(&b->bt_sql);
-	buf_puts(&b->bt_sql, "WITH v(entry_id, stage_id, gate_id, visit, "
-	    "entered_at, exited_at, time_over_s, max_excess_kmh, avg_speed_kmh, "
-	    "limit_kmh, rule, penalty_s) AS (");
-	if (b->bt_pen.b_len == 0)
-		buf_puts(&b->bt_sql, "SELECT NULL::int8, NULL::int8, NULL::int8, "
-		    "NULL::int4, NULL::timestamptz, NULL::timestamptz, NULL::real, "
-		    "NULL::real, NULL::real, NULL::real, NULL::jsonb, NULL::real "
-		    "WHERE false");
-	else {
-		buf_puts(&b->bt_sql, "VALUES ");
-		buf_append(&b->bt_sql, b->bt_pen.b_data, b->bt_pen.b_len);
-	}
-	buf_puts(&b->bt_sql, "), k(entry_id, stage_id) AS (VALUES ");
-	buf_append(&b->bt_sql, b->bt_keys.b_data, b->bt_keys.b_len);
+	batch_with_rows(b, "entry_id, stage_id, gate_id, visit, entered_at, "
+	    "exited_at, time_over_s, max_excess_kmh, avg_speed_kmh, limit_kmh, "
+	    "rule, penalty_s", "SELECT NULL::int8, NULL::int8, NULL::int8, "
+	    "NULL::int4, NULL::timestamptz, NULL::timestamptz, NULL::real, "
+	    "NULL::real, NULL::real, NULL::real, NULL::jsonb, NULL::real "
+	    "WHERE false", &b->bt_pen);
 	buf_puts(&b->bt_sql, "), del AS (DELETE FROM race_penalties p USING k "
 	    "WHERE p.entry_id = k.entry_id AND p.stage_id = k.stage_id AND NOT "
 	    "EXISTS (SELECT 1 FROM v WHERE v.entry_id = p.entry_id AND "
