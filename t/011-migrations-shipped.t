@@ -33,10 +33,7 @@ for my $name (sort keys %$shipped) {
 	    . 'restore it and put the change in a new migration');
 }
 
-opendir(my $dh, "$top/sql") or die "sql: $!";
-my @disk = sort grep { /^\d{4}_.*\.sql$/ } readdir $dh;
-closedir $dh;
-for my $name (grep { !exists $shipped->{$_} } @disk) {
+for my $name (grep { !exists $shipped->{$_} } Harness::migration_files()) {
 	ok($name gt $newest, "$name (not shipped yet) comes after the newest shipped, $newest");
 }
 done_testing;

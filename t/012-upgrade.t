@@ -19,10 +19,7 @@ Harness::need(qw(processor racesim));
 my $src = Harness::srcdir();
 
 my %shipped = %{Harness::shipped_migrations()};
-opendir(my $dh, "$src/sql") or die "sql: $!";
-my @all = sort grep { /^\d{4}_.*\.sql$/ } readdir $dh;
-closedir $dh;
-my @newer = grep { !exists $shipped{$_} } @all;
+my @newer = grep { !exists $shipped{$_} } Harness::migration_files();
 my $released = tempdir('processor-released-sql.XXXXXX', TMPDIR => 1, CLEANUP => 1);
 symlink("$src/sql/$_", "$released/$_") or die "symlink $_: $!" for sort keys %shipped;
 

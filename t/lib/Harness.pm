@@ -430,11 +430,12 @@ sub tail
 	return join("\n", @l);
 }
 
-=item migration_checksum(FILE), shipped_migrations()
+=item migration_checksum(FILE), shipped_migrations(), migration_files()
 
 A migration file's checksum as the master records it (FNV-1a 64,
 src/master/migrate_files.c; t/unit/core.c pins a value); the released migrations,
-file name => checksum, from t/migrations.shipped.
+file name => checksum, from t/migrations.shipped; the migration files of the source
+tree's sql/, sorted (the names the master applies: NNNN_name.sql).
 
 =cut
 
@@ -464,6 +465,15 @@ sub shipped_migrations
 		$m{$name} = $sum;
 	}
 	return \%m;
+}
+
+sub migration_files
+{
+	my $dir = srcdir() . '/sql';
+	opendir(my $dh, $dir) or die "$dir: $!\n";
+	my @f = sort grep { /^\d{4}_.*\.sql$/ } readdir $dh;
+	closedir $dh;
+	return @f;
 }
 
 =item which(NAME)
