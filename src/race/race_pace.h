@@ -7,9 +7,9 @@
 struct buf;
 
 /*
- * When this evaluator last evaluated each device, while the workers are
- * behind the stream.  A device evaluated less than the interval ago is
- * "held": its work mark stays in race_dirty and the rounds leave it out
+ * When this evaluator last evaluated each device, or first saw it marked,
+ * while the workers are behind the stream.  A device evaluated (or first
+ * marked) less than the interval ago is "held": its work mark stays in race_dirty and the rounds leave it out
  * (race_main.c), so that a backlog costs an evaluation per device and
  * interval, not one per batch that marks it.  Holding only delays: the
  * evaluation after the interval reads every stored fix the marks cover.
@@ -22,7 +22,7 @@ struct buf;
 
 struct race_pace_slot {
 	char	 ps_device[RACE_PACE_DEVICE_MAX + 1];	/* "": free */
-	double	 ps_at;		/* evaluated then */
+	double	 ps_at;		/* evaluated (or first marked) then */
 	int	 ps_counted;	/* its deferral counted since */
 };
 
